@@ -1,0 +1,1 @@
+//! The RPC endpoint-mapper client (being written).
