@@ -1,1 +1,40 @@
-//! placeholder
+//! The Windows service and port catalogue, compiled in.
+//!
+//! The facts come from Microsoft's "Service overview and network port requirements for
+//! Windows" (KB 832017) and related articles, kept as human-editable files under `data/`
+//! and turned into Rust statics by `build.rs`, which validates them. Nothing here does
+//! I/O at run time except [`services_file`], which reads the machine's own services file
+//! only when asked.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod generated;
+pub mod iana;
+pub mod model;
+pub mod query;
+pub mod roles;
+pub mod rpc;
+pub mod search;
+pub mod services_file;
+
+pub use model::{
+    Direction, PortRange, Qualifier, Requirement, Role, RoleOption, RoleRequirement, Service,
+    ServiceId, Source, Transport,
+};
+pub use query::{Query, QueryError};
+pub use search::{Hit, Origin, SearchOptions, SearchResult};
+
+/// Every service of the catalogue, in data-file order.
+pub fn services() -> &'static [Service] {
+    generated::SERVICES
+}
+
+/// Every requirement (service × port × transport) of the catalogue, in data-file order.
+pub fn requirements() -> &'static [Requirement] {
+    generated::REQUIREMENTS
+}
+
+/// Every server role.
+pub fn roles() -> &'static [Role] {
+    generated::ROLES
+}
