@@ -1,1 +1,20 @@
-//! placeholder
+//! Firewall rules and Windows RPC port settings, rendered from a set of server roles.
+//!
+//! Pure: nothing here touches the network or the host firewall. [`plan`] turns the
+//! union of role requirements into a list of typed [`Rule`]s; the [`render`] modules
+//! write them for PowerShell, netsh, nftables, iptables, firewalld, JSON and CSV; and
+//! [`rpc_config`] writes the registry and netsh settings that narrow the RPC dynamic
+//! range or pin services to static ports.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod plan;
+pub mod render;
+pub mod rpc_config;
+pub mod static_port;
+pub mod windows;
+
+pub use error::RulesError;
+pub use plan::{PortSet, Rule, RuleOptions, plan};
+pub use static_port::{StaticPort, StaticService};

@@ -1,0 +1,502 @@
+//! From role requirements to a deduplicated list of firewall rules.
+
+use crate::RulesError;
+use crate::static_port::{StaticPort, check_distinct};
+use crate::windows;
+use ipnet::IpNet;
+use portq_catalog::roles::RoleEntry;
+use portq_catalog::{Direction, PortRange, Qualifier, Transport};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Smallest RPC range accepted for rules (KB 154596 asks for about 100 ports at least).
+pub const MIN_RPC_RANGE: u32 = 100;
+
+/// How the user narrowed where RPC services listen, and who may connect.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOptions {
+    /// Sources allowed for client traffic (empty: any).
+    pub from: Vec<IpNet>,
+    /// Sources for traffic from other servers of the role; defaults to `from`.
+    pub peers: Option<Vec<IpNet>>,
+    /// Sources for management traffic; defaults to `from`.
+    pub management: Option<Vec<IpNet>>,
+    /// The RPC dynamic range the servers are configured with (`--rpc-range`).
+    pub rpc_range: Option<PortRange>,
+    /// Services pinned to static RPC ports (`--static-port`).
+    pub static_ports: Vec<StaticPort>,
+}
+
+/// What a rule opens, in the terms Windows Firewall uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "ports")]
+pub enum PortSet {
+    /// Listed ports and ranges.
+    Ports(Vec<PortRange>),
+    /// The RPC dynamic ports of the scoped program (Windows keyword `RPC`).
+    Rpc,
+    /// The RPC endpoint mapper (Windows keyword `RPCEPMap`, netsh `RPC-EPMap`).
+    RpcEpMap,
+    /// ICMP echo request (ping).
+    IcmpEcho,
+    /// A whole IP protocol with no ports (GRE, ESP, AH).
+    IpProtocol,
+}
+
+/// One firewall rule, independent of the firewall it is written for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    /// Fixed, non-localised name with the `portq-` prefix.
+    pub name: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// Catalogue service id (or `rpc-epmap`, `icmp`, `gre`, `esp`, `ah` for shared rules).
+    pub service_id: &'static str,
+    /// Friendly service name.
+    pub service: &'static str,
+    /// Transport or IP protocol.
+    pub transport: Transport,
+    /// The ports a firewall that cannot resolve RPC (Linux, network) must open; empty for ICMP/GRE/ESP/AH.
+    pub ports: Vec<PortRange>,
+    /// What Windows Firewall opens.
+    pub windows: PortSet,
+    /// Allowed sources; empty means any.
+    pub remote: Vec<IpNet>,
+    /// Who connects.
+    pub directions: Vec<Direction>,
+    /// Roles that need the rule.
+    pub roles: Vec<&'static str>,
+    /// Windows program the built-in rules scope to, when they do.
+    pub program: Option<&'static str>,
+    /// Windows service (inside svchost) the built-in rules scope to, when they do.
+    pub windows_service: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Ports,
+    Rpc,
+    EpMap,
+    Icmp,
+    IpProto,
+}
+
+struct Group {
+    service_id: &'static str,
+    service: &'static str,
+    transport: Transport,
+    kind: Kind,
+    remote: Vec<IpNet>,
+    ports: Vec<PortRange>,
+    static_port: Option<u16>,
+    directions: Vec<Direction>,
+    roles: Vec<&'static str>,
+}
+
+fn scope(opts: &RuleOptions, directions: &[Direction]) -> Vec<IpNet> {
+    let mut out: Vec<IpNet> = Vec::new();
+    for d in directions {
+        let s = match d {
+            Direction::Clients => &opts.from,
+            Direction::Peers => opts.peers.as_ref().unwrap_or(&opts.from),
+            Direction::Management => opts.management.as_ref().unwrap_or(&opts.from),
+        };
+        if s.is_empty() {
+            return Vec::new();
+        }
+        out.extend(s.iter().copied());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Validates an RPC range for firewall rules.
+pub fn check_rpc_range(range: PortRange, min: u32, why: &'static str) -> Result<(), RulesError> {
+    if range.start < 1025 {
+        return Err(RulesError::RangeTooLow(range.to_string()));
+    }
+    if range.len() < min {
+        return Err(RulesError::RangeTooSmall {
+            range: range.to_string(),
+            ports: range.len(),
+            min,
+            why,
+        });
+    }
+    Ok(())
+}
+
+/// Merges overlapping and adjacent ranges.
+pub fn normalize(mut ports: Vec<PortRange>) -> Vec<PortRange> {
+    ports.sort();
+    let mut out: Vec<PortRange> = Vec::new();
+    for p in ports {
+        match out.last_mut() {
+            Some(last) if u32::from(p.start) <= u32::from(last.end) + 1 => {
+                last.end = last.end.max(p.end);
+            }
+            _ => out.push(p),
+        }
+    }
+    out
+}
+
+/// Turns the union of role requirements into rules: one per service, transport and
+/// scope, with the endpoint mapper and ICMP as shared rules, and the RPC dynamic
+/// range narrowed by `--rpc-range` and `--static-port`.
+pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, RulesError> {
+    if entries.is_empty() {
+        return Err(RulesError::NoRoles);
+    }
+    check_distinct(&opts.static_ports)?;
+    if let Some(r) = opts.rpc_range {
+        check_rpc_range(r, MIN_RPC_RANGE, " (KB 154596)")?;
+    }
+    // A static port must not be a port the roles already use for something else.
+    for sp in &opts.static_ports {
+        if let Some(e) = entries.iter().find(|e| {
+            let r = e.requirement;
+            !r.has(Qualifier::RpcDynamic) && r.ports.is_some_and(|p| p.contains(sp.port))
+        }) {
+            return Err(RulesError::StaticCollision {
+                port: sp.port,
+                service: sp.service.as_str(),
+                other: format!(
+                    "{} {} of {}",
+                    e.requirement.application_protocol,
+                    e.requirement.transport,
+                    e.requirement.service().name
+                ),
+            });
+        }
+    }
+
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: BTreeMap<(&'static str, Transport, Kind, Vec<IpNet>), usize> = BTreeMap::new();
+    for e in entries {
+        let r = e.requirement;
+        let svc = r.service();
+        let (service_id, service, kind) = if r.has(Qualifier::RpcEndpointMapper) && r.ports == Some(PortRange::single(135)) {
+            ("rpc-epmap", "RPC Endpoint Mapper", Kind::EpMap)
+        } else if r.has(Qualifier::RpcDynamic) {
+            (svc.id, svc.name, Kind::Rpc)
+        } else {
+            match r.transport {
+                Transport::Tcp | Transport::Udp => (svc.id, svc.name, Kind::Ports),
+                Transport::Icmp => ("icmp", "ICMP echo request (ping)", Kind::Icmp),
+                Transport::Gre => ("gre", "GRE (IP protocol 47)", Kind::IpProto),
+                Transport::Esp => ("esp", "IPsec ESP (IP protocol 50)", Kind::IpProto),
+                Transport::Ah => ("ah", "IPsec AH (IP protocol 51)", Kind::IpProto),
+            }
+        };
+        let remote = scope(opts, &e.directions);
+        let key = (service_id, r.transport, kind, remote.clone());
+        let gi = *index.entry(key).or_insert_with(|| {
+            groups.push(Group {
+                service_id,
+                service,
+                transport: r.transport,
+                kind,
+                remote,
+                ports: Vec::new(),
+                static_port: None,
+                directions: Vec::new(),
+                roles: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        let g = &mut groups[gi];
+        if kind == Kind::Rpc {
+            let pinned = opts
+                .static_ports
+                .iter()
+                .find(|sp| sp.service.catalog_service() == svc.id && r.transport == Transport::Tcp);
+            match (pinned, opts.rpc_range) {
+                (Some(sp), _) => {
+                    g.static_port = Some(sp.port);
+                    g.ports.push(PortRange::single(sp.port));
+                }
+                (None, Some(range)) => g.ports.push(range),
+                (None, None) => g.ports.extend(r.ports),
+            }
+        } else {
+            g.ports.extend(r.ports);
+        }
+        for d in &e.directions {
+            if !g.directions.contains(d) {
+                g.directions.push(*d);
+            }
+        }
+        for role in &e.roles {
+            if !g.roles.contains(role) {
+                g.roles.push(role);
+            }
+        }
+    }
+
+    // Names: portq-SERVICE-PROTO[-rpc], with the directions added when one service and
+    // transport needs rules for several scopes.
+    let base = |g: &Group| {
+        let suffix = if g.kind == Kind::Rpc { "-rpc" } else { "" };
+        match g.kind {
+            Kind::Icmp | Kind::IpProto => format!("portq-{}", g.service_id),
+            _ => format!("portq-{}-{}{suffix}", g.service_id, g.transport.as_str()),
+        }
+    };
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for g in &groups {
+        *counts.entry(base(g)).or_default() += 1;
+    }
+    let mut rules = Vec::new();
+    let mut used: BTreeMap<String, usize> = BTreeMap::new();
+    for mut g in groups {
+        g.directions.sort();
+        let mut name = base(&g);
+        if counts.get(&name).copied().unwrap_or(0) > 1 {
+            let dirs: Vec<&str> = g.directions.iter().map(|d| d.as_str()).collect();
+            name = format!("{name}-{}", dirs.join("-"));
+        }
+        let n = used.entry(name.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            name = format!("{name}-{n}");
+        }
+        let ports = normalize(g.ports);
+        let proto = g.transport.to_string();
+        let (windows, display_name, host) = match g.kind {
+            Kind::Ports => (
+                PortSet::Ports(ports.clone()),
+                format!("portq - {} ({proto})", g.service),
+                windows::host(g.service_id).filter(|h| h.service.is_none() || g.transport == Transport::Tcp),
+            ),
+            Kind::Rpc => match g.static_port {
+                Some(p) => (
+                    PortSet::Ports(vec![PortRange::single(p)]),
+                    format!("portq - {} (static RPC {proto})", g.service),
+                    windows::host(g.service_id),
+                ),
+                None => (
+                    PortSet::Rpc,
+                    format!("portq - {} (RPC dynamic {proto})", g.service),
+                    windows::host(g.service_id),
+                ),
+            },
+            Kind::EpMap => (
+                PortSet::RpcEpMap,
+                "portq - RPC Endpoint Mapper (TCP)".to_owned(),
+                Some(windows::EPMAP),
+            ),
+            Kind::Icmp => (PortSet::IcmpEcho, format!("portq - {}", g.service), None),
+            Kind::IpProto => (PortSet::IpProtocol, format!("portq - {}", g.service), None),
+        };
+        // A port-list rule scoped to a program would miss ports other programs serve
+        // (SMB 445 is the kernel's, not lsass.exe's), so only RPC rules take a program.
+        let host = if matches!(windows, PortSet::Rpc | PortSet::RpcEpMap) || g.static_port.is_some() {
+            host
+        } else {
+            None
+        };
+        rules.push(Rule {
+            name,
+            display_name,
+            service_id: g.service_id,
+            service: g.service,
+            transport: g.transport,
+            ports,
+            windows,
+            remote: g.remote,
+            directions: g.directions,
+            roles: g.roles,
+            program: host.map(|h| h.program),
+            windows_service: host.and_then(|h| h.service),
+        });
+    }
+    Ok(dedupe(rules))
+}
+
+/// Removes what Windows would open twice: ports an earlier port-list rule with the same
+/// transport and sources already opens, and RPC rules for the same program, service and
+/// sources (Netlogon's dynamic port lives in lsass.exe, like NTDS's).
+fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
+    let mut out: Vec<Rule> = Vec::new();
+    let mut opened: BTreeMap<(Transport, Vec<IpNet>), Vec<PortRange>> = BTreeMap::new();
+    for mut r in rules {
+        if r.windows == PortSet::Rpc {
+            if let Some(same) = out.iter_mut().find(|o| {
+                o.windows == PortSet::Rpc
+                    && o.transport == r.transport
+                    && o.program == r.program
+                    && o.windows_service == r.windows_service
+                    && o.remote == r.remote
+            }) {
+                same.ports = normalize([same.ports.clone(), r.ports].concat());
+                for role in r.roles {
+                    if !same.roles.contains(&role) {
+                        same.roles.push(role);
+                    }
+                }
+                for d in r.directions {
+                    if !same.directions.contains(&d) {
+                        same.directions.push(d);
+                    }
+                }
+                same.directions.sort();
+                continue;
+            }
+        }
+        if let PortSet::Ports(ports) = &r.windows {
+            if r.program.is_none() {
+                let seen = opened.entry((r.transport, r.remote.clone())).or_default();
+                let fresh: Vec<PortRange> = ports
+                    .iter()
+                    .copied()
+                    .filter(|p| !seen.iter().any(|s| s.start <= p.start && p.end <= s.end))
+                    .collect();
+                if fresh.is_empty() {
+                    continue;
+                }
+                seen.extend(fresh.iter().copied());
+                *seen = normalize(std::mem::take(seen));
+                r.ports = fresh.clone();
+                r.windows = PortSet::Ports(fresh);
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// For firewalls that match ports only (Linux, network): each rule with the ports that
+/// earlier rules of the same transport and sources do not already open. Rules left with
+/// nothing to open are dropped, so no port is opened twice.
+pub fn port_rules(rules: &[Rule]) -> Vec<(&Rule, Vec<PortRange>)> {
+    let mut opened: BTreeMap<(Transport, Vec<IpNet>), Vec<PortRange>> = BTreeMap::new();
+    let mut shared: Vec<(Transport, &'static str, Vec<IpNet>)> = Vec::new();
+    let mut out = Vec::new();
+    for r in rules {
+        if r.ports.is_empty() {
+            let key = (r.transport, r.service_id, r.remote.clone());
+            if !shared.contains(&key) {
+                shared.push(key);
+                out.push((r, Vec::new()));
+            }
+            continue;
+        }
+        let seen = opened.entry((r.transport, r.remote.clone())).or_default();
+        let fresh: Vec<PortRange> = r
+            .ports
+            .iter()
+            .copied()
+            .filter(|p| !seen.iter().any(|s| s.start <= p.start && p.end <= s.end))
+            .collect();
+        if fresh.is_empty() {
+            continue;
+        }
+        seen.extend(fresh.iter().copied());
+        *seen = normalize(std::mem::take(seen));
+        out.push((r, fresh));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portq_catalog::roles::{expand, parse_selection};
+
+    fn dc() -> Vec<RoleEntry> {
+        expand(&[parse_selection("dc").unwrap()])
+    }
+
+    #[test]
+    fn names_are_unique_and_prefixed() {
+        let rules = plan(&dc(), &RuleOptions::default()).unwrap();
+        let mut names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+        assert!(names.iter().all(|n| n.starts_with("portq-")));
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(n, names.len());
+        assert!(rules.iter().any(|r| r.windows == PortSet::RpcEpMap));
+        let rpc: Vec<&Rule> = rules.iter().filter(|r| r.windows == PortSet::Rpc).collect();
+        assert!(!rpc.is_empty());
+        assert!(rpc.iter().all(|r| r.program.is_some()));
+        // The endpoint mapper is one shared rule, not one per service.
+        assert_eq!(rules.iter().filter(|r| r.windows == PortSet::RpcEpMap).count(), 1);
+        // Netlogon's RPC port is served by lsass.exe too: one rule, not two.
+        assert_eq!(rules.iter().filter(|r| r.program == Some("%SystemRoot%\\System32\\lsass.exe")).count(), 1);
+        // No port-list rule repeats a port of another with the same transport.
+        let mut seen: Vec<(Transport, PortRange)> = Vec::new();
+        for r in &rules {
+            if let PortSet::Ports(p) = &r.windows {
+                for p in p {
+                    assert!(!seen.iter().any(|(t, s)| *t == r.transport && s.overlaps(p)), "{} repeats {p}", r.name);
+                    seen.push((r.transport, *p));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rpc_range_and_static_ports_narrow_the_dynamic_range() {
+        let opts = RuleOptions {
+            rpc_range: Some(PortRange { start: 5000, end: 5100 }),
+            static_ports: vec![StaticPort::parse("ntds=38901").unwrap(), StaticPort::parse("netlogon=38902").unwrap()],
+            ..Default::default()
+        };
+        let rules = plan(&dc(), &opts).unwrap();
+        let lsass = rules.iter().find(|r| r.name == "portq-lsass-tcp-rpc").unwrap();
+        assert_eq!(lsass.ports, vec![PortRange::single(38901)]);
+        assert_eq!(lsass.windows, PortSet::Ports(vec![PortRange::single(38901)]));
+        let dfsr = rules.iter().find(|r| r.service_id == "dfsr").unwrap();
+        assert_eq!(dfsr.ports, vec![PortRange { start: 5000, end: 5100 }]);
+        assert!(port_rules(&rules).iter().all(|(_, p)| p.iter().all(|p| p.end < 49152)));
+    }
+
+    #[test]
+    fn bad_options_are_errors() {
+        let small = RuleOptions {
+            rpc_range: Some(PortRange { start: 5000, end: 5010 }),
+            ..Default::default()
+        };
+        assert!(matches!(plan(&dc(), &small), Err(RulesError::RangeTooSmall { .. })));
+        let low = RuleOptions {
+            rpc_range: Some(PortRange { start: 500, end: 5000 }),
+            ..Default::default()
+        };
+        assert!(matches!(plan(&dc(), &low), Err(RulesError::RangeTooLow(_))));
+        let clash = RuleOptions {
+            static_ports: vec![StaticPort::parse("ntds=3268").unwrap()],
+            ..Default::default()
+        };
+        assert!(matches!(plan(&dc(), &clash), Err(RulesError::StaticCollision { .. })));
+        assert_eq!(plan(&[], &RuleOptions::default()).unwrap_err(), RulesError::NoRoles);
+    }
+
+    #[test]
+    fn scopes_split_rules() {
+        let opts = RuleOptions {
+            from: vec!["10.0.0.0/8".parse().unwrap()],
+            peers: Some(vec!["10.1.0.0/24".parse().unwrap()]),
+            ..Default::default()
+        };
+        let rules = plan(&dc(), &opts).unwrap();
+        let dfsr = rules.iter().find(|r| r.service_id == "dfsr").unwrap();
+        assert_eq!(dfsr.remote, vec!["10.1.0.0/24".parse::<IpNet>().unwrap()]);
+        assert!(rules.iter().any(|r| r.name.ends_with("-peers")));
+    }
+
+    #[test]
+    fn port_rules_never_open_a_port_twice() {
+        let rules = plan(&dc(), &RuleOptions::default()).unwrap();
+        let pr = port_rules(&rules);
+        let mut seen: Vec<(Transport, PortRange)> = Vec::new();
+        for (r, ports) in pr {
+            for p in ports {
+                assert!(!seen.iter().any(|(t, s)| *t == r.transport && s.overlaps(&p)), "{p} twice");
+                seen.push((r.transport, p));
+            }
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! `portq lookup`, `portq services`, `portq ports`: questions answered from the catalogue.
+
+use crate::exit::{Failure, Status};
+use crate::out;
+use crate::render::{Format, Grid};
+use portq_catalog::roles::{self, RoleEntry};
+use portq_catalog::search::{self, Hit, SearchOptions};
+use portq_catalog::services_file;
+use portq_catalog::{Query, Requirement};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Formats the lookup views offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LookupFormat {
+    /// An aligned table.
+    Table,
+    /// A JSON array (fields documented in docs/json.md).
+    Json,
+    /// CSV with a header row.
+    Csv,
+    /// A Markdown table.
+    Markdown,
+}
+
+impl From<LookupFormat> for Format {
+    fn from(f: LookupFormat) -> Format {
+        match f {
+            LookupFormat::Table => Format::Table,
+            LookupFormat::Json => Format::Json,
+            LookupFormat::Csv => Format::Csv,
+            LookupFormat::Markdown => Format::Markdown,
+        }
+    }
+}
+
+/// Arguments of `portq lookup`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Ports (445), ports with transport (135/tcp), ranges (49152-65535), service names
+    /// (Spooler), or words (global catalog). Several queries are answered together.
+    #[arg(value_name = "QUERY")]
+    pub queries: Vec<String>,
+    /// Also list what these server roles need (repeatable; `ROLE[:OPTION,no-OPTION]`, see `portq roles`).
+    #[arg(long = "role", short = 'r', value_name = "ROLE")]
+    pub roles: Vec<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: LookupFormat,
+    /// Add IANA registry answers even for ports the Windows catalogue knows.
+    #[arg(long)]
+    pub iana: bool,
+    /// Also search the machine's services file (or the one given); it is read on its own
+    /// only when neither the catalogue nor IANA knows the answer.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    pub services_file: Option<PathBuf>,
+}
+
+/// Arguments of the `services` and `ports` views.
+#[derive(Debug, clap::Args)]
+pub struct ViewArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: LookupFormat,
+}
+
+/// One answer, as JSON and CSV present it.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// Friendly service name (IANA or services-file name for fallbacks).
+    pub service: String,
+    /// Windows service short name; empty when there is none.
+    pub service_name: String,
+    /// Catalogue service id; null for fallbacks.
+    pub service_id: Option<&'static str>,
+    /// First port; null for ICMP, GRE, ESP and AH.
+    pub port_start: Option<u16>,
+    /// Last port (equal to port_start for a single port).
+    pub port_end: Option<u16>,
+    /// `tcp`, `udp`, `icmp`, `gre`, `esp`, `ah` (IANA may also say `sctp`, `dccp`).
+    pub protocol: String,
+    /// The application protocol (the IANA description for IANA rows).
+    pub application_protocol: String,
+    /// `ssl`, `global-catalog`, `rpc-dynamic`, `rpc-legacy-range`, `rpc-endpoint-mapper`, `optional`.
+    pub qualifiers: Vec<&'static str>,
+    /// True when the port range is the RPC dynamic range.
+    pub rpc_dynamic: bool,
+    /// Remarks and conditions.
+    pub notes: String,
+    /// Labels of the article's summary table for this row.
+    pub listed_as: Vec<&'static str>,
+    /// `catalog`, `iana` or `services-file`.
+    pub source: &'static str,
+    /// With --role: who connects (`clients`, `peers`, `management`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub directions: Vec<&'static str>,
+    /// With --role: the roles that need it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<&'static str>,
+}
+
+impl Row {
+    fn from_requirement(r: &'static Requirement) -> Row {
+        let s = r.service();
+        Row {
+            service: s.name.to_owned(),
+            service_name: s.service_name.to_owned(),
+            service_id: Some(s.id),
+            port_start: r.ports.map(|p| p.start),
+            port_end: r.ports.map(|p| p.end),
+            protocol: r.transport.as_str().to_owned(),
+            application_protocol: r.application_protocol.to_owned(),
+            qualifiers: r.qualifiers.iter().map(|q| q.as_str()).collect(),
+            rpc_dynamic: r.has(portq_catalog::Qualifier::RpcDynamic),
+            notes: r.notes.to_owned(),
+            listed_as: r.listed_as.to_vec(),
+            source: "catalog",
+            directions: Vec::new(),
+            roles: Vec::new(),
+        }
+    }
+
+    fn from_hit(h: &Hit) -> Row {
+        if let Hit::Catalog(r) = h {
+            return Row::from_requirement(r);
+        }
+        let ports = h.ports();
+        Row {
+            service: h.service().to_owned(),
+            service_name: String::new(),
+            service_id: None,
+            port_start: ports.map(|p| p.start),
+            port_end: ports.map(|p| p.end),
+            protocol: h.protocol().to_owned(),
+            application_protocol: h.application_protocol().to_owned(),
+            qualifiers: Vec::new(),
+            rpc_dynamic: false,
+            notes: h.notes(),
+            listed_as: Vec::new(),
+            source: h.origin().as_str(),
+            directions: Vec::new(),
+            roles: Vec::new(),
+        }
+    }
+
+    fn from_role_entry(e: &RoleEntry) -> Row {
+        let mut row = Row::from_requirement(e.requirement);
+        row.directions = e.directions.iter().map(|d| d.as_str()).collect();
+        row.roles = e.roles.clone();
+        row
+    }
+
+    fn port_text(&self) -> String {
+        match (self.port_start, self.port_end) {
+            (Some(a), Some(b)) if a == b => a.to_string(),
+            (Some(a), Some(b)) => format!("{a}-{b}"),
+            _ => match self.protocol.as_str() {
+                "gre" => "IP 47".into(),
+                "esp" => "IP 50".into(),
+                "ah" => "IP 51".into(),
+                _ => "-".into(),
+            },
+        }
+    }
+}
+
+/// Renders rows in the chosen format.
+pub fn render_rows(rows: &[Row], format: LookupFormat, title: &str) -> Result<(), Failure> {
+    let with_source = rows.iter().any(|r| r.source != "catalog");
+    let with_roles = rows.iter().any(|r| !r.roles.is_empty());
+    let write = match Format::from(format) {
+        Format::Json => out::json(rows),
+        f => {
+            let mut headers = vec!["PORT", "PROTO", "SERVICE", "SERVICE NAME", "APPLICATION PROTOCOL", "NOTES"];
+            if with_roles {
+                headers.extend(["FROM", "ROLES"]);
+            }
+            if with_source || f == Format::Csv {
+                headers.push("SOURCE");
+            }
+            let mut grid = Grid::new(headers);
+            for r in rows {
+                let mut cells = vec![
+                    r.port_text(),
+                    r.protocol.to_uppercase(),
+                    r.service.clone(),
+                    r.service_name.clone(),
+                    r.application_protocol.clone(),
+                    r.notes.clone(),
+                ];
+                if with_roles {
+                    cells.push(r.directions.join(", "));
+                    cells.push(r.roles.join(", "));
+                }
+                if with_source || f == Format::Csv {
+                    cells.push(r.source.to_owned());
+                }
+                grid.push(cells);
+            }
+            out::print(&grid.render(f, title).unwrap_or_default())
+        }
+    };
+    write.map_err(Failure::runtime)
+}
+
+fn read_services_file(path: &std::path::Path) -> Result<Vec<services_file::ServicesFileEntry>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read services file {}: {e}", path.display()))?;
+    let mut buf = Vec::new();
+    file.take(services_file::MAX_SIZE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("cannot read services file {}: {e}", path.display()))?;
+    if buf.len() as u64 > services_file::MAX_SIZE {
+        return Err(format!(
+            "services file {} is larger than {} bytes",
+            path.display(),
+            services_file::MAX_SIZE
+        ));
+    }
+    let text = String::from_utf8(buf)
+        .map_err(|_| format!("services file {} is not text (UTF-8)", path.display()))?;
+    Ok(services_file::parse(&text))
+}
+
+/// `portq lookup`.
+pub fn run(args: Args) -> Result<Status, Failure> {
+    if args.queries.is_empty() && args.roles.is_empty() {
+        return Err(Failure::usage("give a port, range, service name or --role to look up"));
+    }
+    let queries: Vec<Query> = args
+        .queries
+        .iter()
+        .map(|q| Query::parse(q))
+        .collect::<Result<_, _>>()
+        .map_err(Failure::usage)?;
+    let selections: Vec<_> = args
+        .roles
+        .iter()
+        .map(|r| roles::parse_selection(r))
+        .collect::<Result<_, _>>()
+        .map_err(Failure::usage)?;
+
+    let explicit_file = args.services_file.as_ref().map(|p| {
+        if p.as_os_str().is_empty() {
+            services_file::default_path()
+        } else {
+            p.clone()
+        }
+    });
+    let explicit_entries = match &explicit_file {
+        Some(p) => Some(read_services_file(p).map_err(Failure::usage)?),
+        None => None,
+    };
+    let mut implicit_entries: Option<Vec<services_file::ServicesFileEntry>> = None;
+
+    let opts = SearchOptions {
+        always_iana: args.iana,
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut missing = Vec::new();
+    for (text, q) in args.queries.iter().zip(&queries) {
+        let result = search::lookup(q, opts);
+        if let Some(fix) = &result.did_you_mean {
+            eprintln!("portq: no match for '{text}'; did you mean '{fix}'?");
+        }
+        let mut hits = result.hits.clone();
+        let file_entries = match &explicit_entries {
+            Some(e) => Some(e),
+            None if result.wants_services_file() => Some(&*implicit_entries.get_or_insert_with(|| {
+                read_services_file(&services_file::default_path()).unwrap_or_default()
+            })),
+            None => None,
+        };
+        if let Some(entries) = file_entries {
+            hits.extend(search::lookup_services_file(q, entries));
+        }
+        if hits.is_empty() {
+            missing.push(text.clone());
+        }
+        rows.extend(hits.iter().map(Row::from_hit));
+    }
+    if !selections.is_empty() {
+        rows.extend(roles::expand(&selections).iter().map(Row::from_role_entry));
+    }
+    for m in &missing {
+        eprintln!("portq: nothing known about '{m}'");
+    }
+    render_rows(&rows, args.format, "portq lookup")?;
+    Ok(if missing.is_empty() && !rows.is_empty() {
+        Status::Ok
+    } else {
+        Status::NotAsExpected
+    })
+}
+
+/// One service with its requirements, for `portq services --format json`.
+#[derive(Debug, Serialize)]
+struct ServiceView {
+    id: &'static str,
+    service: &'static str,
+    service_name: &'static str,
+    description: &'static str,
+    aliases: &'static [&'static str],
+    rpc_dynamic: bool,
+    requirements: Vec<Row>,
+}
+
+/// `portq services`: the catalogue by service.
+pub fn services(args: ViewArgs) -> Result<Status, Failure> {
+    let all = portq_catalog::services();
+    let write = match args.format {
+        LookupFormat::Json => {
+            let view: Vec<ServiceView> = all
+                .iter()
+                .map(|s| ServiceView {
+                    id: s.id,
+                    service: s.name,
+                    service_name: s.service_name,
+                    description: s.description,
+                    aliases: s.aliases,
+                    rpc_dynamic: s.rpc_dynamic,
+                    requirements: s.requirements().map(Row::from_requirement).collect(),
+                })
+                .collect();
+            out::json(&view)
+        }
+        f => {
+            let mut sorted: Vec<_> = all.iter().collect();
+            sorted.sort_by_key(|s| s.name.to_lowercase());
+            let mut grid = Grid::new(vec!["SERVICE", "SERVICE NAME", "PORT", "PROTO", "APPLICATION PROTOCOL", "NOTES"]);
+            for s in sorted {
+                for (i, r) in s.requirements().enumerate() {
+                    let row = Row::from_requirement(r);
+                    let first = i == 0 || f != LookupFormat::Table;
+                    grid.push(vec![
+                        if first { s.name.to_owned() } else { String::new() },
+                        if first { s.service_name.to_owned() } else { String::new() },
+                        row.port_text(),
+                        row.protocol.to_uppercase(),
+                        row.application_protocol,
+                        row.notes,
+                    ]);
+                }
+            }
+            out::print(&grid.render(f.into(), "portq services").unwrap_or_default())
+        }
+    };
+    write.map_err(Failure::runtime)?;
+    Ok(Status::Ok)
+}
+
+/// `portq ports`: the catalogue sorted by port.
+pub fn ports(args: ViewArgs) -> Result<Status, Failure> {
+    let mut reqs: Vec<&'static Requirement> = portq_catalog::requirements().iter().collect();
+    reqs.sort_by_key(|r| {
+        (
+            r.ports.map(|p| (p.start, p.end)).unwrap_or((0, 0)),
+            r.transport,
+            r.service().name.to_lowercase(),
+        )
+    });
+    let rows: Vec<Row> = reqs.into_iter().map(Row::from_requirement).collect();
+    render_rows(&rows, args.format, "portq ports")?;
+    Ok(Status::Ok)
+}

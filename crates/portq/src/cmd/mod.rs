@@ -1,0 +1,21 @@
+//! One module per subcommand; each parses its own arguments and renders its own output.
+
+pub mod lookup;
+pub mod roles;
+pub mod rpc_config;
+pub mod rules;
+
+use crate::cli::Command;
+use crate::exit::{Failure, Status};
+
+/// Runs a parsed command.
+pub fn run(command: Command) -> Result<Status, Failure> {
+    match command {
+        Command::Lookup(a) => lookup::run(a),
+        Command::Services(a) => lookup::services(a),
+        Command::Ports(a) => lookup::ports(a),
+        Command::Roles(a) => roles::run(a),
+        Command::Rules(a) => rules::run(a),
+        Command::RpcConfig(a) => rpc_config::run(a),
+    }
+}

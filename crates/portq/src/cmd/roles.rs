@@ -1,0 +1,79 @@
+//! `portq roles`: the server roles, their options and what they need.
+
+use crate::cmd::lookup::LookupFormat;
+use crate::exit::{Failure, Status};
+use crate::out;
+use crate::render::Grid;
+use serde::Serialize;
+
+/// Arguments of `portq roles`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: LookupFormat,
+}
+
+#[derive(Serialize)]
+struct OptionView {
+    id: &'static str,
+    description: &'static str,
+    default: bool,
+}
+
+#[derive(Serialize)]
+struct RoleView {
+    id: &'static str,
+    name: &'static str,
+    aliases: &'static [&'static str],
+    description: &'static str,
+    options: Vec<OptionView>,
+    requirements: usize,
+}
+
+/// Runs `portq roles`.
+pub fn run(args: Args) -> Result<Status, Failure> {
+    let roles = portq_catalog::roles();
+    let result = match args.format {
+        LookupFormat::Json => {
+            let view: Vec<RoleView> = roles
+                .iter()
+                .map(|r| RoleView {
+                    id: r.id,
+                    name: r.name,
+                    aliases: r.aliases,
+                    description: r.description,
+                    options: r
+                        .options
+                        .iter()
+                        .map(|o| OptionView {
+                            id: o.id,
+                            description: o.description,
+                            default: o.default,
+                        })
+                        .collect(),
+                    requirements: r.requirements.len(),
+                })
+                .collect();
+            out::json(&view)
+        }
+        f => {
+            let mut grid = Grid::new(vec!["ROLE", "ALIASES", "NAME", "OPTIONS (default on*)"]);
+            for r in roles {
+                let opts: Vec<String> = r
+                    .options
+                    .iter()
+                    .map(|o| format!("{}{}", o.id, if o.default { "*" } else { "" }))
+                    .collect();
+                grid.push(vec![r.id.into(), r.aliases.join(", "), r.name.into(), opts.join(", ")]);
+            }
+            let mut text = grid.render(f.into(), "portq roles").unwrap_or_default();
+            if f == LookupFormat::Table {
+                text.push_str("\nUse ROLE:OPTION to switch an option on and ROLE:no-OPTION to switch it off, e.g. dc:no-gc,frs.\n");
+            }
+            out::print(&text)
+        }
+    };
+    result.map_err(Failure::runtime)?;
+    Ok(Status::Ok)
+}

@@ -1,0 +1,106 @@
+//! Output renderers: the same rows as an aligned table, CSV, Markdown or HTML.
+//! JSON is written by each command from its serde types.
+
+pub mod html;
+
+use clap::ValueEnum;
+use comfy_table::{ContentArrangement, Table};
+use std::io::IsTerminal;
+
+/// Output formats a command may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table (the default).
+    Table,
+    /// A JSON array.
+    Json,
+    /// One JSON object per line, written as results arrive.
+    Ndjson,
+    /// CSV with a header row.
+    Csv,
+    /// A Markdown table.
+    Markdown,
+    /// A self-contained HTML report.
+    Html,
+}
+
+/// Rows of text cells under a header, renderable in several formats.
+#[derive(Debug, Default)]
+pub struct Grid {
+    /// Column headers.
+    pub headers: Vec<&'static str>,
+    /// Rows; each as long as `headers`.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Grid {
+    /// A grid with these headers and no rows.
+    pub fn new(headers: Vec<&'static str>) -> Self {
+        Grid {
+            headers,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// An aligned table; box lines on a terminal, plain ASCII otherwise.
+    pub fn to_table(&self) -> String {
+        let mut t = Table::new();
+        // Only a rule under the header: compact, and easy to read and to grep.
+        if std::io::stdout().is_terminal() {
+            t.load_preset("     ─             ")
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            t.load_preset("     -             ")
+                .set_content_arrangement(ContentArrangement::Disabled);
+        }
+        t.set_header(self.headers.clone());
+        for r in &self.rows {
+            t.add_row(r.clone());
+        }
+        let mut s = String::new();
+        for line in t.to_string().lines() {
+            s.push_str(line.trim_end());
+            s.push('\n');
+        }
+        s
+    }
+
+    /// CSV with a header row.
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        // Writing to memory cannot fail; a failure would only drop output, never panic.
+        let _ = w.write_record(&self.headers);
+        for r in &self.rows {
+            let _ = w.write_record(r);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// A GitHub-flavoured Markdown table.
+    pub fn to_markdown(&self) -> String {
+        let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let mut out = format!("| {} |\n", self.headers.join(" | "));
+        out.push_str(&format!("|{}\n", "---|".repeat(self.headers.len())));
+        for r in &self.rows {
+            let cells: Vec<String> = r.iter().map(|c| esc(c)).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+
+    /// Renders in a text format; `None` for formats the grid cannot produce (JSON).
+    pub fn render(&self, format: Format, title: &str) -> Option<String> {
+        match format {
+            Format::Table => Some(self.to_table()),
+            Format::Csv => Some(self.to_csv()),
+            Format::Markdown => Some(self.to_markdown()),
+            Format::Html => Some(html::page(title, &html::table(self))),
+            Format::Json | Format::Ndjson => None,
+        }
+    }
+}
