@@ -100,7 +100,8 @@ struct IanaIn {
 type Errors = Vec<String>;
 
 fn main() {
-    let data = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir")).join("data");
+    let data =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir")).join("data");
     for f in [
         "services.toml",
         "requirements.csv",
@@ -132,7 +133,11 @@ fn main() {
         for e in &errors {
             println!("cargo:warning={e}");
         }
-        panic!("the catalogue data has {} error(s):\n{}", errors.len(), errors.join("\n"));
+        panic!(
+            "the catalogue data has {} error(s):\n{}",
+            errors.len(),
+            errors.join("\n")
+        );
     }
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("out dir")).join("catalog_data.rs");
     std::fs::write(dest, out).expect("write generated catalogue");
@@ -168,20 +173,33 @@ fn services(data: &Path, errors: &mut Errors) -> Vec<ServiceIn> {
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for s in &file.service {
         let ok_id = !s.id.is_empty()
-            && s.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && s.id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok_id {
-            errors.push(format!("services.toml: id {:?} must be lower-case letters, digits and '-'", s.id));
+            errors.push(format!(
+                "services.toml: id {:?} must be lower-case letters, digits and '-'",
+                s.id
+            ));
         }
         if !ids.insert(s.id.clone()) {
             errors.push(format!("services.toml: duplicate id {}", s.id));
         }
         if s.name.trim().is_empty() || s.description.trim().len() < 20 {
-            errors.push(format!("services.toml: {} needs a name and a description", s.id));
+            errors.push(format!(
+                "services.toml: {} needs a name and a description",
+                s.id
+            ));
         }
         for n in std::iter::once(&s.name).chain(&s.aliases) {
-            if let Some(other) = names.insert(n.to_lowercase(), s.id.clone()) {
-                if other != s.id {
-                    errors.push(format!("services.toml: name or alias {n:?} used by both {other} and {}", s.id));
+            if let Some(other) = names.insert(n.to_lowercase(), s.id.clone())
+                && other != s.id
+            {
+                {
+                    errors.push(format!(
+                        "services.toml: name or alias {n:?} used by both {other} and {}",
+                        s.id
+                    ));
                 }
             }
         }
@@ -287,7 +305,10 @@ fn requirements(data: &Path, index: &HashMap<String, usize>, errors: &mut Errors
         }
         let key = (service, ports, t, r.application_protocol.to_lowercase());
         if !seen.insert(key) {
-            errors.push(format!("{at}: duplicate row for {} {} {}", r.service, r.port, r.protocol));
+            errors.push(format!(
+                "{at}: duplicate row for {} {} {}",
+                r.service, r.port, r.protocol
+            ));
         }
         out.push(Req {
             service,
@@ -296,7 +317,12 @@ fn requirements(data: &Path, index: &HashMap<String, usize>, errors: &mut Errors
             app: r.application_protocol,
             qualifiers,
             notes: r.notes,
-            listed_as: r.listed_as.split(';').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            listed_as: r
+                .listed_as
+                .split(';')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             sources,
         });
     }
@@ -335,7 +361,11 @@ fn emit_requirements(out: &mut String, reqs: &[Req], _index: &HashMap<String, us
             Some((a, b)) => format!("Some(PortRange {{ start: {a}, end: {b} }})"),
             None => "None".into(),
         };
-        let quals: Vec<String> = r.qualifiers.iter().map(|q| format!("Qualifier::{q}")).collect();
+        let quals: Vec<String> = r
+            .qualifiers
+            .iter()
+            .map(|q| format!("Qualifier::{q}"))
+            .collect();
         let srcs: Vec<String> = r.sources.iter().map(|q| format!("Source::{q}")).collect();
         writeln!(
             out,
@@ -354,7 +384,10 @@ fn emit_requirements(out: &mut String, reqs: &[Req], _index: &HashMap<String, us
 }
 
 /// Parses an allow selector: `389/tcp`, `49152-65535/tcp`, `icmp`, `gre`, or `*`.
-fn selector(s: &str) -> Result<Option<(Option<(u16, u16)>, &'static str)>, String> {
+/// A parsed selector: the port range (none for ICMP and IP protocols) and the transport.
+type Selector = (Option<(u16, u16)>, &'static str);
+
+fn selector(s: &str) -> Result<Option<Selector>, String> {
     if s == "*" {
         return Ok(None);
     }
@@ -366,7 +399,13 @@ fn selector(s: &str) -> Result<Option<(Option<(u16, u16)>, &'static str)>, Strin
     Ok(Some((None, t)))
 }
 
-fn roles(data: &Path, out: &mut String, index: &HashMap<String, usize>, reqs: &[Req], errors: &mut Errors) {
+fn roles(
+    data: &Path,
+    out: &mut String,
+    index: &HashMap<String, usize>,
+    reqs: &[Req],
+    errors: &mut Errors,
+) {
     let path = data.join("roles.toml");
     let file: RolesFile = match toml::from_str(&read(&path)) {
         Ok(f) => f,
@@ -380,7 +419,9 @@ fn roles(data: &Path, out: &mut String, index: &HashMap<String, usize>, reqs: &[
     for role in &file.role {
         for n in std::iter::once(&role.id).chain(&role.aliases) {
             if names.insert(n.to_lowercase(), role.id.clone()).is_some() {
-                errors.push(format!("roles.toml: role name or alias {n:?} is used twice"));
+                errors.push(format!(
+                    "roles.toml: role name or alias {n:?} is used twice"
+                ));
             }
         }
         let option_ids: BTreeSet<&str> = role.options.iter().map(|o| o.id.as_str()).collect();
@@ -401,10 +442,10 @@ fn roles(data: &Path, out: &mut String, index: &HashMap<String, usize>, reqs: &[
                     continue;
                 }
             };
-            if let Some(o) = &a.option {
-                if !option_ids.contains(o.as_str()) {
-                    errors.push(format!("{at}: unknown option {o:?}"));
-                }
+            if let Some(o) = &a.option
+                && !option_ids.contains(o.as_str())
+            {
+                errors.push(format!("{at}: unknown option {o:?}"));
             }
             for sel in &a.ports {
                 let sel_parsed = match selector(sel) {
@@ -419,10 +460,10 @@ fn roles(data: &Path, out: &mut String, index: &HashMap<String, usize>, reqs: &[
                     if r.service != svc {
                         continue;
                     }
-                    if let Some((ports, t)) = sel_parsed {
-                        if r.transport != t || (ports.is_some() && r.ports != ports) {
-                            continue;
-                        }
+                    if let Some((ports, t)) = sel_parsed
+                        && (r.transport != t || (ports.is_some() && r.ports != ports))
+                    {
+                        continue;
                     }
                     matched += 1;
                     if !chosen.insert((ri, direction)) {
@@ -439,7 +480,9 @@ fn roles(data: &Path, out: &mut String, index: &HashMap<String, usize>, reqs: &[
                     .ok();
                 }
                 if matched == 0 {
-                    errors.push(format!("{at}: {sel} matches no catalogue requirement of that service"));
+                    errors.push(format!(
+                        "{at}: {sel} matches no catalogue requirement of that service"
+                    ));
                 }
             }
         }
@@ -485,7 +528,11 @@ fn rpc(data: &Path, out: &mut String, index: &HashMap<String, usize>, errors: &m
         let version = if r.version.is_empty() {
             None
         } else {
-            match r.version.split_once('.').map(|(a, b)| (a.parse::<u16>(), b.parse::<u16>())) {
+            match r
+                .version
+                .split_once('.')
+                .map(|(a, b)| (a.parse::<u16>(), b.parse::<u16>()))
+            {
                 Some((Ok(a), Ok(b))) => Some((a, b)),
                 _ => {
                     errors.push(format!("{at}: bad version {:?}", r.version));
@@ -534,7 +581,11 @@ fn rpc(data: &Path, out: &mut String, index: &HashMap<String, usize>, errors: &m
     for uuid in short.keys() {
         if !rows.iter().any(|r| r.0 == *uuid) {
             // A mapping for an interface the name table does not know is still useful; add it.
-            writeln!(out, "// note: rpc-services.csv names {uuid:032x}, absent from rpc-interfaces.csv").ok();
+            writeln!(
+                out,
+                "// note: rpc-services.csv names {uuid:032x}, absent from rpc-interfaces.csv"
+            )
+            .ok();
         }
     }
 }
@@ -585,7 +636,12 @@ fn iana(data: &Path, out: &mut String, errors: &mut Errors) {
     let path = PathBuf::from(std::env::var("OUT_DIR").expect("out dir")).join("iana_text.txt");
     std::fs::write(&path, &text).expect("write iana text");
     out.push_str("pub(crate) static IANA_TEXT: &str = include_str!(concat!(env!(\"OUT_DIR\"), \"/iana_text.txt\"));\n");
-    writeln!(out, "pub(crate) static IANA_ROWS: [IanaRow; {}] = [", rows.len()).ok();
+    writeln!(
+        out,
+        "pub(crate) static IANA_ROWS: [IanaRow; {}] = [",
+        rows.len()
+    )
+    .ok();
     for (a, b, p, n, d) in rows {
         writeln!(out, "IanaRow({a},{b},{p},{},{},{},{}),", n.0, n.1, d.0, d.1).ok();
     }

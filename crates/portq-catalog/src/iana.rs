@@ -116,6 +116,10 @@ mod tests {
     fn ranges_overlap() {
         // 225-241 is a reserved range without a protocol.
         let hits = by_range(PortRange::single(230), None);
-        assert!(hits.iter().any(|e| e.ports == PortRange { start: 225, end: 241 }));
+        assert!(hits.iter().any(|e| e.ports
+            == PortRange {
+                start: 225,
+                end: 241
+            }));
     }
 }

@@ -148,10 +148,7 @@ mod tests {
             Query::parse("137/UDP"),
             Ok(ports(137, 137, Some(Transport::Udp)))
         );
-        assert_eq!(
-            Query::parse("49152-65535"),
-            Ok(ports(49152, 65535, None))
-        );
+        assert_eq!(Query::parse("49152-65535"), Ok(ports(49152, 65535, None)));
         assert_eq!(Query::parse(" 53 "), Ok(ports(53, 53, None)));
         assert_eq!(Query::parse("65535"), Ok(ports(65535, 65535, None)));
     }
@@ -166,25 +163,52 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_typed_error() {
-        assert!(matches!(Query::parse("70000"), Err(QueryError::BadPort { .. })));
+        assert!(matches!(
+            Query::parse("70000"),
+            Err(QueryError::BadPort { .. })
+        ));
         assert!(matches!(Query::parse("0"), Err(QueryError::BadPort { .. })));
-        assert!(matches!(Query::parse("0-"), Err(QueryError::BadPort { .. })));
-        assert!(matches!(Query::parse("-5"), Err(QueryError::BadPort { .. })));
-        assert!(matches!(Query::parse("5-3"), Err(QueryError::Inverted { .. })));
-        assert!(matches!(Query::parse("abc/tcp"), Err(QueryError::BadPort { .. })));
+        assert!(matches!(
+            Query::parse("0-"),
+            Err(QueryError::BadPort { .. })
+        ));
+        assert!(matches!(
+            Query::parse("-5"),
+            Err(QueryError::BadPort { .. })
+        ));
+        assert!(matches!(
+            Query::parse("5-3"),
+            Err(QueryError::Inverted { .. })
+        ));
+        assert!(matches!(
+            Query::parse("abc/tcp"),
+            Err(QueryError::BadPort { .. })
+        ));
         assert!(matches!(
             Query::parse("445/sctp"),
             Err(QueryError::BadTransport { .. })
         ));
-        assert!(matches!(Query::parse("445/"), Err(QueryError::BadTransport { .. })));
+        assert!(matches!(
+            Query::parse("445/"),
+            Err(QueryError::BadTransport { .. })
+        ));
         assert_eq!(Query::parse(""), Err(QueryError::Empty));
         assert_eq!(Query::parse("   "), Err(QueryError::Empty));
         assert!(matches!(
             Query::parse(&"x".repeat(10_000)),
             Err(QueryError::TooLong { len: 10_000 })
         ));
-        assert!(matches!(Query::parse("99999999999999999999"), Err(QueryError::BadPort { .. })));
-        assert!(matches!(Query::parse("1-2-3"), Err(QueryError::BadPort { .. })));
-        assert!(matches!(Query::parse("4a"), Err(QueryError::BadPort { .. })));
+        assert!(matches!(
+            Query::parse("99999999999999999999"),
+            Err(QueryError::BadPort { .. })
+        ));
+        assert!(matches!(
+            Query::parse("1-2-3"),
+            Err(QueryError::BadPort { .. })
+        ));
+        assert!(matches!(
+            Query::parse("4a"),
+            Err(QueryError::BadPort { .. })
+        ));
     }
 }

@@ -52,7 +52,11 @@ pub fn find(name: &str) -> Result<&'static Role, RoleError> {
     }
     let suggestion = roles
         .iter()
-        .flat_map(|r| std::iter::once(r.id).chain(r.aliases.iter().copied()).map(move |n| (n, r.id)))
+        .flat_map(|r| {
+            std::iter::once(r.id)
+                .chain(r.aliases.iter().copied())
+                .map(move |n| (n, r.id))
+        })
         .map(|(n, id)| (strsim::jaro_winkler(&want, n), id))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
@@ -126,10 +130,8 @@ pub fn expand(selections: &[RoleSelection]) -> Vec<RoleEntry> {
     let mut by_index: BTreeMap<usize, RoleEntry> = BTreeMap::new();
     for sel in selections {
         for rr in sel.role.requirements {
-            if let Some(opt) = rr.option {
-                if !sel.options.contains(&opt) {
-                    continue;
-                }
+            if rr.option.is_some_and(|opt| !sel.options.contains(&opt)) {
+                continue;
             }
             let entry = by_index.entry(rr.requirement).or_insert_with(|| RoleEntry {
                 index: rr.requirement,
@@ -165,9 +167,12 @@ mod tests {
     use crate::model::{Qualifier, Transport};
 
     fn has(entries: &[RoleEntry], port: u16, t: Transport) -> bool {
-        entries
-            .iter()
-            .any(|e| e.requirement.transport == t && e.requirement.ports.is_some_and(|p| p.contains(port) && p.len() == 1))
+        entries.iter().any(|e| {
+            e.requirement.transport == t
+                && e.requirement
+                    .ports
+                    .is_some_and(|p| p.contains(port) && p.len() == 1)
+        })
     }
 
     #[test]
@@ -204,12 +209,22 @@ mod tests {
     #[test]
     fn union_is_deduplicated() {
         let one = expand(&[parse_selection("dc").unwrap()]);
-        let two = expand(&[parse_selection("dc").unwrap(), parse_selection("domain-controller").unwrap()]);
+        let two = expand(&[
+            parse_selection("dc").unwrap(),
+            parse_selection("domain-controller").unwrap(),
+        ]);
         assert_eq!(one.len(), two.len());
-        let both = expand(&[parse_selection("dc").unwrap(), parse_selection("dns").unwrap()]);
+        let both = expand(&[
+            parse_selection("dc").unwrap(),
+            parse_selection("dns").unwrap(),
+        ]);
         let dns = both
             .iter()
-            .find(|e| e.requirement.service().id == "dns" && e.requirement.ports == Some(crate::PortRange::single(53)) && e.requirement.transport == Transport::Udp)
+            .find(|e| {
+                e.requirement.service().id == "dns"
+                    && e.requirement.ports == Some(crate::PortRange::single(53))
+                    && e.requirement.transport == Transport::Udp
+            })
             .unwrap();
         assert_eq!(dns.roles, vec!["domain-controller", "dns-server"]);
     }
@@ -223,7 +238,10 @@ mod tests {
                 suggestion: Some("domain-controller".into())
             }
         );
-        assert!(matches!(parse_selection("dc:bogus"), Err(RoleError::UnknownOption { .. })));
+        assert!(matches!(
+            parse_selection("dc:bogus"),
+            Err(RoleError::UnknownOption { .. })
+        ));
         assert_eq!(parse_selection("").unwrap_err(), RoleError::Empty);
     }
 

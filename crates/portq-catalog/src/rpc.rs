@@ -62,7 +62,14 @@ pub fn parse_uuid(text: &str) -> Option<u128> {
 /// Prints a 128-bit UUID value in the usual 8-4-4-4-12 form, lower case.
 pub fn format_uuid(v: u128) -> String {
     let h = format!("{v:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// All rows for a UUID (every version the sources list).
@@ -103,7 +110,11 @@ mod tests {
     #[test]
     fn every_reference_row_is_compiled_in() {
         assert_eq!(interfaces().len(), 813);
-        assert!(interfaces().windows(2).all(|w| (w[0].uuid, w[0].version) < (w[1].uuid, w[1].version)));
+        assert!(
+            interfaces()
+                .windows(2)
+                .all(|w| (w[0].uuid, w[0].version) < (w[1].uuid, w[1].version))
+        );
     }
 
     #[test]

@@ -106,7 +106,12 @@ impl Hit {
 
     fn sort_key(&self) -> (u16, u16, String, String) {
         let p = self.ports().unwrap_or(PortRange { start: 0, end: 0 });
-        (p.start, p.end, self.protocol().to_owned(), self.service().to_lowercase())
+        (
+            p.start,
+            p.end,
+            self.protocol().to_owned(),
+            self.service().to_lowercase(),
+        )
     }
 }
 
@@ -115,6 +120,9 @@ impl Hit {
 pub struct SearchOptions {
     /// Add IANA answers even when the catalogue knows the port.
     pub always_iana: bool,
+    /// For a single port, also list the wide ranges (RPC dynamic and the like) that
+    /// contain it when the port has answers of its own.
+    pub with_ranges: bool,
 }
 
 /// What a lookup found.
@@ -124,6 +132,8 @@ pub struct SearchResult {
     pub hits: Vec<Hit>,
     /// Set when nothing matched as typed and a corrected query was used instead.
     pub did_you_mean: Option<String>,
+    /// Wide ranges that contain the port but were left out (see [`SearchOptions::with_ranges`]).
+    pub ranges_left_out: usize,
 }
 
 impl SearchResult {
@@ -144,10 +154,16 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 fn haystack(r: &Requirement) -> Vec<String> {
     let s = r.service();
     let mut out: Vec<String> = Vec::new();
-    for t in [s.name, s.service_name, s.id, r.application_protocol]
-        .into_iter()
-        .chain(s.aliases.iter().copied())
-        .chain(r.listed_as.iter().copied())
+    for t in [
+        s.name,
+        s.service_name,
+        s.id,
+        r.application_protocol,
+        r.transport.as_str(),
+    ]
+    .into_iter()
+    .chain(s.aliases.iter().copied())
+    .chain(r.listed_as.iter().copied())
     {
         out.extend(words(t));
     }
@@ -166,7 +182,9 @@ fn exact_service(text: &str, r: &Requirement) -> bool {
     let s = r.service();
     s.id == text
         || s.name.eq_ignore_ascii_case(text)
-        || s.service_name.split(';').any(|n| n.eq_ignore_ascii_case(text))
+        || s.service_name
+            .split(';')
+            .any(|n| n.eq_ignore_ascii_case(text))
         || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(text))
 }
 
@@ -237,11 +255,20 @@ pub fn lookup(query: &Query, opts: SearchOptions) -> SearchResult {
     let mut result = SearchResult::default();
     match query {
         Query::Ports { range, transport } => {
-            result.hits = port_hits(*range, *transport).into_iter().map(Hit::Catalog).collect();
+            let mut hits = port_hits(*range, *transport);
+            let single = |r: &&Requirement| r.ports.is_some_and(|p| p.start == p.end);
+            if range.start == range.end && !opts.with_ranges && hits.iter().any(single) {
+                let before = hits.len();
+                hits.retain(single);
+                result.ranges_left_out = before - hits.len();
+            }
+            result.hits = hits.into_iter().map(Hit::Catalog).collect();
             if result.hits.is_empty() || opts.always_iana {
-                result
-                    .hits
-                    .extend(iana::by_range(*range, *transport).into_iter().map(Hit::Iana));
+                result.hits.extend(
+                    iana::by_range(*range, *transport)
+                        .into_iter()
+                        .map(Hit::Iana),
+                );
             }
         }
         Query::Text(text) => {
@@ -269,7 +296,10 @@ pub fn lookup_services_file(query: &Query, entries: &[ServicesFileEntry]) -> Vec
         .iter()
         .filter(|e| match query {
             Query::Ports { range, transport } => e.matches(*range, *transport),
-            Query::Text(t) => e.name.eq_ignore_ascii_case(t) || e.aliases.iter().any(|a| a.eq_ignore_ascii_case(t)),
+            Query::Text(t) => {
+                e.name.eq_ignore_ascii_case(t)
+                    || e.aliases.iter().any(|a| a.eq_ignore_ascii_case(t))
+            }
         })
         .cloned()
         .map(Hit::ServicesFile)
@@ -312,25 +342,65 @@ mod tests {
     fn a_dynamic_port_finds_the_rpc_range() {
         let r = q("49668");
         assert!(r.hits.iter().any(|h| h.service_name() == "LSASS"));
-        assert!(r.hits.iter().all(|h| matches!(h, Hit::Catalog(req) if req.ports.is_some_and(|p| p.len() > 1))));
+        assert!(
+            r.hits
+                .iter()
+                .all(|h| matches!(h, Hit::Catalog(req) if req.ports.is_some_and(|p| p.len() > 1)))
+        );
+    }
+
+    #[test]
+    fn wide_ranges_only_when_the_port_has_no_answer_of_its_own() {
+        let r = q("3269");
+        assert!(
+            r.hits
+                .iter()
+                .all(|h| h.ports() == Some(PortRange::single(3269)))
+        );
+        assert!(r.ranges_left_out > 0);
+        let all = lookup(
+            &Query::parse("3269").unwrap(),
+            SearchOptions {
+                with_ranges: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(all.hits.len(), r.hits.len() + r.ranges_left_out);
     }
 
     #[test]
     fn range_overlap() {
         let r = q("3268-3269");
-        assert!(r.hits.iter().any(|h| h.ports() == Some(PortRange::single(3269))));
+        assert!(
+            r.hits
+                .iter()
+                .any(|h| h.ports() == Some(PortRange::single(3269)))
+        );
         assert!(!q("49152-65535").hits.is_empty());
     }
 
     #[test]
     fn names_and_words() {
-        assert!(q("Spooler").hits.iter().all(|h| h.service_name() == "Spooler"));
+        assert!(
+            q("Spooler")
+                .hits
+                .iter()
+                .all(|h| h.service_name() == "Spooler")
+        );
         assert!(q("lsass").hits.iter().all(|h| h.service_name() == "LSASS"));
         let gc = q("global catalog");
         assert!(!gc.hits.is_empty());
-        assert!(gc.hits.iter().all(|h| h.application_protocol() == "Global Catalog"));
+        assert!(
+            gc.hits
+                .iter()
+                .all(|h| h.application_protocol() == "Global Catalog")
+        );
         let k = q("kerberos");
-        assert!(k.hits.iter().any(|h| h.ports() == Some(PortRange::single(88)) && h.protocol() == "udp"));
+        assert!(
+            k.hits
+                .iter()
+                .any(|h| h.ports() == Some(PortRange::single(88)) && h.protocol() == "udp")
+        );
         assert!(k.did_you_mean.is_none());
     }
 
@@ -338,7 +408,11 @@ mod tests {
     fn near_miss_suggests() {
         let r = q("kerbros");
         assert_eq!(r.did_you_mean.as_deref(), Some("kerberos"));
-        assert!(r.hits.iter().any(|h| h.ports() == Some(PortRange::single(88))));
+        assert!(
+            r.hits
+                .iter()
+                .any(|h| h.ports() == Some(PortRange::single(88)))
+        );
         assert!(q("zzzzqqqq").hits.is_empty());
     }
 

@@ -28,7 +28,9 @@ pub enum RulesError {
         why: &'static str,
     },
     /// An RPC range that starts below 1025.
-    #[error("RPC range {0} starts below 1025, the lowest port Windows allows for the dynamic range")]
+    #[error(
+        "RPC range {0} starts below 1025, the lowest port Windows allows for the dynamic range"
+    )]
     RangeTooLow(String),
     /// A `--static-port` that is not `SERVICE=PORT` with a known service.
     #[error("invalid static port '{text}': {reason}")]

@@ -177,19 +177,20 @@ pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, Rule
     for e in entries {
         let r = e.requirement;
         let svc = r.service();
-        let (service_id, service, kind) = if r.has(Qualifier::RpcEndpointMapper) && r.ports == Some(PortRange::single(135)) {
-            ("rpc-epmap", "RPC Endpoint Mapper", Kind::EpMap)
-        } else if r.has(Qualifier::RpcDynamic) {
-            (svc.id, svc.name, Kind::Rpc)
-        } else {
-            match r.transport {
-                Transport::Tcp | Transport::Udp => (svc.id, svc.name, Kind::Ports),
-                Transport::Icmp => ("icmp", "ICMP echo request (ping)", Kind::Icmp),
-                Transport::Gre => ("gre", "GRE (IP protocol 47)", Kind::IpProto),
-                Transport::Esp => ("esp", "IPsec ESP (IP protocol 50)", Kind::IpProto),
-                Transport::Ah => ("ah", "IPsec AH (IP protocol 51)", Kind::IpProto),
-            }
-        };
+        let (service_id, service, kind) =
+            if r.has(Qualifier::RpcEndpointMapper) && r.ports == Some(PortRange::single(135)) {
+                ("rpc-epmap", "RPC Endpoint Mapper", Kind::EpMap)
+            } else if r.has(Qualifier::RpcDynamic) {
+                (svc.id, svc.name, Kind::Rpc)
+            } else {
+                match r.transport {
+                    Transport::Tcp | Transport::Udp => (svc.id, svc.name, Kind::Ports),
+                    Transport::Icmp => ("icmp", "ICMP echo request (ping)", Kind::Icmp),
+                    Transport::Gre => ("gre", "GRE (IP protocol 47)", Kind::IpProto),
+                    Transport::Esp => ("esp", "IPsec ESP (IP protocol 50)", Kind::IpProto),
+                    Transport::Ah => ("ah", "IPsec AH (IP protocol 51)", Kind::IpProto),
+                }
+            };
         let remote = scope(opts, &e.directions);
         let key = (service_id, r.transport, kind, remote.clone());
         let gi = *index.entry(key).or_insert_with(|| {
@@ -268,7 +269,8 @@ pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, Rule
             Kind::Ports => (
                 PortSet::Ports(ports.clone()),
                 format!("portq - {} ({proto})", g.service),
-                windows::host(g.service_id).filter(|h| h.service.is_none() || g.transport == Transport::Tcp),
+                windows::host(g.service_id)
+                    .filter(|h| h.service.is_none() || g.transport == Transport::Tcp),
             ),
             Kind::Rpc => match g.static_port {
                 Some(p) => (
@@ -292,7 +294,8 @@ pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, Rule
         };
         // A port-list rule scoped to a program would miss ports other programs serve
         // (SMB 445 is the kernel's, not lsass.exe's), so only RPC rules take a program.
-        let host = if matches!(windows, PortSet::Rpc | PortSet::RpcEpMap) || g.static_port.is_some() {
+        let host = if matches!(windows, PortSet::Rpc | PortSet::RpcEpMap) || g.static_port.is_some()
+        {
             host
         } else {
             None
@@ -322,31 +325,33 @@ fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
     let mut out: Vec<Rule> = Vec::new();
     let mut opened: BTreeMap<(Transport, Vec<IpNet>), Vec<PortRange>> = BTreeMap::new();
     for mut r in rules {
-        if r.windows == PortSet::Rpc {
-            if let Some(same) = out.iter_mut().find(|o| {
+        if r.windows == PortSet::Rpc
+            && let Some(same) = out.iter_mut().find(|o| {
                 o.windows == PortSet::Rpc
                     && o.transport == r.transport
                     && o.program == r.program
                     && o.windows_service == r.windows_service
                     && o.remote == r.remote
-            }) {
-                same.ports = normalize([same.ports.clone(), r.ports].concat());
-                for role in r.roles {
-                    if !same.roles.contains(&role) {
-                        same.roles.push(role);
-                    }
+            })
+        {
+            same.ports = normalize([same.ports.clone(), r.ports].concat());
+            for role in r.roles {
+                if !same.roles.contains(&role) {
+                    same.roles.push(role);
                 }
-                for d in r.directions {
-                    if !same.directions.contains(&d) {
-                        same.directions.push(d);
-                    }
-                }
-                same.directions.sort();
-                continue;
             }
+            for d in r.directions {
+                if !same.directions.contains(&d) {
+                    same.directions.push(d);
+                }
+            }
+            same.directions.sort();
+            continue;
         }
-        if let PortSet::Ports(ports) = &r.windows {
-            if r.program.is_none() {
+        if let PortSet::Ports(ports) = &r.windows
+            && r.program.is_none()
+        {
+            {
                 let seen = opened.entry((r.transport, r.remote.clone())).or_default();
                 let fresh: Vec<PortRange> = ports
                     .iter()
@@ -423,15 +428,31 @@ mod tests {
         assert!(!rpc.is_empty());
         assert!(rpc.iter().all(|r| r.program.is_some()));
         // The endpoint mapper is one shared rule, not one per service.
-        assert_eq!(rules.iter().filter(|r| r.windows == PortSet::RpcEpMap).count(), 1);
+        assert_eq!(
+            rules
+                .iter()
+                .filter(|r| r.windows == PortSet::RpcEpMap)
+                .count(),
+            1
+        );
         // Netlogon's RPC port is served by lsass.exe too: one rule, not two.
-        assert_eq!(rules.iter().filter(|r| r.program == Some("%SystemRoot%\\System32\\lsass.exe")).count(), 1);
+        assert_eq!(
+            rules
+                .iter()
+                .filter(|r| r.program == Some("%SystemRoot%\\System32\\lsass.exe"))
+                .count(),
+            1
+        );
         // No port-list rule repeats a port of another with the same transport.
         let mut seen: Vec<(Transport, PortRange)> = Vec::new();
         for r in &rules {
             if let PortSet::Ports(p) = &r.windows {
                 for p in p {
-                    assert!(!seen.iter().any(|(t, s)| *t == r.transport && s.overlaps(p)), "{} repeats {p}", r.name);
+                    assert!(
+                        !seen.iter().any(|(t, s)| *t == r.transport && s.overlaps(p)),
+                        "{} repeats {p}",
+                        r.name
+                    );
                     seen.push((r.transport, *p));
                 }
             }
@@ -441,28 +462,59 @@ mod tests {
     #[test]
     fn rpc_range_and_static_ports_narrow_the_dynamic_range() {
         let opts = RuleOptions {
-            rpc_range: Some(PortRange { start: 5000, end: 5100 }),
-            static_ports: vec![StaticPort::parse("ntds=38901").unwrap(), StaticPort::parse("netlogon=38902").unwrap()],
+            rpc_range: Some(PortRange {
+                start: 5000,
+                end: 5100,
+            }),
+            static_ports: vec![
+                StaticPort::parse("ntds=38901").unwrap(),
+                StaticPort::parse("netlogon=38902").unwrap(),
+            ],
             ..Default::default()
         };
         let rules = plan(&dc(), &opts).unwrap();
-        let lsass = rules.iter().find(|r| r.name == "portq-lsass-tcp-rpc").unwrap();
+        let lsass = rules
+            .iter()
+            .find(|r| r.name == "portq-lsass-tcp-rpc")
+            .unwrap();
         assert_eq!(lsass.ports, vec![PortRange::single(38901)]);
-        assert_eq!(lsass.windows, PortSet::Ports(vec![PortRange::single(38901)]));
+        assert_eq!(
+            lsass.windows,
+            PortSet::Ports(vec![PortRange::single(38901)])
+        );
         let dfsr = rules.iter().find(|r| r.service_id == "dfsr").unwrap();
-        assert_eq!(dfsr.ports, vec![PortRange { start: 5000, end: 5100 }]);
-        assert!(port_rules(&rules).iter().all(|(_, p)| p.iter().all(|p| p.end < 49152)));
+        assert_eq!(
+            dfsr.ports,
+            vec![PortRange {
+                start: 5000,
+                end: 5100
+            }]
+        );
+        assert!(
+            port_rules(&rules)
+                .iter()
+                .all(|(_, p)| p.iter().all(|p| p.end < 49152))
+        );
     }
 
     #[test]
     fn bad_options_are_errors() {
         let small = RuleOptions {
-            rpc_range: Some(PortRange { start: 5000, end: 5010 }),
+            rpc_range: Some(PortRange {
+                start: 5000,
+                end: 5010,
+            }),
             ..Default::default()
         };
-        assert!(matches!(plan(&dc(), &small), Err(RulesError::RangeTooSmall { .. })));
+        assert!(matches!(
+            plan(&dc(), &small),
+            Err(RulesError::RangeTooSmall { .. })
+        ));
         let low = RuleOptions {
-            rpc_range: Some(PortRange { start: 500, end: 5000 }),
+            rpc_range: Some(PortRange {
+                start: 500,
+                end: 5000,
+            }),
             ..Default::default()
         };
         assert!(matches!(plan(&dc(), &low), Err(RulesError::RangeTooLow(_))));
@@ -470,8 +522,14 @@ mod tests {
             static_ports: vec![StaticPort::parse("ntds=3268").unwrap()],
             ..Default::default()
         };
-        assert!(matches!(plan(&dc(), &clash), Err(RulesError::StaticCollision { .. })));
-        assert_eq!(plan(&[], &RuleOptions::default()).unwrap_err(), RulesError::NoRoles);
+        assert!(matches!(
+            plan(&dc(), &clash),
+            Err(RulesError::StaticCollision { .. })
+        ));
+        assert_eq!(
+            plan(&[], &RuleOptions::default()).unwrap_err(),
+            RulesError::NoRoles
+        );
     }
 
     #[test]
@@ -494,7 +552,12 @@ mod tests {
         let mut seen: Vec<(Transport, PortRange)> = Vec::new();
         for (r, ports) in pr {
             for p in ports {
-                assert!(!seen.iter().any(|(t, s)| *t == r.transport && s.overlaps(&p)), "{p} twice");
+                assert!(
+                    !seen
+                        .iter()
+                        .any(|(t, s)| *t == r.transport && s.overlaps(&p)),
+                    "{p} twice"
+                );
                 seen.push((r.transport, p));
             }
         }

@@ -70,7 +70,11 @@ impl StaticPort {
         let service = StaticService::ALL
             .into_iter()
             .find(|s| s.as_str() == name)
-            .ok_or_else(|| bad(format!("unknown service '{name}' (expected ntds, netlogon, frs or dfsr)")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "unknown service '{name}' (expected ntds, netlogon, frs or dfsr)"
+                ))
+            })?;
         let port: u16 = port
             .trim()
             .parse()
@@ -122,7 +126,10 @@ mod tests {
         assert!(StaticPort::parse("ntds=70000").is_err());
         let a = StaticPort::parse("ntds=38901").unwrap();
         let b = StaticPort::parse("netlogon=38901").unwrap();
-        assert!(matches!(check_distinct(&[a, b]), Err(RulesError::StaticCollision { .. })));
+        assert!(matches!(
+            check_distinct(&[a, b]),
+            Err(RulesError::StaticCollision { .. })
+        ));
         assert!(check_distinct(&[a, StaticPort::parse("netlogon=38902").unwrap()]).is_ok());
     }
 }

@@ -14,7 +14,12 @@ const SVCHOST: &str = "%SystemRoot%\\System32\\svchost.exe";
 
 /// The host process of a catalogue service, when the built-in rules scope by it.
 pub fn host(service_id: &str) -> Option<Host> {
-    let prog = |p: &'static str| Some(Host { program: p, service: None });
+    let prog = |p: &'static str| {
+        Some(Host {
+            program: p,
+            service: None,
+        })
+    };
     let svc = |s: &'static str| {
         Some(Host {
             program: SVCHOST,

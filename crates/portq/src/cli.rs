@@ -34,7 +34,16 @@ pub enum Command {
 
 /// Subcommand names, for the shorthand.
 const SUBCOMMANDS: &[&str] = &[
-    "lookup", "services", "ports", "roles", "rules", "rpc-config", "check", "rpc", "local", "serve",
+    "lookup",
+    "services",
+    "ports",
+    "roles",
+    "rules",
+    "rpc-config",
+    "check",
+    "rpc",
+    "local",
+    "serve",
     "help",
 ];
 
@@ -59,7 +68,10 @@ mod tests {
 
     #[test]
     fn shorthand_inserts_lookup() {
-        assert_eq!(shorthand(v(&["portq", "445"])), v(&["portq", "lookup", "445"]));
+        assert_eq!(
+            shorthand(v(&["portq", "445"])),
+            v(&["portq", "lookup", "445"])
+        );
         assert_eq!(shorthand(v(&["portq", "ports"])), v(&["portq", "ports"]));
         assert_eq!(shorthand(v(&["portq", "--help"])), v(&["portq", "--help"]));
         assert_eq!(shorthand(v(&["portq"])), v(&["portq"]));

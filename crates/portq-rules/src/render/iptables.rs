@@ -26,7 +26,13 @@ fn chunks(ports: &[PortRange]) -> Vec<Vec<PortRange>> {
 
 fn port_arg(p: &[PortRange]) -> String {
     p.iter()
-        .map(|r| if r.start == r.end { r.start.to_string() } else { format!("{}:{}", r.start, r.end) })
+        .map(|r| {
+            if r.start == r.end {
+                r.start.to_string()
+            } else {
+                format!("{}:{}", r.start, r.end)
+            }
+        })
         .collect::<Vec<_>>()
         .join(",")
 }

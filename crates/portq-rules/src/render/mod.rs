@@ -70,7 +70,13 @@ pub(crate) fn family(remote: &[IpNet], v6: bool) -> Option<Vec<IpNet>> {
 /// A one-line comment text safe inside quotes of any of the formats.
 fn comment_text(s: &str) -> String {
     s.chars()
-        .map(|c| if c == '"' || c == '\'' || c == '\\' || c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c == '"' || c == '\'' || c == '\\' || c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -85,7 +91,10 @@ mod tests {
         plan(
             &expand(&sel),
             &RuleOptions {
-                from: vec!["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()],
+                from: vec![
+                    "10.0.0.0/8".parse().unwrap(),
+                    "2001:db8::/32".parse().unwrap(),
+                ],
                 ..Default::default()
             },
         )
@@ -106,7 +115,10 @@ mod tests {
             let text = render(&r, f, &ctx());
             let adds: Vec<&str> = text
                 .lines()
-                .filter(|l| l.starts_with("New-NetFirewallRule") || l.starts_with("netsh advfirewall firewall add"))
+                .filter(|l| {
+                    l.starts_with("New-NetFirewallRule")
+                        || l.starts_with("netsh advfirewall firewall add")
+                })
                 .filter(|l| !l.contains("-v6"))
                 .collect();
             assert_eq!(adds.len(), r.len(), "{f:?}");
@@ -146,7 +158,8 @@ mod tests {
         let r = rules(&["dc"]);
         let csv = render(&r, RuleFormat::Csv, &ctx());
         assert_eq!(csv.lines().count(), r.len() + 1);
-        let json: serde_json::Value = serde_json::from_str(&render(&r, RuleFormat::Json, &ctx())).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&r, RuleFormat::Json, &ctx())).unwrap();
         assert_eq!(json.as_array().unwrap().len(), r.len());
     }
 }

@@ -30,10 +30,20 @@ pub fn render(rules: &[Rule], ctx: &Context) -> String {
                 String::new()
             } else {
                 let list: Vec<String> = src.iter().map(|n| n.to_string()).collect();
-                format!("{} saddr {{ {} }} ", if v6 { "ip6" } else { "ip" }, list.join(", "))
+                format!(
+                    "{} saddr {{ {} }} ",
+                    if v6 { "ip6" } else { "ip" },
+                    list.join(", ")
+                )
             };
             // Rules open to any source are written once, not per family.
-            if src.is_empty() && v6 && !matches!(r.transport, Transport::Icmp | Transport::Esp | Transport::Ah | Transport::Gre) {
+            if src.is_empty()
+                && v6
+                && !matches!(
+                    r.transport,
+                    Transport::Icmp | Transport::Esp | Transport::Ah | Transport::Gre
+                )
+            {
                 continue;
             }
             let body = match r.transport {
@@ -46,12 +56,7 @@ pub fn render(rules: &[Rule], ctx: &Context) -> String {
                 Transport::Esp => "meta l4proto esp".to_owned(),
                 Transport::Ah => "meta l4proto ah".to_owned(),
             };
-            let body = if src.is_empty() || matches!(r.transport, Transport::Icmp) {
-                format!("{saddr}{body}")
-            } else {
-                format!("{saddr}{body}")
-            };
-            out.push_str(&format!("\t\t{body} accept comment \"{comment}\"\n"));
+            out.push_str(&format!("\t\t{saddr}{body} accept comment \"{comment}\"\n"));
         }
     }
     out.push_str("\t}\n}\n");

@@ -21,7 +21,12 @@ struct Row<'a> {
 }
 
 fn row(r: &Rule) -> Row<'_> {
-    let list = |p: &[portq_catalog::PortRange]| p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",");
+    let list = |p: &[portq_catalog::PortRange]| {
+        p.iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     Row {
         name: &r.name,
         display_name: &r.display_name,

@@ -5,17 +5,34 @@ use crate::plan::{PortSet, Rule};
 use portq_catalog::{PortRange, Transport};
 
 fn port_list(ports: &[PortRange]) -> String {
-    ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",")
+    ports
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn remote_list(rule: &Rule) -> Option<String> {
-    (!rule.remote.is_empty()).then(|| rule.remote.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","))
+    (!rule.remote.is_empty()).then(|| {
+        rule.remote
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }
 
 /// Sources for an ICMP rule of one IP version: `None` when the rule's sources are all of
 /// the other version (no rule is needed), `Some(None)` for any source.
 fn icmp_remote(rule: &Rule, v6: bool) -> Option<Option<String>> {
-    super::family(&rule.remote, v6).map(|l| (!l.is_empty()).then(|| l.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")))
+    super::family(&rule.remote, v6).map(|l| {
+        (!l.is_empty()).then(|| {
+            l.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    })
 }
 
 fn ps_quote(s: &str) -> String {
@@ -48,7 +65,9 @@ pub fn powershell(rules: &[Rule], ctx: &Context) -> String {
             (PortSet::IpProtocol, t) => cmd.push_str(&format!(" -Protocol {}", t.ip_protocol())),
             (PortSet::Rpc, t) => cmd.push_str(&format!(" -Protocol {t} -LocalPort RPC")),
             (PortSet::RpcEpMap, t) => cmd.push_str(&format!(" -Protocol {t} -LocalPort RPCEPMap")),
-            (PortSet::Ports(p), t) => cmd.push_str(&format!(" -Protocol {t} -LocalPort {}", port_list(p))),
+            (PortSet::Ports(p), t) => {
+                cmd.push_str(&format!(" -Protocol {t} -LocalPort {}", port_list(p)))
+            }
         }
         if let Some(remote) = remote_list(r) {
             cmd.push_str(&format!(" -RemoteAddress {remote}"));
@@ -61,7 +80,11 @@ pub fn powershell(rules: &[Rule], ctx: &Context) -> String {
         }
         cmd.push_str(&format!(
             " -Description {}",
-            ps_quote(&comment_text(&format!("portq: {} for {}", r.service, r.roles.join(", "))))
+            ps_quote(&comment_text(&format!(
+                "portq: {} for {}",
+                r.service,
+                r.roles.join(", ")
+            )))
         ));
         out.push_str(&cmd);
         out.push('\n');
@@ -93,9 +116,15 @@ fn ps_icmp(r: &Rule) -> String {
 pub fn netsh(rules: &[Rule], ctx: &Context) -> String {
     let mut out = header(ctx, "rem");
     for r in rules {
-        out.push_str(&format!("netsh advfirewall firewall delete rule name=\"{}\" >nul 2>&1\n", r.name));
+        out.push_str(&format!(
+            "netsh advfirewall firewall delete rule name=\"{}\" >nul 2>&1\n",
+            r.name
+        ));
         if r.windows == PortSet::IcmpEcho {
-            out.push_str(&format!("netsh advfirewall firewall delete rule name=\"{}-v6\" >nul 2>&1\n", r.name));
+            out.push_str(&format!(
+                "netsh advfirewall firewall delete rule name=\"{}-v6\" >nul 2>&1\n",
+                r.name
+            ));
         }
     }
     for r in rules {
@@ -111,8 +140,14 @@ pub fn netsh(rules: &[Rule], ctx: &Context) -> String {
             (PortSet::IcmpEcho, _) => {}
             (PortSet::IpProtocol, t) => cmd.push_str(&format!(" protocol={}", t.ip_protocol())),
             (PortSet::Rpc, t) => cmd.push_str(&format!(" protocol={} localport=RPC", proto(t))),
-            (PortSet::RpcEpMap, t) => cmd.push_str(&format!(" protocol={} localport=RPC-EPMap", proto(t))),
-            (PortSet::Ports(p), t) => cmd.push_str(&format!(" protocol={} localport={}", proto(t), port_list(p))),
+            (PortSet::RpcEpMap, t) => {
+                cmd.push_str(&format!(" protocol={} localport=RPC-EPMap", proto(t)))
+            }
+            (PortSet::Ports(p), t) => cmd.push_str(&format!(
+                " protocol={} localport={}",
+                proto(t),
+                port_list(p)
+            )),
         }
         if let Some(remote) = remote_list(r) {
             cmd.push_str(&format!(" remoteip={remote}"));
@@ -123,7 +158,10 @@ pub fn netsh(rules: &[Rule], ctx: &Context) -> String {
         if let Some(s) = r.windows_service {
             cmd.push_str(&format!(" service={s}"));
         }
-        cmd.push_str(&format!(" description=\"{}\"", comment_text(&r.display_name)));
+        cmd.push_str(&format!(
+            " description=\"{}\"",
+            comment_text(&r.display_name)
+        ));
         out.push_str(&cmd);
         out.push('\n');
     }

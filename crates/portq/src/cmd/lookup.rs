@@ -50,6 +50,9 @@ pub struct Args {
     /// Add IANA registry answers even for ports the Windows catalogue knows.
     #[arg(long)]
     pub iana: bool,
+    /// For a single port, also list the wide ranges (RPC dynamic, ISA/TMG...) that contain it.
+    #[arg(long)]
+    pub ranges: bool,
     /// Also search the machine's services file (or the one given); it is read on its own
     /// only when neither the catalogue nor IANA knows the answer.
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
@@ -171,7 +174,14 @@ pub fn render_rows(rows: &[Row], format: LookupFormat, title: &str) -> Result<()
     let write = match Format::from(format) {
         Format::Json => out::json(rows),
         f => {
-            let mut headers = vec!["PORT", "PROTO", "SERVICE", "SERVICE NAME", "APPLICATION PROTOCOL", "NOTES"];
+            let mut headers = vec![
+                "PORT",
+                "PROTO",
+                "SERVICE",
+                "SERVICE NAME",
+                "APPLICATION PROTOCOL",
+                "NOTES",
+            ];
             if with_roles {
                 headers.extend(["FROM", "ROLES"]);
             }
@@ -203,9 +213,12 @@ pub fn render_rows(rows: &[Row], format: LookupFormat, title: &str) -> Result<()
     write.map_err(Failure::runtime)
 }
 
-fn read_services_file(path: &std::path::Path) -> Result<Vec<services_file::ServicesFileEntry>, String> {
+fn read_services_file(
+    path: &std::path::Path,
+) -> Result<Vec<services_file::ServicesFileEntry>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read services file {}: {e}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read services file {}: {e}", path.display()))?;
     let mut buf = Vec::new();
     file.take(services_file::MAX_SIZE + 1)
         .read_to_end(&mut buf)
@@ -225,7 +238,9 @@ fn read_services_file(path: &std::path::Path) -> Result<Vec<services_file::Servi
 /// `portq lookup`.
 pub fn run(args: Args) -> Result<Status, Failure> {
     if args.queries.is_empty() && args.roles.is_empty() {
-        return Err(Failure::usage("give a port, range, service name or --role to look up"));
+        return Err(Failure::usage(
+            "give a port, range, service name or --role to look up",
+        ));
     }
     let queries: Vec<Query> = args
         .queries
@@ -255,6 +270,7 @@ pub fn run(args: Args) -> Result<Status, Failure> {
 
     let opts = SearchOptions {
         always_iana: args.iana,
+        with_ranges: args.ranges,
     };
     let mut rows: Vec<Row> = Vec::new();
     let mut missing = Vec::new();
@@ -263,12 +279,20 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         if let Some(fix) = &result.did_you_mean {
             eprintln!("portq: no match for '{text}'; did you mean '{fix}'?");
         }
+        if result.ranges_left_out > 0 {
+            eprintln!(
+                "portq: {} wide port range(s) also contain {text} (RPC dynamic and the like); add --ranges to list them",
+                result.ranges_left_out
+            );
+        }
         let mut hits = result.hits.clone();
         let file_entries = match &explicit_entries {
             Some(e) => Some(e),
-            None if result.wants_services_file() => Some(&*implicit_entries.get_or_insert_with(|| {
-                read_services_file(&services_file::default_path()).unwrap_or_default()
-            })),
+            None if result.wants_services_file() => {
+                Some(&*implicit_entries.get_or_insert_with(|| {
+                    read_services_file(&services_file::default_path()).unwrap_or_default()
+                }))
+            }
             None => None,
         };
         if let Some(entries) = file_entries {
@@ -327,14 +351,29 @@ pub fn services(args: ViewArgs) -> Result<Status, Failure> {
         f => {
             let mut sorted: Vec<_> = all.iter().collect();
             sorted.sort_by_key(|s| s.name.to_lowercase());
-            let mut grid = Grid::new(vec!["SERVICE", "SERVICE NAME", "PORT", "PROTO", "APPLICATION PROTOCOL", "NOTES"]);
+            let mut grid = Grid::new(vec![
+                "SERVICE",
+                "SERVICE NAME",
+                "PORT",
+                "PROTO",
+                "APPLICATION PROTOCOL",
+                "NOTES",
+            ]);
             for s in sorted {
                 for (i, r) in s.requirements().enumerate() {
                     let row = Row::from_requirement(r);
                     let first = i == 0 || f != LookupFormat::Table;
                     grid.push(vec![
-                        if first { s.name.to_owned() } else { String::new() },
-                        if first { s.service_name.to_owned() } else { String::new() },
+                        if first {
+                            s.name.to_owned()
+                        } else {
+                            String::new()
+                        },
+                        if first {
+                            s.service_name.to_owned()
+                        } else {
+                            String::new()
+                        },
                         row.port_text(),
                         row.protocol.to_uppercase(),
                         row.application_protocol,

@@ -65,7 +65,12 @@ pub fn run(args: Args) -> Result<Status, Failure> {
                     .iter()
                     .map(|o| format!("{}{}", o.id, if o.default { "*" } else { "" }))
                     .collect();
-                grid.push(vec![r.id.into(), r.aliases.join(", "), r.name.into(), opts.join(", ")]);
+                grid.push(vec![
+                    r.id.into(),
+                    r.aliases.join(", "),
+                    r.name.into(),
+                    opts.join(", "),
+                ]);
             }
             let mut text = grid.render(f.into(), "portq roles").unwrap_or_default();
             if f == LookupFormat::Table {

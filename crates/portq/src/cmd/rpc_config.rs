@@ -34,7 +34,9 @@ pub struct Args {
 /// Runs `portq rpc-config`.
 pub fn run(args: Args) -> Result<Status, Failure> {
     let range = match &args.range {
-        Some(r) => Some(parse_range(r).map_err(|_| Failure::usage(RulesError::BadRange(r.clone())))?),
+        Some(r) => {
+            Some(parse_range(r).map_err(|_| Failure::usage(RulesError::BadRange(r.clone())))?)
+        }
         None => None,
     };
     let statics: Vec<StaticPort> = args

@@ -96,7 +96,9 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         .collect::<Result<_, _>>()
         .map_err(Failure::usage)?;
     let rpc_range = match &args.rpc_range {
-        Some(r) => Some(parse_range(r).map_err(|_| Failure::usage(RulesError::BadRange(r.clone())))?),
+        Some(r) => {
+            Some(parse_range(r).map_err(|_| Failure::usage(RulesError::BadRange(r.clone())))?)
+        }
         None => None,
     };
     let opts = RuleOptions {

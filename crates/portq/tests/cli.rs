@@ -1,0 +1,496 @@
+//! The one integration-test binary of the `portq` command (ripgrep style): small helpers,
+//! then tests grouped by subcommand. Everything here is offline; the network tests of
+//! `check` and `rpc` live with the probe crate and the lab.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn portq() -> Command {
+    let mut c = Command::cargo_bin("portq").expect("binary");
+    c.env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// Runs portq and returns (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = portq().args(args).output().expect("run portq");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> Vec<Value> {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 0, "{args:?}: {stderr}");
+    serde_json::from_str::<Value>(&stdout)
+        .expect("json")
+        .as_array()
+        .expect("array")
+        .clone()
+}
+
+/// Asserts the usage-error contract: exit 2, exactly one line on stderr, no panic.
+fn assert_usage_error(args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 2, "{args:?} should exit 2; stderr: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?} should print one line: {stderr:?}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{args:?} printed to stdout: {stdout}");
+    stderr
+}
+
+fn fixture(name: &str) -> Vec<BTreeMap<String, String>> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut rdr = csv::Reader::from_path(path).expect("fixture");
+    rdr.deserialize().map(|r| r.expect("row")).collect()
+}
+
+fn same_app(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    a == b || (!a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a)))
+}
+
+/// The query a reference row is answered by.
+fn query_for(port: &str, protocol: &str) -> String {
+    match protocol {
+        "TCP" | "UDP" => format!("{port}/{}", protocol.to_lowercase()),
+        other => other.to_lowercase(),
+    }
+}
+
+fn ports_match(row: &Value, port: &str) -> bool {
+    if port.is_empty() || port == "n/a" {
+        return row["port_start"].is_null();
+    }
+    let (a, b) = port.split_once('-').unwrap_or((port, port));
+    row["port_start"].as_u64().map(|v| v.to_string()).as_deref() == Some(a)
+        && row["port_end"].as_u64().map(|v| v.to_string()).as_deref() == Some(b)
+}
+
+// ---------------------------------------------------------------- lookup --
+
+#[test]
+fn every_row_of_the_service_table_is_answered() {
+    let rows = fixture("windows-service-ports.csv");
+    assert_eq!(rows.len(), 213);
+    let mut cache: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for r in &rows {
+        let q = query_for(&r["port"], &r["protocol"]);
+        let answers = cache
+            .entry(q.clone())
+            .or_insert_with(|| json(&["lookup", &q, "--format", "json"]));
+        let found = answers.iter().any(|a| {
+            a["service"] == r["service_friendly_name"].as_str()
+                && a["service_name"] == r["service_name"].as_str()
+                && a["protocol"] == r["protocol"].to_lowercase().as_str()
+                && ports_match(a, &r["port"])
+                && same_app(
+                    a["application_protocol"].as_str().unwrap_or(""),
+                    &r["application_protocol"],
+                )
+                && a["source"] == "catalog"
+        });
+        assert!(
+            found,
+            "service table row not answered by `portq lookup {q}`: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn every_row_of_the_port_table_is_answered() {
+    let rows = fixture("windows-ports-by-port.csv");
+    assert_eq!(rows.len(), 183);
+    let mut cache: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for r in &rows {
+        let q = query_for(&r["port"], &r["protocol"]);
+        let answers = cache
+            .entry(q.clone())
+            .or_insert_with(|| json(&["lookup", &q, "--format", "json"]));
+        let label = r["system_service_name"].as_str();
+        let found = answers.iter().any(|a| {
+            a["listed_as"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x == label))
+                && a["protocol"] == r["protocol"].to_lowercase().as_str()
+                && ports_match(a, &r["port"])
+                && same_app(
+                    a["application_protocol"].as_str().unwrap_or(""),
+                    &r["application_protocol"],
+                )
+        });
+        assert!(
+            found,
+            "port table row not answered by `portq lookup {q}`: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn lookup_json_has_the_documented_fields() {
+    let rows = json(&["lookup", "445", "--format", "json"]);
+    assert!(!rows.is_empty());
+    for field in [
+        "service",
+        "service_name",
+        "port_start",
+        "port_end",
+        "protocol",
+        "application_protocol",
+        "notes",
+        "source",
+        "qualifiers",
+        "rpc_dynamic",
+    ] {
+        assert!(rows[0].get(field).is_some(), "missing {field}");
+    }
+}
+
+#[test]
+fn shorthand_equals_lookup() {
+    assert_eq!(run(&["445"]).1, run(&["lookup", "445"]).1);
+}
+
+#[test]
+fn near_miss_suggests_and_finds() {
+    let (code, stdout, stderr) = run(&["lookup", "kerbros"]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("did you mean 'kerberos'"), "{stderr}");
+    assert!(stdout.contains("Kerberos Key Distribution Center"));
+}
+
+#[test]
+fn unknown_things_exit_1() {
+    let (code, stdout, stderr) = run(&["lookup", "zzzzqqqq"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("zzzzqqqq"));
+    assert!(!stdout.contains("zzzz"));
+}
+
+#[test]
+fn fallbacks_are_labelled() {
+    let rows = json(&["lookup", "22/tcp", "--format", "json"]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["source"], "iana");
+    assert_eq!(rows[0]["service"], "ssh");
+    let dir = std::env::temp_dir().join(format!("portq-services-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("services");
+    std::fs::write(&file, "portq-test 22/tcp # a local name\n").unwrap();
+    let rows = json(&[
+        "lookup",
+        "22/tcp",
+        "--services-file",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        rows.iter()
+            .any(|r| r["source"] == "services-file" && r["service"] == "portq-test")
+    );
+    assert_usage_error(&[
+        "lookup",
+        "22",
+        "--services-file",
+        "/nonexistent/portq/services",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn roles_union_is_deduplicated() {
+    let one = json(&["lookup", "--role", "dc", "--format", "json"]);
+    let two = json(&[
+        "lookup",
+        "--role",
+        "dc",
+        "--role",
+        "domain-controller",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(one.len(), two.len());
+    assert!(
+        one.iter()
+            .all(|r| !r["directions"].as_array().unwrap().is_empty())
+    );
+}
+
+#[test]
+fn csv_and_markdown_views() {
+    let (code, csv, _) = run(&["ports", "--format", "csv"]);
+    assert_eq!(code, 0);
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(rdr.records().count(), portq_rows());
+    let (_, md, _) = run(&["lookup", "88", "--format", "markdown"]);
+    assert!(md.starts_with("| PORT | PROTO |"));
+    let services = json(&["services", "--format", "json"]);
+    assert!(
+        services
+            .iter()
+            .all(|s| !s["description"].as_str().unwrap().is_empty())
+    );
+}
+
+fn portq_rows() -> usize {
+    json(&["ports", "--format", "json"]).len()
+}
+
+#[test]
+fn bad_lookups_are_one_line_exit_2() {
+    let long = "9".repeat(10_000);
+    for q in [
+        "70000",
+        "0-",
+        "5-3",
+        "abc/tcp",
+        "445/sctp",
+        "",
+        long.as_str(),
+    ] {
+        let line = assert_usage_error(&["lookup", q]);
+        assert!(line.starts_with("portq: "), "{line}");
+    }
+    assert_usage_error(&["lookup"]);
+    assert_usage_error(&["lookup", "--format", "yaml", "445"]);
+    assert_usage_error(&["lookup", "--role", "domain-controler"]);
+    assert!(
+        assert_usage_error(&["lookup", "--role", "domain-controler"])
+            .contains("did you mean 'domain-controller'")
+    );
+    assert_usage_error(&["--bogus"]);
+}
+
+#[test]
+fn help_snapshots() {
+    insta::assert_snapshot!("help", run(&["--help"]).1);
+    insta::assert_snapshot!("lookup_help", run(&["lookup", "--help"]).1);
+    insta::assert_snapshot!("rules_help", run(&["rules", "--help"]).1);
+}
+
+#[test]
+fn table_snapshot() {
+    insta::assert_snapshot!("lookup_88_table", run(&["lookup", "88"]).1);
+    insta::assert_snapshot!("roles_table", run(&["roles"]).1);
+}
+
+// ----------------------------------------------------------------- rules --
+
+fn tool(name: &str) -> Option<std::path::PathBuf> {
+    ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(name))
+        .find(|p| p.exists())
+}
+
+/// Real firewall tools must be present where CI says so; elsewhere the check is reported as not run.
+fn require(name: &str) -> Option<std::path::PathBuf> {
+    let found = tool(name);
+    if found.is_none() {
+        assert!(
+            std::env::var_os("PORTQ_REQUIRE_TOOLS").is_none(),
+            "{name} is required (PORTQ_REQUIRE_TOOLS is set) but not installed"
+        );
+        eprintln!("NOT RUN: {name} is not installed");
+    }
+    found
+}
+
+fn check_with(tool: &std::path::Path, args: &[&str], input: &str) {
+    let dir = std::env::temp_dir().join(format!(
+        "portq-rules-{}-{}",
+        std::process::id(),
+        input.len()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("rules");
+    std::fs::write(&file, input).unwrap();
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .stdin(std::fs::File::open(&file).unwrap())
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{} rejected the rules: {}\n{input}",
+        tool.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const ROLE_SETS: &[&[&str]] = &[
+    &["--role", "dc"],
+    &[
+        "--role",
+        "dc",
+        "--role",
+        "dns-server",
+        "--role",
+        "dhcp-server",
+        "--from",
+        "10.0.0.0/8",
+        "--from",
+        "2001:db8::/32",
+    ],
+    &[
+        "--role",
+        "managed-server",
+        "--role",
+        "failover-cluster-node",
+        "--management",
+        "192.0.2.0/24",
+    ],
+    &[
+        "--role",
+        "exchange",
+        "--role",
+        "sql-server",
+        "--role",
+        "nps",
+    ],
+    &[
+        "--role",
+        "dc",
+        "--rpc-range",
+        "5000-5100",
+        "--static-port",
+        "ntds=38901",
+        "--static-port",
+        "netlogon=38902",
+    ],
+];
+
+#[test]
+fn nftables_output_passes_nft_check() {
+    let Some(nft) = require("nft") else { return };
+    for set in ROLE_SETS {
+        let mut args = vec!["rules", "--format", "nftables"];
+        args.extend_from_slice(set);
+        let (code, text, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        // `nft -c -f FILE` parses and checks without loading; the file is passed as the last argument.
+        check_with(&nft, &["-c", "-f"], &text);
+    }
+}
+
+#[test]
+fn iptables_output_passes_iptables_restore_test() {
+    for (bin, fmt) in [
+        ("iptables-restore", "iptables"),
+        ("ip6tables-restore", "ip6tables"),
+    ] {
+        let Some(tool) = require(bin) else { continue };
+        for set in ROLE_SETS {
+            let mut args = vec!["rules", "--format", fmt];
+            args.extend_from_slice(set);
+            let (code, text, err) = run(&args);
+            assert_eq!(code, 0, "{err}");
+            let out = std::process::Command::new(&tool)
+                .arg("--test")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write;
+                    c.stdin.take().unwrap().write_all(text.as_bytes())?;
+                    c.wait_with_output()
+                })
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{bin} rejected:\n{}\n{text}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn windows_rules_are_pinned() {
+    let dc_dns = [
+        "rules",
+        "--role",
+        "dc",
+        "--role",
+        "dns-server",
+        "--from",
+        "10.0.0.0/8",
+    ];
+    let (_, ps, _) = run(&[&dc_dns[..], &["--format", "powershell"]].concat());
+    insta::assert_snapshot!("rules_dc_dns_powershell", ps);
+    let (_, netsh, _) = run(&[&dc_dns[..], &["--format", "netsh"]].concat());
+    insta::assert_snapshot!("rules_dc_dns_netsh", netsh);
+    for text in [&ps, &netsh] {
+        let adds: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("New-NetFirewallRule -Name") || l.contains("firewall add rule"))
+            .collect();
+        let mut uniq = adds.clone();
+        uniq.sort();
+        uniq.dedup();
+        assert_eq!(adds.len(), uniq.len(), "duplicate rules");
+    }
+}
+
+#[test]
+fn rules_bad_input() {
+    assert_usage_error(&["rules"]);
+    assert_usage_error(&["rules", "--role", "nope"]);
+    assert_usage_error(&["rules", "--role", "dc", "--from", "10.0.0.0/33"]);
+    assert_usage_error(&["rules", "--role", "dc", "--from", "banana"]);
+    assert_usage_error(&["rules", "--role", "dc", "--rpc-range", "5100-5000"]);
+    assert_usage_error(&["rules", "--role", "dc", "--rpc-range", "5000-5010"]);
+    assert_usage_error(&[
+        "rules",
+        "--role",
+        "dc",
+        "--static-port",
+        "ntds=38901",
+        "--static-port",
+        "netlogon=38901",
+    ]);
+    assert_usage_error(&["rules", "--role", "dc", "--static-port", "ntds=389"]);
+    assert_usage_error(&["rules", "--role", "dc", "--static-port", "ntds=3268"]);
+    assert_usage_error(&["rules", "--role", "dc:bogus"]);
+    assert_usage_error(&["rules", "--role", "dc", "--format", "pf"]);
+}
+
+#[test]
+fn rpc_config_formats_and_limits() {
+    let (code, reg, _) = run(&["rpc-config", "--range", "5000-5100"]);
+    assert_eq!(code, 0);
+    assert!(reg.contains("Rpc\\Internet"));
+    insta::assert_snapshot!("rpc_config_reg", reg);
+    let (code, ps, _) = run(&[
+        "rpc-config",
+        "--range",
+        "5000-5100",
+        "--static-port",
+        "ntds=38901",
+        "--format",
+        "powershell",
+    ]);
+    assert_eq!(code, 0);
+    assert!(ps.contains("'TCP/IP Port' -PropertyType DWord -Value 38901"));
+    assert_usage_error(&["rpc-config", "--range", "5000-5100", "--format", "netsh"]);
+    assert_usage_error(&["rpc-config", "--range", "1000-2000"]);
+    assert_usage_error(&["rpc-config", "--range", "5000-70000"]);
+    assert_usage_error(&["rpc-config"]);
+    let (code, netsh, _) = run(&["rpc-config", "--range", "10000-10999", "--format", "netsh"]);
+    assert_eq!(code, 0);
+    assert!(netsh.contains("netsh int ipv4 set dynamicport tcp start=10000 num=1000"));
+}
