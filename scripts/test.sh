@@ -15,6 +15,7 @@ if [ "$lab" != 0 ] && [ "$(id -u)" = 0 ] && [ -x tests/lab/samba-dc-up.sh ]; the
         . /tmp/sambadc/dc.env
         export PORTQ_LAB_DC="$SAMBA_DC_IP" PORTQ_LAB_REQUIRED=1
         export PORTQ_LAB_SMBCONF="$SAMBA_DC_CLIENT_SMBCONF"
+        [ -n "${SAMBA_DC_NS:-}" ] && export PORTQ_LAB_NETNS="$SAMBA_DC_NS"
         echo "test.sh: Samba DC lab up at $PORTQ_LAB_DC; interop tests will run"
     elif [ "$lab" = 1 ]; then
         echo "test.sh: FAILED: the Samba DC lab could not start (PORTQ_LAB=1)" >&2

@@ -1,7 +1,44 @@
 //! portq's async engine: what to probe (targets and port specs), how (TCP, UDP and
 //! application probes), and the scheduler that runs many at once within limits.
 //! It yields typed findings and never formats output.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use portq_probe::{CheckOptions, Plan, PortSpec, TargetSet};
+//!
+//! let targets = TargetSet::parse(&["10.200.0.2"], false)?;
+//! let ports = PortSpec::parse("tcp:88,135,389,445,udp:53,389")?;
+//! let plan = Plan::new(targets, ports);
+//! let opts = CheckOptions { app_probes: true, ..CheckOptions::default() };
+//! let mut run = portq_probe::start(&plan, opts).await?;
+//! while let Some(finding) = run.next().await {
+//!     println!("{} {} {:?}", finding.port, finding.state.token(), finding.evidence);
+//! }
+//! let summary = run.finish().await;
+//! assert_eq!(summary.failure_count, 0);
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod local;
 pub mod rpc;
+
+pub mod engine;
+pub mod finding;
+pub mod limits;
+pub mod portspec;
+pub mod probes;
+mod rate;
+pub mod target;
+pub mod tcp;
+mod udp;
+
+pub use engine::{
+    CheckError, CheckOptions, CheckRun, LocalFailure, Plan, PlannedCheck, Progress, RunSummary,
+    check, start, start_resolved,
+};
+pub use finding::{Evidence, Finding, NetBiosName, PortState, SqlInstance, Transport, sort_findings};
+pub use portspec::{PortRange, PortSpec, PortSpecError};
+pub use probes::ProbeKind;
+pub use target::{ResolvedTargets, Target, TargetError, TargetSet, TargetSpec};

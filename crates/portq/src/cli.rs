@@ -30,6 +30,12 @@ pub enum Command {
     Rules(cmd::rules::Args),
     /// Windows settings that restrict the RPC dynamic port range and pin static ports.
     RpcConfig(cmd::rpc_config::Args),
+    /// Ask a host's RPC endpoint mapper which interface listens on which port.
+    Rpc(cmd::rpc::Args),
+    /// What listens on this machine, which process and service own it, and should it.
+    Local(cmd::local::Args),
+    /// A local web console: catalogue search, role builder, rules download, RPC lookup.
+    Serve(cmd::serve::Args),
 }
 
 /// Subcommand names, for the shorthand.

@@ -494,3 +494,173 @@ fn rpc_config_formats_and_limits() {
     assert_eq!(code, 0);
     assert!(netsh.contains("netsh int ipv4 set dynamicport tcp start=10000 num=1000"));
 }
+
+// ----------------------------------------------------------------- local --
+
+#[test]
+fn local_finds_our_own_listeners_with_pid_and_name() {
+    // Our own sockets, on ports the kernel picks: nothing else is touched.
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (tport, uport) = (tcp.local_addr().unwrap().port(), udp.local_addr().unwrap().port());
+    let rows = json(&["local", "--format", "json"]);
+    let me = std::process::id();
+    let exe = std::env::current_exe().unwrap();
+    let exe_name = exe.file_name().unwrap().to_string_lossy().into_owned();
+    for (proto, port) in [("tcp", tport), ("udp", uport)] {
+        let row = rows
+            .iter()
+            .find(|r| r["protocol"] == proto && r["port"] == port)
+            .unwrap_or_else(|| panic!("{proto}/{port} not listed"));
+        assert_eq!(row["pid"], me, "{proto}/{port}: {row}");
+        let name = row["process"].as_str().unwrap();
+        // Linux keeps the first 15 bytes of the executable name as the process name.
+        assert!(exe_name.starts_with(name) && !name.is_empty(), "{name} vs {exe_name}");
+        assert_eq!(row["address"], "127.0.0.1");
+    }
+    drop((tcp, udp));
+}
+
+#[test]
+fn local_expect_exit_codes_and_bad_input() {
+    // The test machine is no KMS host: required 1688 is missing, so the audit does not match.
+    let (code, stdout, _) = run(&["local", "--expect", "kms-host", "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["matches"], false);
+    assert!(v["rows"].as_array().unwrap().iter().any(|r| r["status"] == "missing" && r["port"] == 1688));
+    assert_usage_error(&["local", "--expect", "kms-hots"]);
+    assert_usage_error(&["local", "--format", "xml"]);
+    assert_usage_error(&["local", "--watch", "--interval", "0"]);
+}
+
+#[test]
+fn local_watch_sees_a_listener_appear() {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("portq"))
+        .args(["local", "--watch", "--interval", "0.3", "--count", "8"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.lines().any(|l| l.starts_with("+ tcp 127.0.0.1:") && l.contains(&format!(":{port} "))), "{text}");
+    drop(tcp);
+}
+
+/// Runs `portq local --expect domain-controller` inside the Samba DC's network namespace.
+#[test]
+fn local_attributes_the_samba_dc_ports() {
+    let Some(ns) = std::env::var_os("PORTQ_LAB_NETNS") else {
+        assert!(std::env::var_os("PORTQ_LAB_REQUIRED").is_none(), "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_NETNS is not");
+        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_NETNS unset)");
+        return;
+    };
+    let bin = assert_cmd::cargo::cargo_bin("portq");
+    let out = std::process::Command::new("ip")
+        .arg("netns")
+        .arg("exec")
+        .arg(&ns)
+        .arg(&bin)
+        .args(["local", "--expect", "domain-controller", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let rows = v["rows"].as_array().unwrap();
+    for (port, service) in [
+        (88, "Kerberos Key Distribution Center"),
+        (135, "Remote Procedure Call (RPC)"),
+        (389, "Active Directory (local security authority)"),
+        (445, "Net Logon"),
+        (464, "Kerberos Key Distribution Center"),
+        (3268, "Active Directory (local security authority)"),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r["protocol"] == "tcp" && r["port"] == port && r["status"] == "ok")
+            .unwrap_or_else(|| panic!("tcp/{port} not ok: {rows:?}"));
+        let process = row["process"].as_str().unwrap_or("");
+        assert!(
+            ["samba", "smbd", "ldap", "kdc", "rpc"].iter().any(|p| process.starts_with(p)),
+            "tcp/{port} owned by {process:?}"
+        );
+        let services: Vec<&str> = row["services"].as_array().unwrap().iter().filter_map(|s| s.as_str()).collect();
+        if port == 135 {
+            assert!(!services.is_empty(), "135 has no catalogue service");
+        } else {
+            assert!(services.contains(&service), "tcp/{port}: {services:?}");
+        }
+    }
+}
+
+// ------------------------------------------------------------------- rpc --
+
+/// (uuid, version, protseq, endpoint) from `rpcclient -c epmlookup` lines such as
+/// `00000000-... ncacn_ip_tcp:0.0.0.0[49153,abstract_syntax=50abc2a4-.../0x00000005]: dnsserver`.
+fn parse_epmlookup(text: &str) -> std::collections::BTreeSet<(String, String, String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let Some((_, rest)) = line.split_once(' ') else { continue };
+        let Some((protseq, rest)) = rest.split_once(':') else { continue };
+        let Some((_, rest)) = rest.split_once('[') else { continue };
+        let Some((endpoint, rest)) = rest.split_once(",abstract_syntax=") else { continue };
+        let Some((syntax, _)) = rest.split_once(']') else { continue };
+        let Some((uuid, ver)) = syntax.split_once("/0x") else { continue };
+        let Ok(v) = u32::from_str_radix(ver, 16) else { continue };
+        out.insert((uuid.to_lowercase(), format!("{}.{}", v & 0xffff, v >> 16), protseq.to_owned(), endpoint.to_owned()));
+    }
+    out
+}
+
+#[test]
+fn rpc_matches_rpcclient_on_the_samba_dc() {
+    let (Some(dc), Some(smbconf)) = (std::env::var("PORTQ_LAB_DC").ok(), std::env::var("PORTQ_LAB_SMBCONF").ok()) else {
+        assert!(std::env::var_os("PORTQ_LAB_REQUIRED").is_none(), "PORTQ_LAB_REQUIRED is set but the lab variables are not");
+        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
+        return;
+    };
+    let theirs = std::process::Command::new("rpcclient")
+        .args(["-s", &smbconf, "-U%", &format!("ncacn_ip_tcp:{dc}[135]"), "-c", "epmlookup"])
+        .output()
+        .expect("rpcclient");
+    let expected = parse_epmlookup(&String::from_utf8_lossy(&theirs.stdout));
+    assert!(expected.len() > 20, "rpcclient listed too little: {expected:?}");
+    let ours: std::collections::BTreeSet<_> = json(&["rpc", &dc, "--format", "json"])
+        .iter()
+        .map(|r| {
+            (
+                r["uuid"].as_str().unwrap().to_owned(),
+                r["version"].as_str().unwrap().to_owned(),
+                r["protseq"].as_str().unwrap().to_owned(),
+                r["endpoint"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(ours, expected, "portq and rpcclient disagree");
+
+    // --check finds the DC's dynamic ports listening; Samba also advertises RPC over
+    // HTTP on 593 where nothing listens, so the run as a whole is "not as expected".
+    let (code, stdout, stderr) = run(&["rpc", &dc, "--by-port", "--check", "--format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    let ports: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let http = ports.iter().find(|r| r["port"] == 593).expect("593 advertised");
+    assert_eq!(http["state"], "not_listening");
+    for p in [49152, 49153, 49154] {
+        let row = ports.iter().find(|r| r["port"] == p).unwrap_or_else(|| panic!("{p} not advertised"));
+        assert_eq!(row["state"], "listening", "{row}");
+    }
+    let lsa = ports.iter().find(|r| r["interfaces"].as_array().unwrap().iter().any(|i| i == "lsarpc")).unwrap();
+    assert!(lsa["services"].as_array().unwrap().iter().any(|s| s == "Active Directory (local security authority)"));
+}
+
+#[test]
+fn rpc_bad_input() {
+    assert_usage_error(&["rpc"]);
+    assert_usage_error(&["rpc", "host.invalid"]);
+    assert_usage_error(&["rpc", "10.0.0.0/0", "--by-port"]);
+    assert_usage_error(&["rpc", "127.0.0.1", "--port", "0"]);
+    assert_usage_error(&["rpc", "127.0.0.1", "--timeout", "0"]);
+}

@@ -103,7 +103,8 @@ pub struct Row {
 }
 
 impl Row {
-    fn from_requirement(r: &'static Requirement) -> Row {
+    /// The row of a catalogue requirement.
+    pub fn from_requirement(r: &'static Requirement) -> Row {
         let s = r.service();
         Row {
             service: s.name.to_owned(),
@@ -123,7 +124,8 @@ impl Row {
         }
     }
 
-    fn from_hit(h: &Hit) -> Row {
+    /// The row of a search hit (catalogue, IANA or services file).
+    pub fn from_hit(h: &Hit) -> Row {
         if let Hit::Catalog(r) = h {
             return Row::from_requirement(r);
         }
@@ -146,14 +148,16 @@ impl Row {
         }
     }
 
-    fn from_role_entry(e: &RoleEntry) -> Row {
+    /// The row of a role requirement, with who connects and which roles need it.
+    pub fn from_role_entry(e: &RoleEntry) -> Row {
         let mut row = Row::from_requirement(e.requirement);
         row.directions = e.directions.iter().map(|d| d.as_str()).collect();
         row.roles = e.roles.clone();
         row
     }
 
-    fn port_text(&self) -> String {
+    /// The port or range as text (`445`, `49152-65535`, `IP 47`, `-`).
+    pub fn port_text(&self) -> String {
         match (self.port_start, self.port_end) {
             (Some(a), Some(b)) if a == b => a.to_string(),
             (Some(a), Some(b)) => format!("{a}-{b}"),

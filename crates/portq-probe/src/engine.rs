@@ -1,0 +1,791 @@
+//! The scheduler: many hosts × ports at once, within limits, findings streamed as
+//! they arrive.
+//!
+//! Work is split over a few *lanes*, one task per runtime worker thread. Each lane
+//! takes the next (host, port) from a shared [`WorkSource`], keeps up to its share
+//! of the global concurrency in flight in its own `FuturesUnordered`, and hands
+//! findings over in small batches. No task is spawned per port, so a full-range sweep
+//! of a host on a local segment costs little more than the system calls of the
+//! connects themselves.
+//!
+//! Limits, from the outside in:
+//!
+//! - **global**: at most [`CheckRun::concurrency`] probes in flight, sized from the
+//!   open-file soft limit (raised to the hard limit first) unless given;
+//! - **hosts**: a window of at most a quarter that many hosts (at most 1024) is worked
+//!   on at once, their ports taken in turn, so a huge target set never holds more than
+//!   a bounded number of cursors;
+//! - **per host**: at most [`CheckOptions::per_host`] TCP and
+//!   [`CheckOptions::udp_per_host`] UDP probes in flight on one host;
+//! - **rate**: optionally, at most [`CheckOptions::rate`] attempts per second overall.
+//!
+//! Findings travel on a bounded channel, so a slow consumer slows the check rather
+//! than letting results pile up.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::FutureExt as _;
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+
+use crate::finding::{Finding, Transport, sort_findings};
+use crate::limits::{self, FdLimit};
+use crate::portspec::{PortIter, PortSpec};
+use crate::probes::{self, ProbeContext, ProbeKind};
+use crate::rate::RateLimiter;
+use crate::target::{ResolvedTargets, Target, TargetError, TargetIter, TargetSet};
+use crate::{tcp, udp};
+
+/// How a check runs. [`CheckOptions::default`] suits a sweep; the CLI turns
+/// `app_probes` on for role checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// How long one attempt waits: the TCP connect, or a UDP reply.
+    pub timeout: Duration,
+    /// Attempts per port before silence counts as an answer (PortQry: 3). 0 acts as 1.
+    pub attempts: u8,
+    /// The whole time an application probe may take after the connect.
+    pub probe_timeout: Duration,
+    /// Probes in flight overall; `None` sizes it from the open-file limit.
+    pub concurrency: Option<usize>,
+    /// TCP probes in flight per host.
+    pub per_host: usize,
+    /// UDP probes in flight per host (kept low: hosts rate-limit ICMP unreachable).
+    pub udp_per_host: usize,
+    /// Attempts per second overall; `None` or `Some(0)` for no limit.
+    pub rate: Option<u32>,
+    /// Run application probes after a TCP connect (LDAP, SMB, HTTP, ...).
+    pub app_probes: bool,
+    /// SNMP community for the 161/udp probe.
+    pub snmp_community: String,
+    /// The AD DNS domain (`example.test`) for the Kerberos realm and the CLDAP ping.
+    /// When `None`, it is guessed from a host name (`dc1.example.test` → `example.test`);
+    /// for an address, the probes go without (every KDC and DC answers anyway).
+    pub domain: Option<String>,
+    /// Probes chosen for particular ports, over the choice by port number (for a
+    /// service on a non-standard port). Applies even with `app_probes` off. Set with
+    /// [`CheckOptions::with_probe`]; an entry whose probe runs over the other transport
+    /// is ignored.
+    pub probe_overrides: BTreeMap<(Transport, u16), ProbeKind>,
+}
+
+impl CheckOptions {
+    /// Runs `probe` on `port` (of the probe's transport) whatever the port number suggests.
+    pub fn with_probe(mut self, port: u16, probe: ProbeKind) -> Self {
+        self.probe_overrides.insert((probe.transport(), port), probe);
+        self
+    }
+
+    /// The probe that runs on a port with these options.
+    pub fn probe_for(&self, transport: Transport, port: u16) -> ProbeKind {
+        match self.probe_overrides.get(&(transport, port)) {
+            Some(k) if k.transport() == transport => *k,
+            _ => ProbeKind::for_port(transport, port, self.app_probes),
+        }
+    }
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            timeout: Duration::from_secs(1),
+            attempts: 3,
+            probe_timeout: Duration::from_secs(5),
+            concurrency: None,
+            per_host: 1024,
+            udp_per_host: 2,
+            rate: None,
+            app_probes: false,
+            snmp_community: "public".to_string(),
+            domain: None,
+            probe_overrides: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a check could not start.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// A target could not be used (a host name that does not resolve, ...).
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// No port selected.
+    #[error("no ports to check")]
+    NoPorts,
+}
+
+/// What a check will do: targets × ports, with the probe of each port. Building and
+/// listing a plan sends nothing (names are not even looked up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    targets: TargetSet,
+    ports: PortSpec,
+}
+
+/// One entry of a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedCheck {
+    /// The host as given (or the address of a block member).
+    pub host: String,
+    /// The address, unless the host is a name not yet looked up.
+    pub address: Option<IpAddr>,
+    /// TCP or UDP.
+    pub transport: Transport,
+    /// The port.
+    pub port: u16,
+    /// The probe that would run.
+    pub probe: ProbeKind,
+}
+
+impl Plan {
+    /// A plan over `targets` × `ports`.
+    pub fn new(targets: TargetSet, ports: PortSpec) -> Self {
+        Plan { targets, ports }
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> &TargetSet {
+        &self.targets
+    }
+
+    /// The ports.
+    pub fn ports(&self) -> &PortSpec {
+        &self.ports
+    }
+
+    /// Number of checks (addresses × ports; a name counts as one address).
+    pub fn total(&self) -> u64 {
+        self.targets.count() * u64::from(self.ports.count())
+    }
+
+    /// Every check, lazily, host by host, TCP before UDP, ports ascending.
+    pub fn entries<'a>(&'a self, opts: &'a CheckOptions) -> impl Iterator<Item = PlannedCheck> + 'a {
+        self.targets
+            .iter_unresolved()
+            .flat_map(move |(host, address)| {
+                self.ports.iter().map(move |(transport, port)| PlannedCheck {
+                    host: host.clone(),
+                    address,
+                    transport,
+                    port,
+                    probe: opts.probe_for(transport, port),
+                })
+            })
+    }
+}
+
+/// A check run on this machine's side that failed (not an answer from the target):
+/// local resources exhausted beyond the retry budget, or an unexpected local error.
+/// Such a port has no finding; the CLI should report it and exit with a runtime error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalFailure {
+    /// Host as given.
+    pub host: String,
+    /// Address.
+    pub address: IpAddr,
+    /// Transport.
+    pub transport: Transport,
+    /// Port.
+    pub port: u16,
+    /// What failed.
+    pub message: String,
+}
+
+/// At most this many [`LocalFailure`]s are kept (all are counted).
+pub const MAX_KEPT_FAILURES: usize = 1000;
+
+/// How a run went, available once every finding has been received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// Checks planned.
+    pub planned: u64,
+    /// Checks finished (with a finding or a local failure).
+    pub completed: u64,
+    /// Findings sent.
+    pub findings: u64,
+    /// Local failures, counted.
+    pub failure_count: u64,
+    /// The first [`MAX_KEPT_FAILURES`] local failures.
+    pub failures: Vec<LocalFailure>,
+    /// Probes in flight at most.
+    pub concurrency: usize,
+    /// Open-file limits the concurrency was sized from.
+    pub fd_soft_limit: u64,
+    /// Wall time (milliseconds in JSON).
+    #[serde(rename = "elapsed_ms", serialize_with = "ms")]
+    pub elapsed: Duration,
+    /// True when the run was aborted or the receiver dropped before the end.
+    pub aborted: bool,
+}
+
+fn ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A live counter of finished checks, cheap to clone and poll (for a progress bar).
+#[derive(Debug, Clone)]
+pub struct Progress {
+    done: Arc<AtomicU64>,
+    total: u64,
+}
+
+impl Progress {
+    /// Checks finished so far.
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Checks planned.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// A running check: receive findings with [`CheckRun::next`], then [`CheckRun::finish`].
+#[derive(Debug)]
+pub struct CheckRun {
+    rx: mpsc::Receiver<Vec<Finding>>,
+    buffered: VecDeque<Finding>,
+    progress: Progress,
+    concurrency: usize,
+    task: tokio::task::JoinHandle<RunSummary>,
+}
+
+impl CheckRun {
+    /// The next finding, in completion order; `None` when every check has finished.
+    pub async fn next(&mut self) -> Option<Finding> {
+        loop {
+            if let Some(f) = self.buffered.pop_front() {
+                return Some(f);
+            }
+            self.buffered = self.rx.recv().await?.into();
+        }
+    }
+
+    /// The progress counter.
+    pub fn progress(&self) -> Progress {
+        self.progress.clone()
+    }
+
+    /// Probes in flight at most.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// Stops the run: probes in flight are dropped, no further finding arrives.
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+
+    /// Waits for the end and returns the summary. Findings not yet received are
+    /// received and dropped.
+    pub async fn finish(mut self) -> RunSummary {
+        self.buffered.clear();
+        while self.rx.recv().await.is_some() {}
+        let aborted_summary = RunSummary {
+            planned: self.progress.total,
+            completed: self.progress.done(),
+            findings: 0,
+            failure_count: 0,
+            failures: Vec::new(),
+            concurrency: self.concurrency,
+            fd_soft_limit: 0,
+            elapsed: Duration::ZERO,
+            aborted: true,
+        };
+        self.task.await.unwrap_or(aborted_summary)
+    }
+
+    /// Receives every finding, sorts them ([`sort_findings`]) and returns them with the summary.
+    pub async fn collect(mut self) -> (Vec<Finding>, RunSummary) {
+        let mut all: Vec<Finding> = self.buffered.drain(..).collect();
+        while let Some(batch) = self.rx.recv().await {
+            all.extend(batch);
+        }
+        sort_findings(&mut all);
+        let summary = self.finish().await;
+        (all, summary)
+    }
+}
+
+/// Looks up the plan's host names, then starts the check (see [`start_resolved`]).
+pub async fn start(plan: &Plan, opts: CheckOptions) -> Result<CheckRun, CheckError> {
+    if plan.ports.is_empty() {
+        return Err(CheckError::NoPorts);
+    }
+    let targets = plan.targets.resolve().await?;
+    Ok(start_resolved(targets, plan.ports.clone(), opts))
+}
+
+/// Runs a check to the end and returns the sorted findings and the summary.
+pub async fn check(plan: &Plan, opts: CheckOptions) -> Result<(Vec<Finding>, RunSummary), CheckError> {
+    Ok(start(plan, opts).await?.collect().await)
+}
+
+/// Starts checking `targets` × `ports` in the background of the current tokio runtime.
+///
+/// When `opts.concurrency` is `None`, the open-file soft limit is raised to the hard
+/// limit (where allowed) and the concurrency sized from it.
+pub fn start_resolved(targets: ResolvedTargets, ports: PortSpec, opts: CheckOptions) -> CheckRun {
+    let fd = if opts.concurrency.is_none() {
+        limits::raise_fd_limit()
+    } else {
+        limits::current_fd_limit()
+    };
+    let concurrency = limits::effective_concurrency(opts.concurrency, fd);
+    let total = targets.count() * u64::from(ports.count());
+    let (tx, rx) = mpsc::channel(64);
+    let done = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn(run(
+        targets,
+        ports,
+        opts,
+        tx,
+        Arc::clone(&done),
+        total,
+        concurrency,
+        fd,
+    ));
+    CheckRun {
+        rx,
+        buffered: VecDeque::new(),
+        progress: Progress { done, total },
+        concurrency,
+        task,
+    }
+}
+
+struct Shared {
+    opts: CheckOptions,
+    community: Arc<str>,
+    domain: Option<Arc<str>>,
+    limiter: Option<RateLimiter>,
+    source: Mutex<WorkSource>,
+    /// Signalled when a host drops below its per-host limit.
+    slot_freed: Notify,
+    tx: mpsc::Sender<Vec<Finding>>,
+    done: Arc<AtomicU64>,
+    tally: Mutex<Tally>,
+}
+
+#[derive(Default)]
+struct Tally {
+    findings: u64,
+    failure_count: u64,
+    failures: Vec<LocalFailure>,
+    aborted: bool,
+}
+
+impl Shared {
+    fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
+        // A poisoned lock only means a task panicked mid-update; the counts stay usable.
+        self.tally.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn next_item(&self) -> Next {
+        self.source
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next(self.opts.per_host.max(1), self.opts.udp_per_host.max(1))
+    }
+
+    /// Bookkeeping when a probe ends: per-host count down, waiters woken if the host
+    /// was at its limit.
+    fn release(&self, item: &WorkItem) {
+        let (counter, limit) = match item.transport {
+            Transport::Tcp => (&item.host.tcp_in_flight, self.opts.per_host.max(1)),
+            Transport::Udp => (&item.host.udp_in_flight, self.opts.udp_per_host.max(1)),
+        };
+        if counter.fetch_sub(1, Ordering::AcqRel) >= limit {
+            self.slot_freed.notify_waiters();
+        }
+    }
+}
+
+/// A host being worked on, with its probes in flight.
+struct HostState {
+    target: Target,
+    tcp_in_flight: AtomicUsize,
+    udp_in_flight: AtomicUsize,
+}
+
+/// One (host, port) to check.
+struct WorkItem {
+    host: Arc<HostState>,
+    transport: Transport,
+    port: u16,
+}
+
+struct HostCursor {
+    host: Arc<HostState>,
+    ports: PortIter,
+    next: (Transport, u16),
+}
+
+enum Next {
+    Item(WorkItem),
+    /// Work remains, but every host in the window is at its per-host limit.
+    Blocked,
+    Done,
+}
+
+/// Hands out (host, port) pairs: a window of hosts, their ports taken in turn.
+struct WorkSource {
+    targets: TargetIter,
+    ports: PortSpec,
+    window: VecDeque<HostCursor>,
+    max_window: usize,
+    stopped: bool,
+}
+
+impl WorkSource {
+    fn refill(&mut self) {
+        while self.window.len() < self.max_window {
+            let Some(target) = self.targets.next() else {
+                return;
+            };
+            let mut ports = self.ports.iter();
+            let Some(first) = ports.next() else {
+                return;
+            };
+            self.window.push_back(HostCursor {
+                host: Arc::new(HostState {
+                    target,
+                    tcp_in_flight: AtomicUsize::new(0),
+                    udp_in_flight: AtomicUsize::new(0),
+                }),
+                ports,
+                next: first,
+            });
+        }
+    }
+
+    fn next(&mut self, per_host: usize, udp_per_host: usize) -> Next {
+        if self.stopped {
+            return Next::Done;
+        }
+        self.refill();
+        for _ in 0..self.window.len() {
+            let Some(mut cursor) = self.window.pop_front() else {
+                break;
+            };
+            let (transport, port) = cursor.next;
+            let (counter, limit) = match transport {
+                Transport::Tcp => (&cursor.host.tcp_in_flight, per_host),
+                Transport::Udp => (&cursor.host.udp_in_flight, udp_per_host),
+            };
+            if counter.load(Ordering::Acquire) >= limit {
+                self.window.push_back(cursor);
+                continue;
+            }
+            counter.fetch_add(1, Ordering::AcqRel);
+            let host = Arc::clone(&cursor.host);
+            if let Some(next) = cursor.ports.next() {
+                cursor.next = next;
+                self.window.push_back(cursor);
+            }
+            return Next::Item(WorkItem {
+                host,
+                transport,
+                port,
+            });
+        }
+        if self.window.is_empty() {
+            Next::Done
+        } else {
+            Next::Blocked
+        }
+    }
+}
+
+/// Findings handed over per batch at most; a lane also flushes before it waits.
+const BATCH: usize = 256;
+/// Probes a lane finishes without waiting before it yields to other tasks.
+const YIELD_EVERY: usize = 128;
+
+async fn run(
+    targets: ResolvedTargets,
+    ports: PortSpec,
+    opts: CheckOptions,
+    tx: mpsc::Sender<Vec<Finding>>,
+    done: Arc<AtomicU64>,
+    total: u64,
+    concurrency: usize,
+    fd: FdLimit,
+) -> RunSummary {
+    let started = Instant::now();
+    let lanes = tokio::runtime::Handle::current()
+        .metrics()
+        .num_workers()
+        .clamp(1, concurrency.max(1));
+    let max_window = (concurrency / 4).clamp(1, 1024);
+    let shared = Arc::new(Shared {
+        limiter: opts.rate.and_then(RateLimiter::new),
+        community: Arc::from(opts.snmp_community.as_str()),
+        domain: opts.domain.as_deref().map(Arc::from),
+        source: Mutex::new(WorkSource {
+            targets: targets.iter(),
+            ports,
+            window: VecDeque::new(),
+            max_window,
+            stopped: false,
+        }),
+        opts,
+        slot_freed: Notify::new(),
+        tx,
+        done,
+        tally: Mutex::new(Tally::default()),
+    });
+    let mut set = JoinSet::new();
+    for i in 0..lanes {
+        // Split the concurrency over the lanes; the first lanes take the remainder.
+        let cap = concurrency / lanes + usize::from(i < concurrency % lanes);
+        set.spawn(lane(Arc::clone(&shared), cap.max(1)));
+    }
+    while set.join_next().await.is_some() {}
+    let tally = std::mem::take(&mut *shared.tally());
+    let completed = shared.done.load(Ordering::Relaxed);
+    RunSummary {
+        planned: total,
+        completed,
+        findings: tally.findings,
+        failure_count: tally.failure_count,
+        failures: tally.failures,
+        concurrency,
+        fd_soft_limit: fd.soft,
+        elapsed: started.elapsed(),
+        aborted: tally.aborted,
+    }
+}
+
+/// One lane: keeps up to `cap` probes in flight and batches their findings.
+async fn lane(shared: Arc<Shared>, cap: usize) {
+    let pool = Arc::new(tcp::SocketPool::default());
+    let mut pending = FuturesUnordered::new();
+    let mut batch: Vec<Finding> = Vec::with_capacity(BATCH);
+    let mut since_yield = 0usize;
+    let mut source_done = false;
+    loop {
+        // Start work while there is room.
+        let mut blocked = false;
+        while !source_done && pending.len() < cap {
+            match shared.next_item() {
+                Next::Item(item) => pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item)),
+                Next::Blocked => {
+                    blocked = true;
+                    break;
+                }
+                Next::Done => source_done = true,
+            }
+        }
+        // Take every result that is ready now.
+        let mut progressed = false;
+        while let Some(Some(result)) = pending.next().now_or_never() {
+            progressed = true;
+            since_yield += 1;
+            if !record(&shared, result, &mut batch) {
+                return stop(&shared);
+            }
+            if batch.len() >= BATCH && !flush(&shared, &mut batch).await {
+                return stop(&shared);
+            }
+        }
+        if pending.is_empty() && source_done {
+            break;
+        }
+        if progressed && since_yield < YIELD_EVERY {
+            continue;
+        }
+        // About to wait (or to yield): hand over what we have.
+        if !flush(&shared, &mut batch).await {
+            return stop(&shared);
+        }
+        if progressed {
+            since_yield = 0;
+            tokio::task::yield_now().await;
+            continue;
+        }
+        if pending.is_empty() {
+            if blocked {
+                // Every host in the window is at its limit with probes of other lanes:
+                // wait until one of them frees a slot (checked again after arming).
+                let freed = shared.slot_freed.notified();
+                tokio::pin!(freed);
+                freed.as_mut().enable();
+                match shared.next_item() {
+                    Next::Item(item) => pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item)),
+                    Next::Blocked => freed.await,
+                    Next::Done => source_done = true,
+                }
+            }
+            continue;
+        }
+        if let Some(result) = pending.next().await {
+            since_yield = 0;
+            if !record(&shared, result, &mut batch) {
+                return stop(&shared);
+            }
+        }
+    }
+    let _ = flush(&shared, &mut batch).await;
+}
+
+async fn run_item(
+    shared: Arc<Shared>,
+    pool: Arc<tcp::SocketPool>,
+    item: WorkItem,
+) -> Result<Finding, LocalFailure> {
+    let result = check_port(&item.host.target, item.transport, item.port, &shared, &pool).await;
+    shared.release(&item);
+    result
+}
+
+/// Adds a result to the batch (or the failures); false when the receiver is gone.
+fn record(shared: &Shared, result: Result<Finding, LocalFailure>, batch: &mut Vec<Finding>) -> bool {
+    shared.done.fetch_add(1, Ordering::Relaxed);
+    match result {
+        Ok(f) => batch.push(f),
+        Err(failure) => {
+            let mut t = shared.tally();
+            t.failure_count += 1;
+            if t.failures.len() < MAX_KEPT_FAILURES {
+                t.failures.push(failure);
+            }
+        }
+    }
+    !shared.tx.is_closed()
+}
+
+/// Sends the batch; false when the receiver is gone.
+async fn flush(shared: &Shared, batch: &mut Vec<Finding>) -> bool {
+    if batch.is_empty() {
+        return !shared.tx.is_closed();
+    }
+    let n = batch.len() as u64;
+    let out = std::mem::replace(batch, Vec::with_capacity(BATCH));
+    if shared.tx.send(out).await.is_ok() {
+        shared.tally().findings += n;
+        true
+    } else {
+        false
+    }
+}
+
+/// The receiver is gone: stop handing out work.
+fn stop(shared: &Shared) {
+    shared.source.lock().unwrap_or_else(|p| p.into_inner()).stopped = true;
+    shared.tally().aborted = true;
+    shared.slot_freed.notify_waiters();
+}
+
+async fn check_port(
+    target: &Target,
+    transport: Transport,
+    port: u16,
+    shared: &Shared,
+    pool: &tcp::SocketPool,
+) -> Result<Finding, LocalFailure> {
+    let opts = &shared.opts;
+    let addr = SocketAddr::new(target.address, port);
+    let kind = opts.probe_for(transport, port);
+    let limiter = shared.limiter.as_ref();
+    let started = Instant::now();
+    let fail = |e: tcp::LocalError| LocalFailure {
+        host: target.host.clone(),
+        address: target.address,
+        transport,
+        port,
+        message: e.message,
+    };
+    let ctx = || ProbeContext {
+        host: target.host.clone(),
+        address: target.address,
+        port,
+        snmp_community: Arc::clone(&shared.community),
+        domain: shared
+            .domain
+            .clone()
+            .or_else(|| domain_of(&target.host).map(Arc::from)),
+        nonce: probes::nonce(),
+        probe_timeout: opts.probe_timeout,
+    };
+    let (state, attempts, evidence) = match transport {
+        Transport::Tcp => {
+            let out = tcp::check(addr, opts.timeout, opts.attempts, limiter, Some(pool))
+                .await
+                .map_err(fail)?;
+            let mut evidence = out.evidence;
+            if let Some(conn) = out.connection {
+                if kind == ProbeKind::TcpConnect {
+                    conn.close_with_reset();
+                } else {
+                    match conn.into_stream() {
+                        Ok(stream) => evidence.extend(probes::run_tcp(kind, stream, &ctx()).await),
+                        Err(e) => evidence.push(crate::finding::Evidence::error(format!(
+                            "cannot hand the connection to the probe: {e}"
+                        ))),
+                    }
+                }
+            }
+            (out.state, out.attempts, evidence)
+        }
+        Transport::Udp => {
+            let out = udp::check(
+                addr,
+                probes::udp_probe(kind),
+                &ctx(),
+                opts.timeout,
+                opts.attempts,
+                limiter,
+            )
+            .await
+            .map_err(fail)?;
+            (out.state, out.attempts, out.evidence)
+        }
+    };
+    Ok(Finding {
+        host: target.host.clone(),
+        address: target.address,
+        port,
+        transport,
+        state,
+        evidence,
+        probe: kind.name(),
+        elapsed: started.elapsed(),
+        attempts,
+    })
+}
+
+/// The DNS domain of a host name: everything after the first label, if that leaves
+/// at least two labels (`dc1.example.test` → `example.test`; `dc1`, `dc1.local` → none).
+fn domain_of(host: &str) -> Option<&str> {
+    if host.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let (_, rest) = host.trim_end_matches('.').split_once('.')?;
+    rest.contains('.').then_some(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_guess() {
+        assert_eq!(domain_of("dc1.example.test"), Some("example.test"));
+        assert_eq!(domain_of("dc1.corp.example.com."), Some("corp.example.com"));
+        assert_eq!(domain_of("dc1.local"), None);
+        assert_eq!(domain_of("dc1"), None);
+        assert_eq!(domain_of("10.0.0.1"), None);
+        assert_eq!(domain_of("::1"), None);
+    }
+}

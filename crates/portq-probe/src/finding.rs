@@ -1,0 +1,546 @@
+//! Typed results of a check: one [`Finding`] per host, transport and port.
+//!
+//! A finding is data, never a pre-formatted line: the CLI renders it as a table,
+//! JSON, CSV or HTML. The only text produced here is [`Evidence::summary`], a
+//! one-line description of what the service answered.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+/// The state of one port, as PortQry defines it.
+///
+/// Serialized as its [`token`](PortState::token): `listening`, `not_listening`,
+/// `filtered`, `listening_or_filtered`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PortState {
+    /// Something answered: a TCP connection was accepted, or a UDP reply arrived.
+    Listening,
+    /// TCP reset, or ICMP port unreachable for UDP.
+    NotListening,
+    /// No answer after every attempt (or an ICMP error other than port unreachable).
+    Filtered,
+    /// UDP without a protocol-specific answer: silence may mean either.
+    ListeningOrFiltered,
+}
+
+impl PortState {
+    /// The stable token used in JSON and CSV (`listening`, `not_listening`, ...).
+    pub fn token(self) -> &'static str {
+        match self {
+            PortState::Listening => "listening",
+            PortState::NotListening => "not_listening",
+            PortState::Filtered => "filtered",
+            PortState::ListeningOrFiltered => "listening_or_filtered",
+        }
+    }
+}
+
+/// The transport protocol of a port.
+///
+/// Serialized as its [`token`](Transport::token): `tcp` or `udp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Transport {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Transport {
+    /// `tcp` or `udp`.
+    pub fn token(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+impl Serialize for PortState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.token())
+    }
+}
+
+impl Serialize for Transport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.token())
+    }
+}
+
+/// One NetBIOS name from a node status reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetBiosName {
+    /// The name without its padding, e.g. `DC1` or `EXAMPLE`.
+    pub name: String,
+    /// The 16th byte: `0x00` workstation, `0x20` file server, `0x1c` domain controllers, ...
+    pub suffix: u8,
+    /// True for a group name, false for a unique one.
+    pub group: bool,
+}
+
+/// One SQL Server instance announced by the SQL Server Browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SqlInstance {
+    /// Instance name, e.g. `MSSQLSERVER` or `SQLEXPRESS`.
+    pub name: String,
+    /// Version string as announced.
+    pub version: Option<String>,
+    /// TCP port the instance listens on, when announced.
+    pub tcp_port: Option<u16>,
+}
+
+/// A fact decoded from what a service answered (or why it could not be read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Evidence {
+    /// A DNS server answered a query.
+    Dns {
+        /// Response code (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED, ...).
+        rcode: u8,
+        /// The response code's name.
+        rcode_name: String,
+        /// Number of answer records.
+        answers: u16,
+    },
+    /// A Kerberos KDC (or kpasswd service) answered with a KRB-ERROR.
+    Kerberos {
+        /// The Kerberos error code (e.g. 6 `KDC_ERR_C_PRINCIPAL_UNKNOWN`).
+        error_code: i32,
+        /// The error code's name.
+        error_name: String,
+        /// The realm the KDC reported.
+        realm: Option<String>,
+    },
+    /// A kpasswd service answered (with a result code or a KRB-ERROR).
+    Kpasswd {
+        /// The kpasswd result code, if the reply carried one.
+        result_code: Option<u16>,
+        /// The embedded Kerberos error code, if the reply carried one.
+        error_code: Option<i32>,
+    },
+    /// An NTP server answered.
+    Ntp {
+        /// NTP version of the reply.
+        version: u8,
+        /// Stratum (0 unspecified/kiss-o'-death, 1 primary, 2-15 secondary, 16 unsynchronised).
+        stratum: u8,
+        /// Reference identifier (an IPv4 address or a four-letter code).
+        reference_id: String,
+    },
+    /// A NetBIOS name service answered a node status request.
+    NetBios {
+        /// The registered names.
+        names: Vec<NetBiosName>,
+        /// The adapter's MAC address (`aa:bb:cc:dd:ee:ff`), absent when all zero.
+        mac: Option<String>,
+    },
+    /// An SNMP agent answered a GET of sysDescr.
+    Snmp {
+        /// sysDescr.0, if returned.
+        sys_descr: Option<String>,
+    },
+    /// A domain controller answered a CLDAP netlogon ping.
+    Cldap {
+        /// DNS domain name.
+        domain: Option<String>,
+        /// DNS forest name.
+        forest: Option<String>,
+        /// The DC's DNS host name.
+        dc_name: Option<String>,
+        /// NetBIOS domain name.
+        netbios_domain: Option<String>,
+        /// The DC's site.
+        site: Option<String>,
+    },
+    /// An LDAP server returned its rootDSE.
+    Ldap {
+        /// `defaultNamingContext`.
+        naming_context: Option<String>,
+        /// `dnsHostName`.
+        dns_host_name: Option<String>,
+    },
+    /// The server's TLS certificate (read, not validated).
+    TlsCertificate {
+        /// Subject distinguished name.
+        subject: String,
+        /// Issuer distinguished name.
+        issuer: String,
+        /// End of validity, RFC 3339 (`2030-01-31T12:00:00Z`).
+        not_after: String,
+        /// End of validity, Unix seconds.
+        not_after_unix: i64,
+        /// Negotiated TLS version (`TLSv1.3`, ...).
+        protocol: String,
+    },
+    /// An SMB server answered an SMB2 NEGOTIATE.
+    Smb {
+        /// Selected dialect (`2.0.2`, `2.1`, `3.0`, `3.0.2`, `3.1.1`, ...).
+        dialect: String,
+        /// True when the server requires signing.
+        signing_required: bool,
+    },
+    /// An RDP server answered an X.224 connection request.
+    Rdp {
+        /// Selected security protocol (`rdp`, `tls`, `credssp`, ...), when negotiated.
+        selected_protocol: Option<String>,
+        /// Negotiation failure, when the server refused all offered protocols.
+        failure: Option<String>,
+    },
+    /// The RPC endpoint mapper listed its registrations.
+    Epm {
+        /// Number of endpoints registered.
+        endpoints: usize,
+    },
+    /// A DCE/RPC bind to the endpoint mapper was answered.
+    RpcBind {
+        /// True for bind_ack, false for bind_nak.
+        accepted: bool,
+    },
+    /// An HTTP server answered a request.
+    Http {
+        /// Status code.
+        status: u16,
+        /// The `Server` header, if present.
+        server: Option<String>,
+    },
+    /// A greeting line (SMTP, POP3, IMAP, FTP, ...).
+    Banner {
+        /// The first line, control characters removed, bounded in length.
+        text: String,
+    },
+    /// An IKE responder answered.
+    Ike {
+        /// IKE major version (1 or 2).
+        version: u8,
+        /// Exchange type and notification, e.g. `IKE_SA_INIT`, `INFORMATIONAL: NO_PROPOSAL_CHOSEN`.
+        detail: String,
+    },
+    /// The SQL Server Browser listed instances.
+    SqlBrowser {
+        /// The instances.
+        instances: Vec<SqlInstance>,
+    },
+    /// A UDP reply that no decoder claims (generic probe).
+    UdpReply {
+        /// Size of the reply in bytes.
+        bytes: usize,
+    },
+    /// An ICMP error other than port unreachable (or a local routing error).
+    Unreachable {
+        /// What happened, e.g. `host unreachable`.
+        reason: String,
+    },
+    /// The probe of this port failed; the state is still what the connect proved.
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+const SUMMARY_MAX: usize = 200;
+
+impl Evidence {
+    /// Shorthand for [`Evidence::Error`].
+    pub fn error(message: impl Into<String>) -> Self {
+        Evidence::Error {
+            message: message.into(),
+        }
+    }
+
+    /// True for [`Evidence::Error`].
+    pub fn is_error(&self) -> bool {
+        matches!(self, Evidence::Error { .. })
+    }
+
+    /// A short, stable name of the kind of evidence (the JSON `kind` tag).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Evidence::Dns { .. } => "dns",
+            Evidence::Kerberos { .. } => "kerberos",
+            Evidence::Kpasswd { .. } => "kpasswd",
+            Evidence::Ntp { .. } => "ntp",
+            Evidence::NetBios { .. } => "net_bios",
+            Evidence::Snmp { .. } => "snmp",
+            Evidence::Cldap { .. } => "cldap",
+            Evidence::Ldap { .. } => "ldap",
+            Evidence::TlsCertificate { .. } => "tls_certificate",
+            Evidence::Smb { .. } => "smb",
+            Evidence::Rdp { .. } => "rdp",
+            Evidence::Epm { .. } => "epm",
+            Evidence::RpcBind { .. } => "rpc_bind",
+            Evidence::Http { .. } => "http",
+            Evidence::Banner { .. } => "banner",
+            Evidence::Ike { .. } => "ike",
+            Evidence::SqlBrowser { .. } => "sql_browser",
+            Evidence::UdpReply { .. } => "udp_reply",
+            Evidence::Unreachable { .. } => "unreachable",
+            Evidence::Error { .. } => "error",
+        }
+    }
+
+    /// One line for humans, e.g. `DNS NOERROR, 1 answer` or `SMB 3.1.1, signing required`.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = match self {
+            Evidence::Dns {
+                rcode_name,
+                answers,
+                ..
+            } => write!(s, "DNS {rcode_name}, {answers} answer{}", plural(*answers)),
+            Evidence::Kerberos {
+                error_code,
+                error_name,
+                realm,
+            } => {
+                let _ = write!(s, "Kerberos {error_name} ({error_code})");
+                match realm {
+                    Some(r) => write!(s, ", realm {r}"),
+                    None => Ok(()),
+                }
+            }
+            Evidence::Kpasswd {
+                result_code,
+                error_code,
+            } => {
+                let _ = write!(s, "kpasswd reply");
+                let _ = result_code.map(|c| write!(s, ", result code {c}"));
+                match error_code {
+                    Some(e) => write!(s, ", Kerberos error {e}"),
+                    None => Ok(()),
+                }
+            }
+            Evidence::Ntp {
+                version,
+                stratum,
+                reference_id,
+            } => write!(s, "NTPv{version} stratum {stratum}, reference {reference_id}"),
+            Evidence::NetBios { names, mac } => {
+                let _ = write!(s, "NetBIOS ");
+                for (i, n) in names.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    let g = if n.group { " group" } else { "" };
+                    let _ = write!(s, "{sep}{}<{:02x}>{g}", n.name, n.suffix);
+                }
+                if names.is_empty() {
+                    let _ = write!(s, "(no names)");
+                }
+                match mac {
+                    Some(m) => write!(s, "; MAC {m}"),
+                    None => Ok(()),
+                }
+            }
+            Evidence::Snmp { sys_descr } => match sys_descr {
+                Some(d) => write!(s, "SNMP sysDescr: {d}"),
+                None => write!(s, "SNMP reply"),
+            },
+            Evidence::Cldap {
+                domain,
+                dc_name,
+                netbios_domain,
+                site,
+                ..
+            } => {
+                let _ = write!(s, "CLDAP netlogon:");
+                let _ = opt(&mut s, " domain", domain);
+                if let Some(n) = netbios_domain {
+                    let _ = write!(s, " ({n})");
+                }
+                let _ = opt(&mut s, ", DC", dc_name);
+                opt(&mut s, ", site", site).map(|_| ())
+            }
+            Evidence::Ldap {
+                naming_context,
+                dns_host_name,
+            } => {
+                let _ = write!(s, "LDAP rootDSE:");
+                let _ = opt(&mut s, " naming context", naming_context);
+                let _ = opt(&mut s, ", host", dns_host_name);
+                if naming_context.is_none() && dns_host_name.is_none() {
+                    s.push_str(" read");
+                }
+                Ok(())
+            }
+            Evidence::TlsCertificate {
+                subject,
+                not_after,
+                protocol,
+                ..
+            } => write!(
+                s,
+                "{protocol} certificate {subject}, expires {not_after}"
+            ),
+            Evidence::Smb {
+                dialect,
+                signing_required,
+            } => write!(
+                s,
+                "SMB {dialect}, signing {}",
+                if *signing_required {
+                    "required"
+                } else {
+                    "not required"
+                }
+            ),
+            Evidence::Rdp {
+                selected_protocol,
+                failure,
+            } => match (selected_protocol, failure) {
+                (Some(p), _) => write!(s, "RDP, security protocol {p}"),
+                (None, Some(f)) => write!(s, "RDP, negotiation failure: {f}"),
+                (None, None) => write!(s, "RDP (standard RDP security)"),
+            },
+            Evidence::Epm { endpoints } => write!(
+                s,
+                "endpoint mapper: {endpoints} endpoint{} registered",
+                plural(*endpoints)
+            ),
+            Evidence::RpcBind { accepted } => write!(
+                s,
+                "RPC bind to the endpoint mapper {}",
+                if *accepted { "accepted" } else { "rejected" }
+            ),
+            Evidence::Http { status, server } => {
+                let _ = write!(s, "HTTP {status}");
+                match server {
+                    Some(v) => write!(s, ", Server: {v}"),
+                    None => Ok(()),
+                }
+            }
+            Evidence::Banner { text } => write!(s, "banner: {text}"),
+            Evidence::Ike { version, detail } => write!(s, "IKEv{version} {detail}"),
+            Evidence::SqlBrowser { instances } => {
+                let _ = write!(s, "SQL Server Browser:");
+                if instances.is_empty() {
+                    let _ = write!(s, " no instances");
+                }
+                for (i, inst) in instances.iter().enumerate() {
+                    let sep = if i == 0 { " " } else { ", " };
+                    let _ = write!(s, "{sep}{}", inst.name);
+                    if let Some(v) = &inst.version {
+                        let _ = write!(s, " {v}");
+                    }
+                    if let Some(p) = inst.tcp_port {
+                        let _ = write!(s, " tcp/{p}");
+                    }
+                }
+                Ok(())
+            }
+            Evidence::UdpReply { bytes } => {
+                write!(s, "{bytes}-byte UDP reply")
+            }
+            Evidence::Unreachable { reason } => write!(s, "ICMP: {reason}"),
+            Evidence::Error { message } => write!(s, "probe error: {message}"),
+        };
+        clip(s, SUMMARY_MAX)
+    }
+}
+
+fn plural<T: PartialEq + From<u8>>(n: T) -> &'static str {
+    if n == T::from(1u8) { "" } else { "s" }
+}
+
+/// Appends `label value` when present; returns whether it did.
+fn opt(s: &mut String, label: &str, v: &Option<String>) -> Result<bool, std::fmt::Error> {
+    match v {
+        Some(v) => write!(s, "{label} {v}").map(|_| true),
+        None => Ok(false),
+    }
+}
+
+/// Cuts a line to `max` characters (on a char boundary) with a trailing ellipsis.
+fn clip(mut s: String, max: usize) -> String {
+    if let Some((idx, _)) = s.char_indices().nth(max) {
+        s.truncate(idx);
+        s.push('…');
+    }
+    s
+}
+
+/// The result of checking one port on one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The target as the user named it (host name, or the address for ranges).
+    pub host: String,
+    /// The address that was probed.
+    pub address: IpAddr,
+    /// The port.
+    pub port: u16,
+    /// TCP or UDP.
+    pub transport: Transport,
+    /// What the port did.
+    pub state: PortState,
+    /// What the service answered, in order; empty for a plain connect.
+    pub evidence: Vec<Evidence>,
+    /// Name of the probe that ran (`tcp-connect`, `dns`, `ldap`, ...).
+    pub probe: &'static str,
+    /// Wall time from the first packet to the verdict (milliseconds in JSON).
+    #[serde(rename = "elapsed_ms", serialize_with = "as_millis")]
+    pub elapsed: Duration,
+    /// Attempts made (1 when the first one answered).
+    pub attempts: u8,
+}
+
+fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    // Microsecond precision, in milliseconds: 0.183 rather than 0.
+    let ms = d.as_micros() as f64 / 1000.0;
+    s.serialize_f64(ms)
+}
+
+impl Finding {
+    /// The key [`sort_findings`] orders by: host, address, transport, port.
+    pub fn sort_key(&self) -> (&str, IpAddr, Transport, u16) {
+        (&self.host, self.address, self.transport, self.port)
+    }
+}
+
+/// Sorts findings deterministically: by host, address, transport (TCP first), port.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_are_one_line_and_bounded() {
+        let long = "x".repeat(1000);
+        let e = Evidence::Banner { text: long };
+        let s = e.summary();
+        assert!(s.chars().count() <= SUMMARY_MAX + 1);
+        assert!(!s.contains('\n'));
+        let e = Evidence::NetBios {
+            names: vec![
+                NetBiosName {
+                    name: "DC1".into(),
+                    suffix: 0x20,
+                    group: false,
+                },
+                NetBiosName {
+                    name: "EXAMPLE".into(),
+                    suffix: 0x1c,
+                    group: true,
+                },
+            ],
+            mac: None,
+        };
+        assert_eq!(e.summary(), "NetBIOS DC1<20>, EXAMPLE<1c> group");
+        let e = Evidence::Cldap {
+            domain: Some("example.test".into()),
+            forest: None,
+            dc_name: Some("dc1.example.test".into()),
+            netbios_domain: Some("EXAMPLE".into()),
+            site: None,
+        };
+        assert_eq!(
+            e.summary(),
+            "CLDAP netlogon: domain example.test (EXAMPLE), DC dc1.example.test"
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! The local listener inventory behind `portq local`: every listening TCP socket and every
+//! bound UDP socket of this machine (or network namespace), each with the process that
+//! owns it when the operating system lets us see it, and an audit against server roles.
+//!
+//! The OS is reached through the [`ListenerSource`] trait so that tests can feed fixed
+//! socket lists; [`SystemSource`] is the real one (the `listeners` crate, plus
+//! `/proc/net` on Linux so that sockets of processes we may not see are still listed).
+
+pub mod audit;
+pub mod procnet;
+pub mod tasklist;
+
+use portq_catalog::Transport;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use thiserror::Error;
+
+/// The process that owns a socket.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Owner {
+    /// Process id.
+    pub pid: u32,
+    /// Process name.
+    pub name: String,
+    /// Executable path, when readable.
+    pub path: String,
+    /// Windows services hosted in the process (empty elsewhere).
+    pub services: Vec<String>,
+}
+
+/// A listening TCP socket or a bound UDP socket.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct LocalListener {
+    /// TCP or UDP.
+    pub transport: Transport,
+    /// Local address and port.
+    pub address: SocketAddr,
+    /// The owning process, or `None` when it could not be attributed.
+    pub owner: Option<Owner>,
+}
+
+impl LocalListener {
+    /// True when only this machine can reach it (bound to a loopback address).
+    pub fn loopback_only(&self) -> bool {
+        self.address.ip().is_loopback()
+    }
+}
+
+/// A snapshot of the machine's listeners.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Inventory {
+    /// Listeners, sorted by transport, port and address.
+    pub listeners: Vec<LocalListener>,
+    /// Why some listeners have no owner (e.g. not running as root), when that happened.
+    pub notes: Vec<String>,
+}
+
+impl Inventory {
+    /// Builds a sorted, de-duplicated inventory.
+    pub fn new(mut listeners: Vec<LocalListener>, notes: Vec<String>) -> Self {
+        listeners.sort_by(|a, b| {
+            (a.transport, a.address.port(), a.address).cmp(&(b.transport, b.address.port(), b.address))
+        });
+        listeners.dedup();
+        Inventory { listeners, notes }
+    }
+
+    /// Listeners whose owner could not be determined.
+    pub fn unattributed(&self) -> impl Iterator<Item = &LocalListener> {
+        self.listeners.iter().filter(|l| l.owner.is_none())
+    }
+}
+
+/// Why the inventory could not be taken.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// The operating system refused or failed to list sockets.
+    #[error("cannot list local sockets: {0}")]
+    Os(String),
+    /// This platform is not supported.
+    #[error("listing local sockets is not supported on this platform")]
+    Unsupported,
+}
+
+/// Where listeners come from.
+pub trait ListenerSource {
+    /// Takes a snapshot.
+    fn snapshot(&self) -> Result<Inventory, LocalError>;
+}
+
+/// The real operating system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemSource;
+
+fn transport_of(p: listeners::Protocol) -> Transport {
+    match p {
+        listeners::Protocol::TCP => Transport::Tcp,
+        listeners::Protocol::UDP => Transport::Udp,
+    }
+}
+
+/// True for the sockets `portq local` lists: TCP in LISTEN, UDP bound and unconnected.
+fn is_listening(transport: Transport, state: listeners::SocketState) -> bool {
+    match transport {
+        Transport::Tcp => state == listeners::SocketState::Listen,
+        _ => !matches!(state, listeners::SocketState::Established),
+    }
+}
+
+impl ListenerSource for SystemSource {
+    fn snapshot(&self) -> Result<Inventory, LocalError> {
+        if !listeners::IS_OS_SUPPORTED {
+            return Err(LocalError::Unsupported);
+        }
+        let services = windows_services();
+        let mut owners: BTreeMap<(Transport, SocketAddr), Owner> = BTreeMap::new();
+        let mut notes = Vec::new();
+        match listeners::get_all() {
+            Ok(all) => {
+                for l in all {
+                    let t = transport_of(l.protocol);
+                    if !is_listening(t, l.state) {
+                        continue;
+                    }
+                    owners.insert(
+                        (t, l.socket),
+                        Owner {
+                            pid: l.process.pid,
+                            services: services.get(&l.process.pid).cloned().unwrap_or_default(),
+                            name: l.process.name,
+                            path: l.process.path,
+                        },
+                    );
+                }
+            }
+            Err(e) => notes.push(format!("processes could not be attributed: {e}")),
+        }
+        let mut list: Vec<LocalListener> = owners
+            .iter()
+            .map(|((t, a), o)| LocalListener {
+                transport: *t,
+                address: *a,
+                owner: Some(o.clone()),
+            })
+            .collect();
+        // Linux: the kernel's own socket tables list sockets whose process we may not see.
+        for (t, l) in linux_sockets() {
+            if !owners.contains_key(&(t, l)) {
+                list.push(LocalListener {
+                    transport: t,
+                    address: l,
+                    owner: None,
+                });
+            }
+        }
+        let inv = Inventory::new(list, notes);
+        let missing = inv.unattributed().count();
+        let mut inv = inv;
+        if missing > 0 {
+            inv.notes.push(format!(
+                "{missing} socket(s) could not be attributed to a process{}",
+                if is_root() { "" } else { " (run as root/Administrator to see every process)" }
+            ));
+        }
+        Ok(inv)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_root() -> bool {
+    false
+}
+
+#[cfg(target_os = "linux")]
+fn linux_sockets() -> Vec<(Transport, SocketAddr)> {
+    let mut out = Vec::new();
+    for (file, t, v6) in [
+        ("/proc/net/tcp", Transport::Tcp, false),
+        ("/proc/net/tcp6", Transport::Tcp, true),
+        ("/proc/net/udp", Transport::Udp, false),
+        ("/proc/net/udp6", Transport::Udp, true),
+    ] {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for s in procnet::parse(&text, v6) {
+            let listening = match t {
+                Transport::Tcp => s.state == procnet::TCP_LISTEN,
+                _ => s.unconnected,
+            };
+            if listening {
+                out.push((t, s.local));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(not(target_os = "linux"))]
+fn linux_sockets() -> Vec<(Transport, SocketAddr)> {
+    Vec::new()
+}
+
+#[cfg(windows)]
+fn windows_services() -> BTreeMap<u32, Vec<String>> {
+    std::process::Command::new("tasklist")
+        .args(["/svc", "/fo", "csv", "/nh"])
+        .output()
+        .ok()
+        .map(|o| tasklist::parse(&String::from_utf8_lossy(&o.stdout)))
+        .unwrap_or_default()
+}
+
+#[cfg(not(windows))]
+fn windows_services() -> BTreeMap<u32, Vec<String>> {
+    BTreeMap::new()
+}
+
+/// What changed between two snapshots, for `portq local --watch`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A listener appeared.
+    Added(LocalListener),
+    /// A listener went away.
+    Removed(LocalListener),
+}
+
+/// The listeners added and removed from `before` to `after`.
+pub fn diff(before: &Inventory, after: &Inventory) -> Vec<Change> {
+    let key = |l: &LocalListener| (l.transport, l.address, l.owner.as_ref().map(|o| o.pid));
+    let old: BTreeMap<_, &LocalListener> = before.listeners.iter().map(|l| (key(l), l)).collect();
+    let new: BTreeMap<_, &LocalListener> = after.listeners.iter().map(|l| (key(l), l)).collect();
+    let mut out: Vec<Change> = new
+        .iter()
+        .filter(|(k, _)| !old.contains_key(k))
+        .map(|(_, l)| Change::Added((*l).clone()))
+        .collect();
+    out.extend(
+        old.iter()
+            .filter(|(k, _)| !new.contains_key(k))
+            .map(|(_, l)| Change::Removed((*l).clone())),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(t: Transport, a: &str, pid: Option<u32>) -> LocalListener {
+        LocalListener {
+            transport: t,
+            address: a.parse().unwrap(),
+            owner: pid.map(|pid| Owner {
+                pid,
+                name: format!("p{pid}"),
+                path: String::new(),
+                services: vec![],
+            }),
+        }
+    }
+
+    #[test]
+    fn inventory_sorts_and_dedups() {
+        let inv = Inventory::new(
+            vec![
+                l(Transport::Udp, "0.0.0.0:53", Some(1)),
+                l(Transport::Tcp, "0.0.0.0:445", Some(2)),
+                l(Transport::Tcp, "0.0.0.0:445", Some(2)),
+                l(Transport::Tcp, "127.0.0.1:88", None),
+            ],
+            vec![],
+        );
+        assert_eq!(inv.listeners.len(), 3);
+        assert_eq!(inv.listeners[0].address.port(), 88);
+        assert!(inv.listeners[0].loopback_only());
+        assert_eq!(inv.unattributed().count(), 1);
+    }
+
+    #[test]
+    fn diff_reports_appearing_and_disappearing() {
+        let a = Inventory::new(vec![l(Transport::Tcp, "0.0.0.0:445", Some(2))], vec![]);
+        let b = Inventory::new(vec![l(Transport::Tcp, "0.0.0.0:3389", Some(3))], vec![]);
+        let d = diff(&a, &b);
+        assert_eq!(d.len(), 2);
+        assert!(matches!(&d[0], Change::Added(x) if x.address.port() == 3389));
+        assert!(matches!(&d[1], Change::Removed(x) if x.address.port() == 445));
+        assert!(diff(&a, &a).is_empty());
+    }
+}

@@ -1,0 +1,190 @@
+//! The UDP check: a protocol probe over a *connected* socket.
+//!
+//! Connecting the socket makes the kernel deliver ICMP errors for that peer to it,
+//! so ICMP port unreachable surfaces as "connection refused" on send or receive.
+//!
+//! | what happens | state |
+//! |---|---|
+//! | a reply (decodable or not) | listening (an undecodable reply adds [`Evidence::Error`]) |
+//! | ICMP port unreachable | not listening |
+//! | other ICMP unreachable | filtered, with [`Evidence::Unreachable`] |
+//! | silence after every attempt, service that always answers its probe | filtered |
+//! | silence after every attempt, otherwise | listening or filtered |
+//!
+//! Note that hosts rate-limit ICMP errors (Linux: a burst of 6, then 1 per second per
+//! source), so the engine keeps few UDP probes in flight per host and every port gets
+//! all its attempts before silence is taken for an answer.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+
+use crate::finding::{Evidence, PortState};
+use crate::probes::{ProbeContext, UdpProbe};
+use crate::rate::RateLimiter;
+use crate::tcp::{Backoff, LocalError, is_resource_exhaustion};
+
+/// The largest reply read; longer datagrams are cut (and then usually fail to decode).
+pub const UDP_READ_CAP: usize = 8192;
+
+/// The result of the UDP check of one port.
+#[derive(Debug)]
+pub(crate) struct UdpOutcome {
+    pub state: PortState,
+    pub attempts: u8,
+    pub evidence: Vec<Evidence>,
+}
+
+enum Step {
+    Reply(usize),
+    Refused,
+    Silence,
+    Unreachable(&'static str),
+}
+
+/// Checks one UDP port with `probe`: up to `attempts` sends, `timeout` each.
+pub(crate) async fn check(
+    addr: SocketAddr,
+    probe: &dyn UdpProbe,
+    ctx: &ProbeContext,
+    timeout: Duration,
+    attempts: u8,
+    limiter: Option<&RateLimiter>,
+) -> Result<UdpOutcome, LocalError> {
+    let attempts = attempts.max(1);
+    let socket = open(addr).await?;
+    let socket = match socket {
+        Ok(s) => s,
+        Err(reason) => {
+            return Ok(UdpOutcome {
+                state: PortState::Filtered,
+                attempts: 1,
+                evidence: vec![Evidence::Unreachable {
+                    reason: reason.to_string(),
+                }],
+            });
+        }
+    };
+    let request = probe.request(ctx);
+    let mut buf = vec![0u8; UDP_READ_CAP];
+    let mut made: u8 = 0;
+    let mut backoff = Backoff::new();
+    while made < attempts {
+        if let Some(l) = limiter {
+            l.acquire().await;
+        }
+        let step = match socket.send(&request).await {
+            Err(e) if is_resource_exhaustion(&e) => {
+                backoff.wait(&e).await?;
+                continue;
+            }
+            Err(e) => classify(&e, addr)?,
+            Ok(_) => {
+                made = made.saturating_add(1);
+                receive(&socket, &mut buf, timeout, addr).await?
+            }
+        };
+        let outcome = |state, evidence| UdpOutcome {
+            state,
+            attempts: made.max(1),
+            evidence,
+        };
+        match step {
+            Step::Reply(n) => {
+                let reply = buf.get(..n).unwrap_or(&[]);
+                let evidence = match probe.decode(reply) {
+                    Ok(ev) => ev,
+                    Err(e) => Evidence::error(format!(
+                        "{n}-byte reply not understood as {}: {e}",
+                        probe.protocol()
+                    )),
+                };
+                return Ok(outcome(PortState::Listening, vec![evidence]));
+            }
+            Step::Refused => return Ok(outcome(PortState::NotListening, vec![])),
+            Step::Unreachable(reason) => {
+                return Ok(outcome(
+                    PortState::Filtered,
+                    vec![Evidence::Unreachable {
+                        reason: reason.to_string(),
+                    }],
+                ));
+            }
+            Step::Silence => {}
+        }
+    }
+    let state = if probe.always_answers() {
+        PortState::Filtered
+    } else {
+        PortState::ListeningOrFiltered
+    };
+    Ok(UdpOutcome {
+        state,
+        attempts: made,
+        evidence: vec![],
+    })
+}
+
+/// Binds an ephemeral socket and connects it to `addr`; the inner error is a routing
+/// failure (network unreachable) to report as the port's evidence.
+async fn open(addr: SocketAddr) -> Result<Result<UdpSocket, &'static str>, LocalError> {
+    let local = match addr.ip() {
+        IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+    };
+    let mut backoff = Backoff::new();
+    let socket = loop {
+        match UdpSocket::bind(local).await {
+            Ok(s) => break s,
+            Err(e) if is_resource_exhaustion(&e) => backoff.wait(&e).await?,
+            Err(e) => {
+                return Err(LocalError {
+                    message: format!("UDP socket for {addr}: {e}"),
+                });
+            }
+        }
+    };
+    loop {
+        match socket.connect(addr).await {
+            Ok(()) => return Ok(Ok(socket)),
+            Err(e) if is_resource_exhaustion(&e) => backoff.wait(&e).await?,
+            Err(e) => match classify(&e, addr)? {
+                Step::Unreachable(r) => return Ok(Err(r)),
+                _ => {
+                    return Err(LocalError {
+                        message: format!("UDP connect to {addr}: {e}"),
+                    });
+                }
+            },
+        }
+    }
+}
+
+async fn receive(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    timeout: Duration,
+    addr: SocketAddr,
+) -> Result<Step, LocalError> {
+    match tokio::time::timeout(timeout, socket.recv(buf)).await {
+        Err(_) => Ok(Step::Silence),
+        Ok(Ok(n)) => Ok(Step::Reply(n)),
+        Ok(Err(e)) => classify(&e, addr),
+    }
+}
+
+fn classify(e: &std::io::Error, addr: SocketAddr) -> Result<Step, LocalError> {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => Ok(Step::Refused),
+        K::HostUnreachable => Ok(Step::Unreachable("host unreachable")),
+        K::NetworkUnreachable => Ok(Step::Unreachable("network unreachable")),
+        K::PermissionDenied => Ok(Step::Unreachable("blocked by a local firewall rule")),
+        // Windows reports an ICMP error of an earlier datagram as a reset.
+        K::ConnectionReset => Ok(Step::Refused),
+        _ => Err(LocalError {
+            message: format!("UDP to {addr}: {e}"),
+        }),
+    }
+}

@@ -1,0 +1,307 @@
+//! `portq rpc`: ask a host's RPC endpoint mapper what is registered, name every
+//! interface, group by port, and (with `--check`) test each advertised TCP port.
+
+use crate::exit::{Failure, Status};
+use crate::out;
+use crate::render::{Format, Grid};
+use portq_probe::rpc::{EpmDump, EpmEntry, EpmOptions, dump_endpoints};
+use portq_probe::{CheckOptions, Finding, PortSpec, PortState, ResolvedTargets, Target, TargetSet};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// The formats `portq rpc` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RpcFormat {
+    /// An aligned table.
+    Table,
+    /// A JSON array.
+    Json,
+    /// CSV.
+    Csv,
+}
+
+/// Arguments of `portq rpc`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Hosts to ask (names, addresses, CIDR blocks, ranges, @file).
+    #[arg(value_name = "HOST", required = true)]
+    pub hosts: Vec<String>,
+    /// The endpoint mapper's TCP port.
+    #[arg(long, default_value = "135")]
+    pub port: u16,
+    /// Group the endpoints by TCP port and name the catalogue services behind each port.
+    #[arg(long)]
+    pub by_port: bool,
+    /// Test every advertised TCP port for reachability.
+    #[arg(long)]
+    pub check: bool,
+    /// Seconds allowed for connecting and for each reply.
+    #[arg(long, value_name = "SECONDS", default_value = "3")]
+    pub timeout: f64,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: RpcFormat,
+    /// Accept more than 65,536 target addresses.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// One endpoint, as JSON and CSV present it.
+#[derive(Debug, Serialize)]
+struct EndpointRow {
+    host: String,
+    address: IpAddr,
+    uuid: String,
+    version: String,
+    name: String,
+    short_name: String,
+    service: Option<&'static str>,
+    service_id: Option<&'static str>,
+    annotation: String,
+    protseq: String,
+    endpoint: String,
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'static str>,
+}
+
+fn endpoint_row(host: &str, address: IpAddr, e: &EpmEntry) -> EndpointRow {
+    let iface = e.tower.interface();
+    let known = iface.and_then(|i| portq_catalog::rpc::lookup(i.uuid.as_u128(), i.major, i.minor));
+    EndpointRow {
+        host: host.to_owned(),
+        address,
+        uuid: iface.map(|i| i.uuid.to_string()).unwrap_or_default(),
+        version: iface.map(|i| format!("{}.{}", i.major, i.minor)).unwrap_or_default(),
+        name: known.map(|k| k.name.to_owned()).filter(|n| !n.is_empty()).unwrap_or_default(),
+        short_name: known.map(|k| k.short_name.to_owned()).unwrap_or_default(),
+        service: known.and_then(|k| k.service()).map(|s| s.name),
+        service_id: known.and_then(|k| k.service()).map(|s| s.id),
+        annotation: e.annotation.clone(),
+        protseq: e.tower.protseq().unwrap_or("unknown").to_owned(),
+        endpoint: e.tower.endpoint().unwrap_or_default(),
+        // TCP ports: plain RPC, and RPC over HTTP (593 and the like).
+        port: match e.tower.protseq() {
+            Some("ncacn_ip_tcp" | "ncacn_http") => e.tower.port(),
+            _ => None,
+        },
+        state: None,
+    }
+}
+
+/// One TCP port with the interfaces registered on it.
+#[derive(Debug, Serialize)]
+struct PortRow {
+    host: String,
+    address: IpAddr,
+    port: u16,
+    interfaces: Vec<String>,
+    services: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'static str>,
+}
+
+fn label(r: &EndpointRow) -> String {
+    [&r.short_name, &r.annotation, &r.name, &r.uuid]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn by_port(rows: &[EndpointRow]) -> Vec<PortRow> {
+    let mut map: BTreeMap<(String, IpAddr, u16), PortRow> = BTreeMap::new();
+    for r in rows {
+        let Some(port) = r.port else { continue };
+        let e = map.entry((r.host.clone(), r.address, port)).or_insert_with(|| PortRow {
+            host: r.host.clone(),
+            address: r.address,
+            port,
+            interfaces: Vec::new(),
+            services: Vec::new(),
+            state: r.state,
+        });
+        let l = label(r);
+        if !e.interfaces.contains(&l) {
+            e.interfaces.push(l);
+        }
+        if let Some(s) = r.service {
+            if !e.services.contains(&s) {
+                e.services.push(s);
+            }
+        }
+    }
+    map.into_values().collect()
+}
+
+async fn dump_one(target: Target, port: u16, opts: EpmOptions) -> (Target, Result<EpmDump, String>) {
+    let addr = SocketAddr::new(target.address, port);
+    let r = dump_endpoints(addr, &opts).await.map_err(|e| e.to_string());
+    (target, r)
+}
+
+async fn check_ports(host_ports: &BTreeMap<(String, IpAddr), Vec<u16>>, timeout: Duration) -> BTreeMap<(IpAddr, u16), PortState> {
+    let mut states = BTreeMap::new();
+    for ((host, addr), ports) in host_ports {
+        let Ok(spec) = PortSpec::from_ports(ports.iter().map(|p| (portq_probe::Transport::Tcp, *p))) else {
+            continue;
+        };
+        let targets = ResolvedTargets::from_targets([Target {
+            host: host.clone(),
+            address: *addr,
+        }]);
+        let opts = CheckOptions {
+            timeout,
+            ..CheckOptions::default()
+        };
+        let (findings, _): (Vec<Finding>, _) = portq_probe::start_resolved(targets, spec, opts).collect().await;
+        for f in findings {
+            states.insert((f.address, f.port), f.state);
+        }
+    }
+    states
+}
+
+async fn run_async(args: Args) -> Result<Status, Failure> {
+    if !(0.05..=120.0).contains(&args.timeout) {
+        return Err(Failure::usage("--timeout must be between 0.05 and 120 seconds"));
+    }
+    if args.port == 0 {
+        return Err(Failure::usage("--port must be from 1 to 65535"));
+    }
+    let set = TargetSet::parse(&args.hosts, args.yes).map_err(Failure::usage)?;
+    let resolved = set.resolve().await.map_err(Failure::usage)?;
+    let t = Duration::from_secs_f64(args.timeout);
+    let opts = EpmOptions {
+        connect_timeout: t,
+        read_timeout: t,
+        deadline: t * 6,
+        ..EpmOptions::default()
+    };
+    // Ask up to 32 hosts at once.
+    let mut pending = resolved.iter();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut results = Vec::new();
+    loop {
+        while tasks.len() < 32 {
+            let Some(target) = pending.next() else { break };
+            tasks.spawn(dump_one(target, args.port, opts));
+        }
+        match tasks.join_next().await {
+            Some(Ok(r)) => results.push(r),
+            Some(Err(e)) => return Err(Failure::runtime(e)),
+            None => break,
+        }
+    }
+    results.sort_by(|a, b| (&a.0.host, a.0.address).cmp(&(&b.0.host, b.0.address)));
+
+    let mut rows: Vec<EndpointRow> = Vec::new();
+    let mut failed = false;
+    for (target, r) in &results {
+        match r {
+            Ok(dump) => {
+                if dump.truncated {
+                    eprintln!("portq: {}: the endpoint list is incomplete (the server repeated a page)", target.host);
+                }
+                rows.extend(dump.entries.iter().map(|e| endpoint_row(&target.host, target.address, e)));
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("portq: {}: {e}", target.host);
+            }
+        }
+    }
+    let mut not_listening = false;
+    if args.check {
+        let mut host_ports: BTreeMap<(String, IpAddr), Vec<u16>> = BTreeMap::new();
+        for r in &rows {
+            if let Some(p) = r.port {
+                let v = host_ports.entry((r.host.clone(), r.address)).or_default();
+                if !v.contains(&p) {
+                    v.push(p);
+                }
+            }
+        }
+        let states = check_ports(&host_ports, t).await;
+        for r in rows.iter_mut() {
+            if let Some(p) = r.port {
+                let s = states.get(&(r.address, p)).copied();
+                not_listening |= s != Some(PortState::Listening);
+                r.state = Some(s.map(|s| s.token()).unwrap_or("not_checked"));
+            }
+        }
+    }
+    render(&rows, &args)?;
+    Ok(if failed || not_listening || rows.is_empty() {
+        Status::NotAsExpected
+    } else {
+        Status::Ok
+    })
+}
+
+fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
+    let result = if args.by_port {
+        let ports = by_port(rows);
+        match args.format {
+            RpcFormat::Json => out::json(&ports),
+            f => {
+                let mut headers = vec!["HOST", "PORT", "INTERFACES", "SERVICES"];
+                if args.check {
+                    headers.push("STATE");
+                }
+                let mut grid = Grid::new(headers);
+                for p in &ports {
+                    let mut cells = vec![p.host.clone(), p.port.to_string(), p.interfaces.join(", "), p.services.join(", ")];
+                    if args.check {
+                        cells.push(p.state.unwrap_or("").to_uppercase().replace('_', " "));
+                    }
+                    grid.push(cells);
+                }
+                let f = if f == RpcFormat::Csv { Format::Csv } else { Format::Table };
+                out::print(&grid.render(f, "portq rpc").unwrap_or_default())
+            }
+        }
+    } else {
+        match args.format {
+            RpcFormat::Json => out::json(rows),
+            f => {
+                let mut headers = vec!["HOST", "UUID", "VERSION", "NAME", "ANNOTATION", "PROTSEQ", "ENDPOINT", "SERVICE"];
+                if args.check {
+                    headers.push("STATE");
+                }
+                let mut grid = Grid::new(headers);
+                for r in rows {
+                    let name = if r.short_name.is_empty() { r.name.clone() } else { r.short_name.clone() };
+                    let mut cells = vec![
+                        r.host.clone(),
+                        r.uuid.clone(),
+                        r.version.clone(),
+                        name,
+                        r.annotation.clone(),
+                        r.protseq.clone(),
+                        r.endpoint.clone(),
+                        r.service.unwrap_or("").to_owned(),
+                    ];
+                    if args.check {
+                        cells.push(r.state.unwrap_or("").to_uppercase().replace('_', " "));
+                    }
+                    grid.push(cells);
+                }
+                let f = if f == RpcFormat::Csv { Format::Csv } else { Format::Table };
+                out::print(&grid.render(f, "portq rpc").unwrap_or_default())
+            }
+        }
+    };
+    result.map_err(Failure::runtime)
+}
+
+/// Runs `portq rpc`.
+pub fn run(args: Args) -> Result<Status, Failure> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)?;
+    rt.block_on(run_async(args))
+}

@@ -1,0 +1,403 @@
+// portq console: progressive enhancement only. Every page works without this script;
+// with it, searches answer as you type, the role builder updates as you tick, and the
+// check form fills a host × port grid as findings stream in.
+//
+// Data is only ever written with textContent and setAttribute: never as HTML.
+'use strict';
+
+(function () {
+  document.documentElement.classList.add('js');
+
+  /** Creates an element; children are nodes or strings (strings become text nodes). */
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === null || v === undefined || v === false) continue;
+        e.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const c of children) {
+      if (c === null || c === undefined) continue;
+      e.append(c);
+    }
+    return e;
+  }
+
+  function debounce(fn, ms) {
+    let timer = null;
+    const wrapped = () => {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+    wrapped.now = () => {
+      clearTimeout(timer);
+      fn();
+    };
+    return wrapped;
+  }
+
+  function plural(n, one, many) {
+    return n + ' ' + (n === 1 ? one : many);
+  }
+
+  function setStatus(node, text, isError) {
+    node.textContent = text;
+    node.classList.toggle('error', Boolean(isError));
+  }
+
+  /** GET a JSON document; rejects with the API's error text on a 4xx. */
+  async function getJson(url, signal) {
+    const r = await fetch(url, { signal, headers: { Accept: 'application/json' } });
+    let data = null;
+    try {
+      data = await r.json();
+    } catch (_) {
+      data = null;
+    }
+    if (!r.ok) {
+      const err = new Error((data && data.error) || 'the console answered ' + r.status);
+      err.data = data;
+      throw err;
+    }
+    return data;
+  }
+
+  // ------------------------------------------------------------ answer tables
+
+  function portText(row) {
+    if (row.port_start !== null && row.port_end !== null) {
+      return row.port_start === row.port_end ? String(row.port_start) : row.port_start + '-' + row.port_end;
+    }
+    return { gre: 'IP 47', esp: 'IP 50', ah: 'IP 51' }[row.protocol] || '-';
+  }
+
+  function notesCell(row) {
+    const td = el('td', { class: 'notes' });
+    const tags = [];
+    if (row.rpc_dynamic) tags.push('RPC dynamic range');
+    for (const q of row.qualifiers || []) if (q !== 'rpc-dynamic') tags.push(q);
+    for (const t of tags) td.append(el('span', { class: 'tag' }, t), ' ');
+    if (row.notes) td.append(row.notes);
+    return td;
+  }
+
+  /** The same table the server renders (view::rows_table). */
+  function rowsTable(rows, caption) {
+    const withRoles = rows.some((r) => r.roles && r.roles.length);
+    const withSource = rows.some((r) => r.source !== 'catalog');
+    const heads = ['Port', 'Proto', 'Service', 'Service name', 'Application protocol', 'Notes'];
+    if (withRoles) heads.push('From', 'Roles');
+    if (withSource) heads.push('Source');
+    const table = el('table', { class: 'answers' });
+    if (caption) table.append(el('caption', { class: 'sr-only' }, caption));
+    table.append(el('thead', null, el('tr', null, ...heads.map((h) => el('th', { scope: 'col' }, h)))));
+    const body = el('tbody');
+    for (const r of rows) {
+      const service = r.service_id
+        ? el('a', { href: '/services#svc-' + encodeURIComponent(r.service_id) }, r.service)
+        : r.service;
+      const tr = el('tr', null,
+        el('td', { class: 'port' }, portText(r)),
+        el('td', null, String(r.protocol || '').toUpperCase()),
+        el('td', null, service),
+        el('td', null, r.service_name),
+        el('td', null, r.application_protocol),
+        notesCell(r));
+      if (withRoles) {
+        tr.append(el('td', null, (r.directions || []).join(', ')), el('td', null, (r.roles || []).join(', ')));
+      }
+      if (withSource) tr.append(el('td', null, r.source));
+      body.append(tr);
+    }
+    table.append(body);
+    return el('div', { class: 'table-wrap' }, table);
+  }
+
+  // ------------------------------------------------------------ search
+
+  function lookupStatus(a) {
+    let s;
+    if (a.did_you_mean) {
+      s = 'No match for “' + a.query + '”; did you mean “' + a.did_you_mean + '”? ' + plural(a.total, 'answer', 'answers') + '.';
+    } else if (a.total === 0) {
+      s = 'Nothing known about “' + a.query + '”.';
+    } else {
+      s = plural(a.total, 'answer', 'answers') + ' for “' + a.query + '”.';
+    }
+    if (a.truncated) s += ' The first ' + a.rows.length + ' are shown.';
+    if (a.ranges_left_out > 0) {
+      s += ' ' + plural(a.ranges_left_out, 'wide range', 'wide ranges') +
+        ' also contain it (RPC dynamic and the like): tick “wide ranges” to list them.';
+    }
+    return s;
+  }
+
+  function initSearch() {
+    const form = document.getElementById('search-form');
+    const input = document.getElementById('q');
+    const status = document.getElementById('status');
+    const results = document.getElementById('results');
+    if (!form || !input || !status || !results) return;
+    let ctrl = null;
+    const run = async () => {
+      const q = input.value;
+      const params = new URLSearchParams();
+      if (q.trim()) params.set('q', q);
+      for (const name of ['ranges', 'iana']) {
+        const box = form.elements.namedItem(name);
+        if (box && box.checked) params.set(name, '1');
+      }
+      const qs = params.toString();
+      history.replaceState(null, '', qs ? '/?' + qs : '/');
+      if (ctrl) ctrl.abort();
+      if (!q.trim()) {
+        setStatus(status, 'Type a port, a range, a service or an application protocol.', false);
+        results.replaceChildren();
+        return;
+      }
+      ctrl = new AbortController();
+      try {
+        const a = await getJson('/api/lookup?' + qs, ctrl.signal);
+        setStatus(status, lookupStatus(a), false);
+        results.replaceChildren(...(a.rows.length ? [rowsTable(a.rows, 'Answers')] : []));
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        setStatus(status, 'Cannot look up “' + q + '”: ' + e.message, true);
+        results.replaceChildren();
+      }
+    };
+    const later = debounce(run, 150);
+    input.addEventListener('input', later);
+    form.addEventListener('change', (e) => {
+      if (e.target !== input) later.now();
+    });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      later.now();
+    });
+  }
+
+  // ------------------------------------------------------------ catalogue filters
+
+  function initFilter(itemSelector, label) {
+    const slot = document.getElementById('filter-slot');
+    const items = document.getElementById('filter-items');
+    if (!slot || !items) return;
+    const input = el('input', { id: 'filter', type: 'search', autocomplete: 'off', spellcheck: 'false' });
+    const count = el('p', { class: 'help', role: 'status', 'aria-live': 'polite' });
+    slot.append(el('div', { class: 'filter' }, el('label', { for: 'filter' }, label), input, count));
+    const all = Array.from(items.querySelectorAll(itemSelector));
+    const apply = debounce(() => {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      let shown = 0;
+      for (const item of all) {
+        const text = item.textContent.toLowerCase();
+        const on = words.every((w) => text.includes(w));
+        item.hidden = !on;
+        if (on) shown += 1;
+      }
+      count.textContent = words.length ? shown + ' of ' + all.length + ' shown' : '';
+    }, 100);
+    input.addEventListener('input', apply);
+  }
+
+  // ------------------------------------------------------------ role builder
+
+  /** The builder form as API parameters: each ticked role with its options spelt out. */
+  function builderParams(form) {
+    const params = new URLSearchParams();
+    const opts = Array.from(form.querySelectorAll('input[name="opt"]'));
+    for (const box of form.querySelectorAll('input[name="role"]:checked')) {
+      const mine = opts.filter((o) => o.value.startsWith(box.value + ':'));
+      const spelt = mine.map((o) => {
+        const id = o.value.slice(box.value.length + 1);
+        return o.checked ? id : 'no-' + id;
+      });
+      params.append('role', spelt.length ? box.value + ':' + spelt.join(',') : box.value);
+    }
+    for (const name of ['from', 'peers', 'management', 'rpc_range', 'static_port']) {
+      const v = form.elements.namedItem(name).value.trim();
+      if (v) params.set(name, v);
+    }
+    if (form.elements.namedItem('no_default_drop').checked) params.set('no_default_drop', '1');
+    return params;
+  }
+
+  function initRoles() {
+    const form = document.getElementById('builder');
+    if (!form) return;
+    const status = document.getElementById('req-status');
+    const table = document.getElementById('req-table');
+    const errorBox = document.getElementById('answer-error');
+    const rulesBox = document.getElementById('rules-box');
+    const preview = document.getElementById('preview-text');
+    const previewFormat = form.elements.namedItem('preview');
+    const links = Array.from(document.querySelectorAll('#downloads a.download'));
+    let ctrl = null;
+
+    const showError = (text) => {
+      errorBox.replaceChildren(...(text ? [el('p', { class: 'error', role: 'alert' }, text)] : []));
+    };
+
+    const update = async () => {
+      const params = builderParams(form);
+      const raw = new URLSearchParams(new FormData(form));
+      history.replaceState(null, '', '/roles?' + raw.toString());
+      if (ctrl) ctrl.abort();
+      if (!params.getAll('role').length) {
+        showError('');
+        setStatus(status, 'Tick at least one role.', false);
+        table.replaceChildren();
+        rulesBox.hidden = true;
+        return;
+      }
+      ctrl = new AbortController();
+      const signal = ctrl.signal;
+      try {
+        const req = await getJson('/api/requirements?' + params, signal);
+        setStatus(status, plural(req.rows.length, 'requirement', 'requirements') + ' for ' + req.roles.join(' + ') + '.', false);
+        table.replaceChildren(rowsTable(req.rows, 'Requirements'));
+        const fmt = previewFormat.value;
+        const r = await fetch('/api/rules?' + params + '&format=' + encodeURIComponent(fmt), { signal });
+        const text = await r.text();
+        if (!r.ok) {
+          let msg = text;
+          try { msg = JSON.parse(text).error; } catch (_) { /* keep the text */ }
+          throw new Error(msg);
+        }
+        showError('');
+        preview.textContent = text;
+        for (const a of links) {
+          a.setAttribute('href', '/api/rules?' + params + '&format=' + encodeURIComponent(a.dataset.format));
+        }
+        rulesBox.hidden = false;
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        showError(e.message);
+        rulesBox.hidden = true;
+      }
+    };
+    const later = debounce(update, 200);
+    form.addEventListener('input', later);
+    form.addEventListener('change', later);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      later.now();
+    });
+  }
+
+  // ------------------------------------------------------------ checks
+
+  const STATE_LABELS = {
+    listening: 'LISTENING',
+    not_listening: 'NOT LISTENING',
+    filtered: 'FILTERED',
+    listening_or_filtered: 'LISTENING OR FILTERED',
+  };
+
+  function initCheck() {
+    const form = document.getElementById('check-form');
+    const out = document.getElementById('check-out');
+    if (!form || !out) return;
+    let ctrl = null;
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (ctrl) ctrl.abort();
+      ctrl = new AbortController();
+      const status = el('p', { class: 'status', role: 'status' }, 'Starting…');
+      const bar = el('progress', { max: '1', value: '0', 'aria-label': 'Progress' });
+      out.replaceChildren(el('h2', null, 'Host × port'), status, bar);
+      const body = new URLSearchParams(new FormData(form));
+      let r;
+      try {
+        r = await fetch('/api/check', { method: 'POST', body, signal: ctrl.signal });
+      } catch (err) {
+        if (err.name !== 'AbortError') setStatus(status, 'The console cannot be reached: ' + err.message, true);
+        return;
+      }
+      if (!r.ok) {
+        let msg = 'the console answered ' + r.status;
+        try { msg = (await r.json()).error; } catch (_) { /* keep the status */ }
+        setStatus(status, msg, true);
+        bar.remove();
+        return;
+      }
+      const cells = new Map();
+      const onLine = (m) => {
+        if (m.type === 'start') {
+          const table = el('table', { class: 'grid' });
+          const head = el('tr', null, el('th', { scope: 'col' }, 'Host'));
+          for (const p of m.ports) {
+            head.append(el('th', { scope: 'col', class: 'port' }, String(p.port), el('br'), el('span', { class: 'muted' }, p.transport.toUpperCase())));
+          }
+          const tbody = el('tbody');
+          for (const t of m.targets) {
+            const tr = el('tr', null, el('th', { scope: 'row' }, t.host, el('br'), el('span', { class: 'muted mono' }, t.address)));
+            for (const p of m.ports) {
+              const td = el('td', { class: 'state pending' }, '…');
+              cells.set(t.address + '|' + p.transport + '|' + p.port, td);
+              tr.append(td);
+            }
+            tbody.append(tr);
+          }
+          table.append(el('thead', null, head), tbody);
+          out.append(legend(), el('div', { class: 'table-wrap' }, table));
+          bar.max = Math.max(1, m.total);
+          setStatus(status, 'Checking ' + plural(m.targets.length, 'address', 'addresses') + ' × ' + plural(m.ports.length, 'port', 'ports') + '…', false);
+        } else if (m.type === 'finding') {
+          const td = cells.get(m.address + '|' + m.transport + '|' + m.port);
+          if (td) {
+            td.className = 'state ' + m.state;
+            td.textContent = STATE_LABELS[m.state] || m.state;
+            if (m.summary) td.setAttribute('title', m.summary);
+          }
+        } else if (m.type === 'progress') {
+          bar.value = m.done;
+        } else if (m.type === 'end') {
+          const s = m.summary;
+          bar.value = bar.max;
+          let text = 'Done: ' + plural(s.findings, 'finding', 'findings') + ' in ' + (s.elapsed_ms / 1000).toFixed(1) + ' s';
+          if (s.failure_count > 0) text += '; ' + plural(s.failure_count, 'port', 'ports') + ' could not be checked on this side';
+          if (s.aborted) text += ' (stopped before the end)';
+          setStatus(status, text + '.', false);
+        }
+      };
+      const reader = r.body.getReader();
+      const decoder = new TextDecoder();
+      let buffered = '';
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffered += decoder.decode(value, { stream: true });
+          let nl;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const text = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (text.trim()) onLine(JSON.parse(text));
+          }
+        }
+      } catch (err) {
+        if (err.name !== 'AbortError') setStatus(status, 'The check stopped: ' + err.message, true);
+      }
+    });
+  }
+
+  function legend() {
+    const list = el('ul', { class: 'legend', 'aria-label': 'Legend' });
+    for (const [cls, label] of Object.entries(STATE_LABELS)) {
+      list.append(el('li', null, el('span', { class: 'state ' + cls }), label));
+    }
+    return list;
+  }
+
+  // ------------------------------------------------------------ start
+
+  const page = document.body.dataset.page;
+  if (page === 'search') initSearch();
+  else if (page === 'services') initFilter('section.service', 'Filter services');
+  else if (page === 'ports') initFilter('tbody tr', 'Filter rows');
+  else if (page === 'roles') initRoles();
+  else if (page === 'check') initCheck();
+})();

@@ -1,0 +1,324 @@
+//! `portq serve`: a local web console over the catalogue — search as you type, the
+//! catalogue by service and by port, a role builder with rules downloads, RPC interface
+//! names — and, when the operator allows it, checks of hosts in networks they named.
+//!
+//! Every asset is compiled in; the server makes no network connection of its own (the
+//! optional check form is the one exception, limited to `--allow-target` networks).
+//! Pages are rendered on the server and work without JavaScript; the script only makes
+//! them answer as you type. See `guard` for the request checks and security headers.
+
+mod api;
+mod assets;
+mod check;
+mod guard;
+mod pages;
+mod params;
+#[cfg(test)]
+mod tests;
+mod view;
+
+use crate::exit::{Failure, Status};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+
+/// Where the console listens unless told otherwise: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8445";
+/// Requests handled at once; more get 503.
+const MAX_IN_FLIGHT: usize = 64;
+/// Most `--allow-target` and `--allow-host` values.
+const MAX_ALLOW: usize = 64;
+
+/// Arguments of `portq serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address and port to listen on. The default is loopback only; any other address
+    /// makes the console reachable from the network (a warning is printed).
+    #[arg(long, value_name = "ADDR:PORT", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+    /// Enable the "check a host" form: the server then sends probes to the hosts a page
+    /// asks for, within the --allow-target networks (off by default).
+    #[arg(long)]
+    pub allow_checks: bool,
+    /// A network the check form may reach (repeatable; CIDR or address). Required with --allow-checks.
+    #[arg(long = "allow-target", value_name = "CIDR", requires = "allow_checks")]
+    pub allow_targets: Vec<String>,
+    /// Another host name the console may be reached by (repeatable). Requests whose Host
+    /// header names anything else are refused (a DNS-rebinding guard).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
+}
+
+/// What the router needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address the server is bound to (the Host header must name it).
+    pub listen: SocketAddr,
+    /// Further host names the Host header may carry (lower case).
+    pub allow_hosts: Vec<String>,
+    /// `Some(networks)` when checks from the browser are on.
+    pub checks: Option<Vec<IpNet>>,
+}
+
+/// Shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    cfg: Config,
+    in_flight: Arc<Semaphore>,
+    check_slot: Arc<Semaphore>,
+}
+
+impl AppState {
+    fn new(cfg: Config) -> Self {
+        AppState {
+            cfg,
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            check_slot: Arc::new(Semaphore::new(1)),
+        }
+    }
+
+    /// True when a Host header value (`host[:port]`) names this console.
+    fn host_allowed(&self, host: &str) -> bool {
+        let Some((name, port)) = guard::split_host(host) else {
+            return false;
+        };
+        let listen = self.cfg.listen;
+        if port != listen.port() {
+            return false;
+        }
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            // An address literal cannot be rebound; it only has to be ours.
+            return ip == listen.ip() || listen.ip().is_unspecified();
+        }
+        (name == "localhost" && (listen.ip().is_loopback() || listen.ip().is_unspecified()))
+            || self.cfg.allow_hosts.iter().any(|h| h == name)
+    }
+}
+
+/// The console's routes, with the guard around all of them.
+pub fn router(cfg: Config) -> Router {
+    let state = Arc::new(AppState::new(cfg));
+    Router::new()
+        .route("/", get(pages::search))
+        .route("/services", get(pages::services))
+        .route("/ports", get(pages::ports))
+        .route("/roles", get(pages::roles))
+        .route("/rpc", get(pages::rpc))
+        .route("/check", get(check::page).post(check::run_form))
+        .route("/api/lookup", get(api::lookup))
+        .route("/api/roles", get(api::roles))
+        .route("/api/requirements", get(api::requirements))
+        .route("/api/rules", get(api::rules))
+        .route("/api/rpc", get(api::rpc))
+        .route("/api/check", axum::routing::post(check::run_api))
+        .route("/assets/{name}", get(assets::asset))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            guard::guard,
+        ))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "nothing here: see the links above",
+        uri.path().starts_with("/api/"),
+    )
+}
+
+async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed here",
+        uri.path().starts_with("/api/"),
+    )
+}
+
+/// An error answer: `{"error": ...}` for the API, a small page otherwise.
+pub fn error_response(status: StatusCode, message: &str, api: bool) -> Response {
+    if api {
+        api::json_error(status, message)
+    } else {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let main = format!(
+            "<h1>{}</h1>\n<p class=\"error\" role=\"alert\">{}</p>\n",
+            view::esc(title),
+            view::esc(message)
+        );
+        (status, view::page(title, "error", &main)).into_response()
+    }
+}
+
+fn parse_nets(list: &[String], what: &str) -> Result<Vec<IpNet>, Failure> {
+    let items: Vec<&str> = list
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.len() > MAX_ALLOW {
+        return Err(Failure::usage(format!(
+            "too many {what} values (the limit is {MAX_ALLOW})"
+        )));
+    }
+    items
+        .into_iter()
+        .map(|s| {
+            api::parse_net(s).ok_or_else(|| {
+                Failure::usage(format!(
+                    "invalid {what} '{s}': expected an address or CIDR, e.g. 10.0.0.0/24"
+                ))
+            })
+        })
+        .collect()
+}
+
+fn parse_hosts(list: &[String]) -> Result<Vec<String>, Failure> {
+    if list.len() > MAX_ALLOW {
+        return Err(Failure::usage(format!(
+            "too many --allow-host values (the limit is {MAX_ALLOW})"
+        )));
+    }
+    list.iter()
+        .map(|h| {
+            let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
+            let ok = !h.is_empty()
+                && h.len() <= 253
+                && h.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if ok {
+                Ok(h)
+            } else {
+                Err(Failure::usage(format!(
+                    "invalid --allow-host '{h}': expected a host name such as console.example.net"
+                )))
+            }
+        })
+        .collect()
+}
+
+/// Runs `portq serve`.
+pub fn run(args: Args) -> Result<Status, Failure> {
+    let listen: SocketAddr = args.listen.trim().parse().map_err(|_| {
+        Failure::usage(format!(
+            "invalid --listen '{}': expected ADDRESS:PORT, e.g. {DEFAULT_LISTEN} or [::1]:8445",
+            args.listen
+        ))
+    })?;
+    let checks = if args.allow_checks {
+        let nets = parse_nets(&args.allow_targets, "--allow-target")?;
+        if nets.is_empty() {
+            return Err(Failure::usage(
+                "--allow-checks needs at least one --allow-target CIDR: the networks the check form may reach",
+            ));
+        }
+        if let Some(n) = nets.iter().find(|n| n.prefix_len() == 0) {
+            return Err(Failure::usage(format!(
+                "--allow-target {n} is the whole address space; name the networks you mean"
+            )));
+        }
+        Some(nets)
+    } else {
+        None
+    };
+    let allow_hosts = parse_hosts(&args.allow_hosts)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(listen, allow_hosts, checks))
+}
+
+async fn serve(
+    listen: SocketAddr,
+    allow_hosts: Vec<String>,
+    checks: Option<Vec<IpNet>>,
+) -> Result<Status, Failure> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Failure::runtime(format!("cannot listen on {listen}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::runtime(format!("cannot listen on {listen}: {e}")))?;
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "portq: warning: listening on {local}, not on loopback: anyone who can reach this address can use the console{}",
+            if checks.is_some() {
+                ", including its check form"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(nets) = &checks {
+        let list: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "portq: checks from the browser are on, limited to {}",
+            list.join(", ")
+        );
+    }
+    eprintln!("portq: console at http://{local}/ (Ctrl-C to stop)");
+    let app = router(Config {
+        listen: local,
+        allow_hosts,
+        checks,
+    });
+    let stop = Arc::new(Notify::new());
+    let stopped = Arc::clone(&stop);
+    let server = std::future::IntoFuture::into_future(
+        axum::serve(guard::Limited::new(listener), app)
+            .with_graceful_shutdown(async move { stopped.notified().await }),
+    );
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => {
+            return result.map(|()| Status::Ok).map_err(|e| Failure::runtime(format!("server failed: {e}")));
+        }
+        () = shutdown_signal() => {}
+    }
+    eprintln!("portq: stopping");
+    stop.notify_one();
+    // Streams in progress (a check) get a short grace period, then are cut.
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    Ok(Status::Ok)
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
