@@ -2,7 +2,7 @@
 //! they arrive.
 //!
 //! Work is split over a few *lanes*, one task per runtime worker thread. Each lane
-//! takes the next (host, port) from a shared [`WorkSource`], keeps up to its share
+//! takes the next (host, port) from a shared work source, keeps up to its share
 //! of the global concurrency in flight in its own `FuturesUnordered`, and hands
 //! findings over in small batches. No task is spawned per port, so a full-range sweep
 //! of a host on a local segment costs little more than the system calls of the
@@ -80,7 +80,8 @@ pub struct CheckOptions {
 impl CheckOptions {
     /// Runs `probe` on `port` (of the probe's transport) whatever the port number suggests.
     pub fn with_probe(mut self, port: u16, probe: ProbeKind) -> Self {
-        self.probe_overrides.insert((probe.transport(), port), probe);
+        self.probe_overrides
+            .insert((probe.transport(), port), probe);
         self
     }
 
@@ -168,17 +169,22 @@ impl Plan {
     }
 
     /// Every check, lazily, host by host, TCP before UDP, ports ascending.
-    pub fn entries<'a>(&'a self, opts: &'a CheckOptions) -> impl Iterator<Item = PlannedCheck> + 'a {
+    pub fn entries<'a>(
+        &'a self,
+        opts: &'a CheckOptions,
+    ) -> impl Iterator<Item = PlannedCheck> + 'a {
         self.targets
             .iter_unresolved()
             .flat_map(move |(host, address)| {
-                self.ports.iter().map(move |(transport, port)| PlannedCheck {
-                    host: host.clone(),
-                    address,
-                    transport,
-                    port,
-                    probe: opts.probe_for(transport, port),
-                })
+                self.ports
+                    .iter()
+                    .map(move |(transport, port)| PlannedCheck {
+                        host: host.clone(),
+                        address,
+                        transport,
+                        port,
+                        probe: opts.probe_for(transport, port),
+                    })
             })
     }
 }
@@ -327,7 +333,10 @@ pub async fn start(plan: &Plan, opts: CheckOptions) -> Result<CheckRun, CheckErr
 }
 
 /// Runs a check to the end and returns the sorted findings and the summary.
-pub async fn check(plan: &Plan, opts: CheckOptions) -> Result<(Vec<Finding>, RunSummary), CheckError> {
+pub async fn check(
+    plan: &Plan,
+    opts: CheckOptions,
+) -> Result<(Vec<Finding>, RunSummary), CheckError> {
     Ok(start(plan, opts).await?.collect().await)
 }
 
@@ -348,12 +357,14 @@ pub fn start_resolved(targets: ResolvedTargets, ports: PortSpec, opts: CheckOpti
     let task = tokio::spawn(run(
         targets,
         ports,
-        opts,
-        tx,
-        Arc::clone(&done),
-        total,
-        concurrency,
-        fd,
+        RunSetup {
+            opts,
+            tx,
+            done: Arc::clone(&done),
+            total,
+            concurrency,
+            fd,
+        },
     ));
     CheckRun {
         rx,
@@ -512,16 +523,25 @@ const BATCH: usize = 256;
 /// Probes a lane finishes without waiting before it yields to other tasks.
 const YIELD_EVERY: usize = 128;
 
-async fn run(
-    targets: ResolvedTargets,
-    ports: PortSpec,
+/// What [`run`] needs besides the targets and ports.
+struct RunSetup {
     opts: CheckOptions,
     tx: mpsc::Sender<Vec<Finding>>,
     done: Arc<AtomicU64>,
     total: u64,
     concurrency: usize,
     fd: FdLimit,
-) -> RunSummary {
+}
+
+async fn run(targets: ResolvedTargets, ports: PortSpec, setup: RunSetup) -> RunSummary {
+    let RunSetup {
+        opts,
+        tx,
+        done,
+        total,
+        concurrency,
+        fd,
+    } = setup;
     let started = Instant::now();
     let lanes = tokio::runtime::Handle::current()
         .metrics()
@@ -579,7 +599,9 @@ async fn lane(shared: Arc<Shared>, cap: usize) {
         let mut blocked = false;
         while !source_done && pending.len() < cap {
             match shared.next_item() {
-                Next::Item(item) => pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item)),
+                Next::Item(item) => {
+                    pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item))
+                }
                 Next::Blocked => {
                     blocked = true;
                     break;
@@ -622,7 +644,9 @@ async fn lane(shared: Arc<Shared>, cap: usize) {
                 tokio::pin!(freed);
                 freed.as_mut().enable();
                 match shared.next_item() {
-                    Next::Item(item) => pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item)),
+                    Next::Item(item) => {
+                        pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item))
+                    }
                     Next::Blocked => freed.await,
                     Next::Done => source_done = true,
                 }
@@ -650,7 +674,11 @@ async fn run_item(
 }
 
 /// Adds a result to the batch (or the failures); false when the receiver is gone.
-fn record(shared: &Shared, result: Result<Finding, LocalFailure>, batch: &mut Vec<Finding>) -> bool {
+fn record(
+    shared: &Shared,
+    result: Result<Finding, LocalFailure>,
+    batch: &mut Vec<Finding>,
+) -> bool {
     shared.done.fetch_add(1, Ordering::Relaxed);
     match result {
         Ok(f) => batch.push(f),
@@ -682,7 +710,11 @@ async fn flush(shared: &Shared, batch: &mut Vec<Finding>) -> bool {
 
 /// The receiver is gone: stop handing out work.
 fn stop(shared: &Shared) {
-    shared.source.lock().unwrap_or_else(|p| p.into_inner()).stopped = true;
+    shared
+        .source
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .stopped = true;
     shared.tally().aborted = true;
     shared.slot_freed.notify_waiters();
 }

@@ -133,6 +133,7 @@ pub enum Evidence {
         reference_id: String,
     },
     /// A NetBIOS name service answered a node status request.
+    #[serde(rename = "netbios")]
     NetBios {
         /// The registered names.
         names: Vec<NetBiosName>,
@@ -195,11 +196,6 @@ pub enum Evidence {
     Epm {
         /// Number of endpoints registered.
         endpoints: usize,
-    },
-    /// A DCE/RPC bind to the endpoint mapper was answered.
-    RpcBind {
-        /// True for bind_ack, false for bind_nak.
-        accepted: bool,
     },
     /// An HTTP server answered a request.
     Http {
@@ -264,7 +260,7 @@ impl Evidence {
             Evidence::Kerberos { .. } => "kerberos",
             Evidence::Kpasswd { .. } => "kpasswd",
             Evidence::Ntp { .. } => "ntp",
-            Evidence::NetBios { .. } => "net_bios",
+            Evidence::NetBios { .. } => "netbios",
             Evidence::Snmp { .. } => "snmp",
             Evidence::Cldap { .. } => "cldap",
             Evidence::Ldap { .. } => "ldap",
@@ -272,7 +268,6 @@ impl Evidence {
             Evidence::Smb { .. } => "smb",
             Evidence::Rdp { .. } => "rdp",
             Evidence::Epm { .. } => "epm",
-            Evidence::RpcBind { .. } => "rpc_bind",
             Evidence::Http { .. } => "http",
             Evidence::Banner { .. } => "banner",
             Evidence::Ike { .. } => "ike",
@@ -319,7 +314,10 @@ impl Evidence {
                 version,
                 stratum,
                 reference_id,
-            } => write!(s, "NTPv{version} stratum {stratum}, reference {reference_id}"),
+            } => write!(
+                s,
+                "NTPv{version} stratum {stratum}, reference {reference_id}"
+            ),
             Evidence::NetBios { names, mac } => {
                 let _ = write!(s, "NetBIOS ");
                 for (i, n) in names.iter().enumerate() {
@@ -371,10 +369,7 @@ impl Evidence {
                 not_after,
                 protocol,
                 ..
-            } => write!(
-                s,
-                "{protocol} certificate {subject}, expires {not_after}"
-            ),
+            } => write!(s, "{protocol} certificate {subject}, expires {not_after}"),
             Evidence::Smb {
                 dialect,
                 signing_required,
@@ -399,11 +394,6 @@ impl Evidence {
                 s,
                 "endpoint mapper: {endpoints} endpoint{} registered",
                 plural(*endpoints)
-            ),
-            Evidence::RpcBind { accepted } => write!(
-                s,
-                "RPC bind to the endpoint mapper {}",
-                if *accepted { "accepted" } else { "rejected" }
             ),
             Evidence::Http { status, server } => {
                 let _ = write!(s, "HTTP {status}");

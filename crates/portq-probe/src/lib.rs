@@ -31,14 +31,16 @@ pub mod portspec;
 pub mod probes;
 mod rate;
 pub mod target;
-pub mod tcp;
+mod tcp;
 mod udp;
 
 pub use engine::{
     CheckError, CheckOptions, CheckRun, LocalFailure, Plan, PlannedCheck, Progress, RunSummary,
     check, start, start_resolved,
 };
-pub use finding::{Evidence, Finding, NetBiosName, PortState, SqlInstance, Transport, sort_findings};
+pub use finding::{
+    Evidence, Finding, NetBiosName, PortState, SqlInstance, Transport, sort_findings,
+};
 pub use portspec::{PortRange, PortSpec, PortSpecError};
 pub use probes::ProbeKind;
 pub use target::{ResolvedTargets, Target, TargetError, TargetSet, TargetSpec};

@@ -75,7 +75,10 @@ mod tests {
     fn concurrency_follows_the_limit() {
         let l = |soft| FdLimit { soft, hard: soft };
         assert_eq!(effective_concurrency(None, l(256)), 192);
-        assert_eq!(effective_concurrency(None, l(1_048_576)), MAX_AUTO_CONCURRENCY);
+        assert_eq!(
+            effective_concurrency(None, l(1_048_576)),
+            MAX_AUTO_CONCURRENCY
+        );
         assert_eq!(effective_concurrency(None, l(10)), 1);
         assert_eq!(effective_concurrency(Some(10_000), l(256)), 192);
         assert_eq!(effective_concurrency(Some(0), l(256)), 1);

@@ -309,7 +309,11 @@ fn parse_range(item: &str, body: &str) -> Result<PortRange, PortSpecError> {
         Some((a, b)) => {
             let a = a.trim();
             let b = b.trim();
-            let start = if a.is_empty() { 1 } else { parse_port(item, a)? };
+            let start = if a.is_empty() {
+                1
+            } else {
+                parse_port(item, a)?
+            };
             let end = if b.is_empty() {
                 u16::MAX
             } else {
@@ -413,7 +417,8 @@ mod tests {
         let s = p("tcp:1-1024,udp:53,137").unwrap();
         assert_eq!(s.to_string(), "tcp:1-1024,udp:53,137");
         assert!(s.contains(Transport::Udp, 137));
-        assert!(!s.contains(Transport::Tcp, 137));
+        assert!(!s.contains(Transport::Tcp, 1025));
+        assert!(!s.contains(Transport::Udp, 54));
         assert!(s.contains(Transport::Tcp, 1024));
         assert_eq!(s.count(), 1026);
         assert_eq!(p("all").unwrap(), PortSpec::all_tcp());
@@ -436,7 +441,10 @@ mod tests {
         assert_eq!(p("  "), Err(PortSpecError::Empty));
         assert!(matches!(p("0"), Err(PortSpecError::PortZero { .. })));
         assert!(matches!(p("0-10"), Err(PortSpecError::PortZero { .. })));
-        assert!(matches!(p("1-70000"), Err(PortSpecError::OutOfRange { .. })));
+        assert!(matches!(
+            p("1-70000"),
+            Err(PortSpecError::OutOfRange { .. })
+        ));
         assert!(matches!(p("65536"), Err(PortSpecError::OutOfRange { .. })));
         assert!(matches!(
             p("99999999999999999999"),
@@ -456,7 +464,10 @@ mod tests {
             })
         );
         assert!(matches!(p("abc"), Err(PortSpecError::NotANumber { .. })));
-        assert!(matches!(p("abc/tcp"), Err(PortSpecError::NotANumber { .. })));
+        assert!(matches!(
+            p("abc/tcp"),
+            Err(PortSpecError::NotANumber { .. })
+        ));
         assert!(matches!(p("+53"), Err(PortSpecError::NotANumber { .. })));
         assert!(matches!(p("1-2-3"), Err(PortSpecError::NotANumber { .. })));
         assert_eq!(p("53,,88"), Err(PortSpecError::EmptyItem { position: 2 }));

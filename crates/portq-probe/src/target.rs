@@ -167,7 +167,10 @@ impl TargetSpec {
             return Err(TargetError::Empty);
         }
         if t.starts_with('@') {
-            return Err(invalid(t, "a target file is only allowed as a whole argument"));
+            return Err(invalid(
+                t,
+                "a target file is only allowed as a whole argument",
+            ));
         }
         if let Some((addr, prefix)) = t.rsplit_once('/') {
             return parse_cidr(t, addr, prefix);
@@ -187,14 +190,19 @@ impl TargetSpec {
             return Err(invalid(t, "not a valid IPv4 address"));
         }
         check_host_name(t)?;
-        Ok(TargetSpec::Name(t.trim_end_matches('.').to_ascii_lowercase()))
+        Ok(TargetSpec::Name(
+            t.trim_end_matches('.').to_ascii_lowercase(),
+        ))
     }
 
     /// Number of addresses (a name counts as one).
     pub fn count(&self) -> u128 {
         match self {
             TargetSpec::Address(_) | TargetSpec::Name(_) => 1,
-            TargetSpec::Block { first, last } => ip_to_u128(*last) - ip_to_u128(*first) + 1,
+            // Saturates for the whole IPv6 space, which parsing refuses anyway.
+            TargetSpec::Block { first, last } => {
+                (ip_to_u128(*last) - ip_to_u128(*first)).saturating_add(1)
+            }
         }
     }
 }
@@ -309,6 +317,16 @@ fn parse_range(spec: &str, first: IpAddr, right: &str) -> Result<TargetSpec, Tar
             reason: "the end comes before the start",
         });
     }
+    let top = if first.is_ipv4() {
+        u128::from(u32::MAX)
+    } else {
+        u128::MAX
+    };
+    if ip_to_u128(first) == 0 && ip_to_u128(last) == top {
+        return Err(TargetError::WholeSpace {
+            spec: spec.to_string(),
+        });
+    }
     Ok(TargetSpec::Block { first, last })
 }
 
@@ -319,7 +337,10 @@ fn check_host_name(t: &str) -> Result<(), TargetError> {
     }
     for label in name.split('.') {
         if label.is_empty() || label.len() > 63 {
-            return Err(invalid(t, "each label of a host name has 1 to 63 characters"));
+            return Err(invalid(
+                t,
+                "each label of a host name has 1 to 63 characters",
+            ));
         }
         if !label
             .bytes()
@@ -483,12 +504,11 @@ impl TargetSet {
             })
             .collect();
         let mut looked_up = std::collections::HashMap::new();
-        let mut results =
-            futures::stream::iter(names.into_iter().map(|n| async move {
-                let r = resolve_name(&n).await;
-                (n, r)
-            }))
-            .buffer_unordered(16);
+        let mut results = futures::stream::iter(names.into_iter().map(|n| async move {
+            let r = resolve_name(&n).await;
+            (n, r)
+        }))
+        .buffer_unordered(16);
         while let Some((name, r)) = results.next().await {
             looked_up.insert(name, r?);
         }
@@ -500,12 +520,14 @@ impl TargetSet {
                     address: *a,
                 }),
                 TargetSpec::Name(n) => {
-                    let address = looked_up.get(n).copied().ok_or_else(|| {
-                        TargetError::Unresolvable {
-                            name: n.clone(),
-                            reason: "no address".into(),
-                        }
-                    })?;
+                    let address =
+                        looked_up
+                            .get(n)
+                            .copied()
+                            .ok_or_else(|| TargetError::Unresolvable {
+                                name: n.clone(),
+                                reason: "no address".into(),
+                            })?;
                     Resolved::One(Target {
                         host: n.clone(),
                         address,
@@ -536,12 +558,15 @@ pub async fn resolve_name(name: &str) -> Result<IpAddr, TargetError> {
             name: name.to_string(),
             reason: e.to_string(),
         }),
-        Ok(Ok(mut addrs)) => addrs.next().map(|sa| sa.ip()).ok_or_else(|| {
-            TargetError::Unresolvable {
-                name: name.to_string(),
-                reason: "no address".into(),
-            }
-        }),
+        Ok(Ok(mut addrs)) => {
+            addrs
+                .next()
+                .map(|sa| sa.ip())
+                .ok_or_else(|| TargetError::Unresolvable {
+                    name: name.to_string(),
+                    reason: "no address".into(),
+                })
+        }
     }
 }
 
@@ -774,7 +799,10 @@ mod tests {
 
     #[test]
     fn addresses_and_names() {
-        assert_eq!(one("10.0.0.1").unwrap(), TargetSpec::Address(ip("10.0.0.1")));
+        assert_eq!(
+            one("10.0.0.1").unwrap(),
+            TargetSpec::Address(ip("10.0.0.1"))
+        );
         assert_eq!(one("::1").unwrap(), TargetSpec::Address(ip("::1")));
         assert_eq!(
             one("[2001:db8::5]").unwrap(),
@@ -816,28 +844,53 @@ mod tests {
     fn bad_specs_are_typed_errors() {
         assert!(matches!(one(""), Err(TargetError::Empty)));
         assert!(matches!(one("   "), Err(TargetError::Empty)));
-        assert!(matches!(one("10.0.0.0/0"), Err(TargetError::WholeSpace { .. })));
+        assert!(matches!(
+            one("10.0.0.0/0"),
+            Err(TargetError::WholeSpace { .. })
+        ));
         assert!(matches!(one("::/0"), Err(TargetError::WholeSpace { .. })));
         assert!(matches!(
             one("10.0.0.0/33"),
-            Err(TargetError::BadPrefix { prefix: 33, max: 32, .. })
+            Err(TargetError::BadPrefix {
+                prefix: 33,
+                max: 32,
+                ..
+            })
         ));
         assert!(matches!(one("::/129"), Err(TargetError::BadPrefix { .. })));
         assert!(matches!(one("10.0.0.0/"), Err(TargetError::Invalid { .. })));
-        assert!(matches!(one("10.0.0.0/x"), Err(TargetError::Invalid { .. })));
+        assert!(matches!(
+            one("10.0.0.0/x"),
+            Err(TargetError::Invalid { .. })
+        ));
         assert!(matches!(one("host/24"), Err(TargetError::Invalid { .. })));
-        assert!(matches!(one("10.0.0.300"), Err(TargetError::Invalid { .. })));
+        assert!(matches!(
+            one("10.0.0.300"),
+            Err(TargetError::Invalid { .. })
+        ));
         assert!(matches!(one("1.2.3"), Err(TargetError::Invalid { .. })));
         assert!(matches!(one("fe80::zz"), Err(TargetError::Invalid { .. })));
         assert!(matches!(one("[::1"), Err(TargetError::Invalid { .. })));
-        assert!(matches!(one("10.0.0.20-5"), Err(TargetError::BadRange { .. })));
+        assert!(matches!(
+            one("10.0.0.20-5"),
+            Err(TargetError::BadRange { .. })
+        ));
         assert!(matches!(
             one("10.0.0.20-10.0.0.5"),
             Err(TargetError::BadRange { .. })
         ));
-        assert!(matches!(one("10.0.0.1-300"), Err(TargetError::BadRange { .. })));
-        assert!(matches!(one("10.0.0.1-::5"), Err(TargetError::BadRange { .. })));
-        assert!(matches!(one("10.0.0.1-"), Err(TargetError::BadRange { .. })));
+        assert!(matches!(
+            one("10.0.0.1-300"),
+            Err(TargetError::BadRange { .. })
+        ));
+        assert!(matches!(
+            one("10.0.0.1-::5"),
+            Err(TargetError::BadRange { .. })
+        ));
+        assert!(matches!(
+            one("10.0.0.1-"),
+            Err(TargetError::BadRange { .. })
+        ));
         assert!(matches!(one("bad host"), Err(TargetError::Invalid { .. })));
         assert!(matches!(one("-dash"), Err(TargetError::Invalid { .. })));
         assert!(matches!(one("a..b"), Err(TargetError::Invalid { .. })));
@@ -854,9 +907,30 @@ mod tests {
     }
 
     #[test]
+    fn whole_space_ranges_are_refused_and_counts_never_overflow() {
+        assert!(matches!(
+            one("0.0.0.0-255.255.255.255"),
+            Err(TargetError::WholeSpace { .. })
+        ));
+        assert!(matches!(
+            one("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+            Err(TargetError::WholeSpace { .. })
+        ));
+        let almost = one("::1-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff").unwrap();
+        assert_eq!(almost.count(), u128::MAX);
+        assert!(matches!(
+            TargetSet::parse(&["::1-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], true),
+            Err(TargetError::TooMany { .. })
+        ));
+    }
+
+    #[test]
     fn large_sets_need_confirmation_by_counting() {
         // Counting only; nothing is expanded or sent.
-        assert_eq!(TargetSet::parse(&["10.0.0.0/16"], false).unwrap().count(), 65_536);
+        assert_eq!(
+            TargetSet::parse(&["10.0.0.0/16"], false).unwrap().count(),
+            65_536
+        );
         assert!(matches!(
             TargetSet::parse(&["10.0.0.0/15"], false),
             Err(TargetError::NeedsConfirmation { count: 131_072, .. })
@@ -975,9 +1049,13 @@ mod tests {
         let set = TargetSet::parse(&["10.0.0.254-10.0.1.1", "::1"], false).unwrap();
         let r = set.resolve().await.unwrap();
         let v: Vec<String> = r.iter().map(|t| t.host).collect();
-        assert_eq!(v, ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1", "::1"]);
+        assert_eq!(
+            v,
+            ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1", "::1"]
+        );
         assert_eq!(r.count(), 5);
-        let set = TargetSet::parse(&["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"], false).unwrap();
+        let set =
+            TargetSet::parse(&["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"], false).unwrap();
         let r = set.resolve().await.unwrap();
         assert_eq!(r.iter().count(), 2);
     }

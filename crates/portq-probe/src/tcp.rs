@@ -28,7 +28,7 @@ pub const RESOURCE_RETRY_BUDGET: Duration = Duration::from_secs(30);
 /// A failure on this machine, not an answer from the target.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct LocalError {
+pub(crate) struct LocalError {
     /// What failed.
     pub message: String,
 }
@@ -361,4 +361,47 @@ impl Backoff {
 pub(crate) fn close_with_reset(stream: TcpStream) {
     let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
     drop(stream);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::ErrorKind as K;
+
+    fn kind(e: io::Error) -> &'static str {
+        match classify(e) {
+            Attempt::Open(_) => "open",
+            Attempt::Refused => "refused",
+            Attempt::TimedOut => "timed out",
+            Attempt::Unreachable(_) => "unreachable",
+            Attempt::Resource(_) => "resource",
+            Attempt::Other(_) => "other",
+        }
+    }
+
+    #[test]
+    fn errors_map_to_port_states_like_portqry() {
+        assert_eq!(kind(K::ConnectionRefused.into()), "refused");
+        assert_eq!(kind(K::ConnectionReset.into()), "refused");
+        assert_eq!(kind(K::TimedOut.into()), "timed out");
+        assert_eq!(kind(K::HostUnreachable.into()), "unreachable");
+        assert_eq!(kind(K::NetworkUnreachable.into()), "unreachable");
+        assert_eq!(kind(K::PermissionDenied.into()), "unreachable");
+        assert_eq!(kind(K::AddrNotAvailable.into()), "resource");
+        assert_eq!(kind(K::InvalidInput.into()), "other");
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn descriptor_exhaustion_is_a_resource_error_not_an_answer() {
+        for errno in [23, 24, 105, 11] {
+            assert_eq!(
+                kind(io::Error::from_raw_os_error(errno)),
+                "resource",
+                "{errno}"
+            );
+        }
+        assert!(in_progress(&io::Error::from_raw_os_error(115)));
+        assert!(!in_progress(&io::Error::from_raw_os_error(11)));
+    }
 }

@@ -31,9 +31,11 @@ fn only_error(f: &Finding) -> &str {
 
 #[tokio::test]
 async fn http_status_and_server_header() {
-    let port =
-        tcp_replying(b"HTTP/1.1 404 Not Found\r\nServer: Microsoft-HTTPAPI/2.0\r\nContent-Length: 0\r\n\r\n".to_vec())
-            .await;
+    let port = tcp_replying(
+        b"HTTP/1.1 404 Not Found\r\nServer: Microsoft-HTTPAPI/2.0\r\nContent-Length: 0\r\n\r\n"
+            .to_vec(),
+    )
+    .await;
     let f = probe(port, ProbeKind::Http).await;
     assert_eq!(
         f.evidence,
@@ -63,13 +65,18 @@ async fn the_http_request_names_the_host() {
     probe(port, ProbeKind::Http).await;
     let req = String::from_utf8(rx.await.unwrap()).unwrap();
     assert!(req.starts_with("GET / HTTP/1.0\r\n"), "{req}");
-    assert!(req.contains(&format!("Host: 127.0.0.1:{port}\r\n")), "{req}");
+    assert!(
+        req.contains(&format!("Host: 127.0.0.1:{port}\r\n")),
+        "{req}"
+    );
 }
 
 #[tokio::test]
 async fn banners_are_read_to_the_first_line() {
     let port = tcp_server(|mut s| async move {
-        let _ = s.write_all(b"220 mail.example.test ESMTP\r\n250 more\r\n").await;
+        let _ = s
+            .write_all(b"220 mail.example.test ESMTP\r\n250 more\r\n")
+            .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
     })
     .await;
@@ -146,7 +153,10 @@ async fn a_refused_netbios_session_is_an_error_evidence() {
     // NEGATIVE SESSION RESPONSE, "not listening on called name".
     let port = tcp_replying(vec![0x83, 0, 0, 1, 0x80]).await;
     let f = probe(port, ProbeKind::NetbiosSmb).await;
-    assert!(only_error(&f).contains("negative session response"), "{f:?}");
+    assert!(
+        only_error(&f).contains("negative session response"),
+        "{f:?}"
+    );
 }
 
 #[tokio::test]
@@ -386,7 +396,9 @@ async fn app_probes_follow_the_port_number_only_when_enabled() {
         assert_eq!(off.probe_for(Transport::Tcp, port).name(), "tcp-connect");
     }
     // An override wins, a mismatched transport does not apply.
-    let o = off.with_probe(8080, ProbeKind::Http).with_probe(8081, ProbeKind::Dns);
+    let o = off
+        .with_probe(8080, ProbeKind::Http)
+        .with_probe(8081, ProbeKind::Dns);
     assert_eq!(o.probe_for(Transport::Tcp, 8080), ProbeKind::Http);
     assert_eq!(o.probe_for(Transport::Tcp, 8081), ProbeKind::TcpConnect);
     assert_eq!(o.probe_for(Transport::Udp, 8081), ProbeKind::Dns);

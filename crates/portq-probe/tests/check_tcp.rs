@@ -32,7 +32,9 @@ async fn a_closed_port_is_not_listening_at_once() {
 async fn a_server_that_resets_after_accept_is_listening() {
     let port = tcp_server(|s| async move {
         let s = s.into_std().unwrap();
-        socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
         drop(s);
     })
     .await;
@@ -45,14 +47,18 @@ async fn a_server_that_resets_after_accept_is_listening() {
 #[tokio::test]
 async fn a_port_that_drops_syns_is_filtered_after_all_attempts() {
     let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    l.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    l.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
     l.listen(0).unwrap();
     let addr = l.local_addr().unwrap().as_socket().unwrap();
     // Fill the accept queue (never accepted).
     let mut fillers = Vec::new();
     for _ in 0..3 {
-        if let Ok(Ok(s)) =
-            tokio::time::timeout(Duration::from_millis(300), tokio::net::TcpStream::connect(addr)).await
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
         {
             fillers.push(s);
         }
@@ -78,7 +84,7 @@ async fn interleaved_open_and_closed_ports_all_come_out_right() {
     for _ in 0..40 {
         open.push(tcp_server(|_s| async {}).await);
     }
-    let closed: Vec<u16> = (0..40).map(|_| closed_tcp_port()).collect();
+    let closed = closed_tcp_ports(40);
     let ports: Vec<(Transport, u16)> = open
         .iter()
         .chain(&closed)
@@ -106,9 +112,19 @@ async fn ipv6_loopback_works_too() {
         return;
     };
     let port = l.local_addr().unwrap().port();
-    let (f, _) = check_ports("::1".parse().unwrap(), &[(Transport::Tcp, port)], fast_opts()).await;
+    let (f, _) = check_ports(
+        "::1".parse().unwrap(),
+        &[(Transport::Tcp, port)],
+        fast_opts(),
+    )
+    .await;
     assert_eq!(f[0].state, PortState::Listening);
     drop(l);
-    let (f, _) = check_ports("::1".parse().unwrap(), &[(Transport::Tcp, port)], fast_opts()).await;
+    let (f, _) = check_ports(
+        "::1".parse().unwrap(),
+        &[(Transport::Tcp, port)],
+        fast_opts(),
+    )
+    .await;
     assert_eq!(f[0].state, PortState::NotListening);
 }

@@ -44,7 +44,12 @@ async fn silence_is_listening_or_filtered_for_the_empty_datagram() {
 #[tokio::test]
 async fn silence_is_filtered_for_a_service_that_always_answers() {
     let port = udp_server(|_| None).await;
-    for probe in [ProbeKind::Dns, ProbeKind::Kerberos, ProbeKind::Cldap, ProbeKind::Nbns] {
+    for probe in [
+        ProbeKind::Dns,
+        ProbeKind::Kerberos,
+        ProbeKind::Cldap,
+        ProbeKind::Nbns,
+    ] {
         let f = udp(port, Some(probe)).await;
         assert_eq!(f.state, PortState::Filtered, "{probe:?}");
         assert_eq!(f.attempts, 3);
@@ -83,7 +88,12 @@ async fn garbage_is_listening_with_an_error_and_the_check_goes_on() {
     let opts = fast_opts()
         .with_probe(garbage, ProbeKind::Dns)
         .with_probe(closed, ProbeKind::Dns);
-    let (f, s) = check_ports(LOOPBACK, &[(Transport::Udp, garbage), (Transport::Udp, closed)], opts).await;
+    let (f, s) = check_ports(
+        LOOPBACK,
+        &[(Transport::Udp, garbage), (Transport::Udp, closed)],
+        opts,
+    )
+    .await;
     assert_eq!(s.failure_count, 0);
     let g = f.iter().find(|x| x.port == garbage).unwrap();
     assert_eq!(g.state, PortState::Listening);
@@ -128,7 +138,11 @@ async fn kpasswd_reply_is_decoded() {
     let port = udp_server(reply_with(fixtures::bytes(fixtures::KPASSWD))).await;
     let f = udp(port, Some(ProbeKind::Kpasswd)).await;
     assert_eq!(f.state, PortState::Listening);
-    assert!(matches!(f.evidence[0], Evidence::Kpasswd { .. }), "{:?}", f.evidence);
+    assert!(
+        matches!(f.evidence[0], Evidence::Kpasswd { .. }),
+        "{:?}",
+        f.evidence
+    );
 }
 
 #[tokio::test]
@@ -158,8 +172,16 @@ async fn netbios_node_status_lists_names() {
     assert_eq!(f.state, PortState::Listening);
     match &f.evidence[0] {
         Evidence::NetBios { names, .. } => {
-            assert!(names.iter().any(|n| n.name == "DC1" && n.suffix == 0x20 && !n.group));
-            assert!(names.iter().any(|n| n.name == "EXAMPLE" && n.suffix == 0x1c && n.group));
+            assert!(
+                names
+                    .iter()
+                    .any(|n| n.name == "DC1" && n.suffix == 0x20 && !n.group)
+            );
+            assert!(
+                names
+                    .iter()
+                    .any(|n| n.name == "EXAMPLE" && n.suffix == 0x1c && n.group)
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -223,7 +245,11 @@ async fn snmp_sys_descr_is_read_with_the_configured_community() {
     })
     .await;
     let f = udp(port, Some(ProbeKind::Snmp)).await;
-    assert_eq!(f.state, PortState::ListeningOrFiltered, "wrong community: silence");
+    assert_eq!(
+        f.state,
+        PortState::ListeningOrFiltered,
+        "wrong community: silence"
+    );
     let mut opts = fast_opts();
     opts.snmp_community = "s3cret".into();
     let f = check_one(Transport::Udp, port, Some(ProbeKind::Snmp), opts).await;
@@ -238,7 +264,8 @@ async fn snmp_sys_descr_is_read_with_the_configured_community() {
 
 #[tokio::test]
 async fn sql_browser_lists_instances() {
-    let text = "ServerName;DB1;InstanceName;SQLEXPRESS;IsClustered;No;Version;15.0.2000.5;tcp;1433;;";
+    let text =
+        "ServerName;DB1;InstanceName;SQLEXPRESS;IsClustered;No;Version;15.0.2000.5;tcp;1433;;";
     let mut m = vec![0x05];
     m.extend_from_slice(&(text.len() as u16).to_le_bytes());
     m.extend_from_slice(text.as_bytes());

@@ -30,6 +30,8 @@ pub enum Command {
     Rules(cmd::rules::Args),
     /// Windows settings that restrict the RPC dynamic port range and pin static ports.
     RpcConfig(cmd::rpc_config::Args),
+    /// Is each port really listening: PortQry's answers for many hosts and ports at once.
+    Check(cmd::check::Args),
     /// Ask a host's RPC endpoint mapper which interface listens on which port.
     Rpc(cmd::rpc::Args),
     /// What listens on this machine, which process and service own it, and should it.

@@ -502,7 +502,10 @@ fn local_finds_our_own_listeners_with_pid_and_name() {
     // Our own sockets, on ports the kernel picks: nothing else is touched.
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let (tport, uport) = (tcp.local_addr().unwrap().port(), udp.local_addr().unwrap().port());
+    let (tport, uport) = (
+        tcp.local_addr().unwrap().port(),
+        udp.local_addr().unwrap().port(),
+    );
     let rows = json(&["local", "--format", "json"]);
     let me = std::process::id();
     let exe = std::env::current_exe().unwrap();
@@ -515,7 +518,10 @@ fn local_finds_our_own_listeners_with_pid_and_name() {
         assert_eq!(row["pid"], me, "{proto}/{port}: {row}");
         let name = row["process"].as_str().unwrap();
         // Linux keeps the first 15 bytes of the executable name as the process name.
-        assert!(exe_name.starts_with(name) && !name.is_empty(), "{name} vs {exe_name}");
+        assert!(
+            exe_name.starts_with(name) && !name.is_empty(),
+            "{name} vs {exe_name}"
+        );
         assert_eq!(row["address"], "127.0.0.1");
     }
     drop((tcp, udp));
@@ -528,7 +534,13 @@ fn local_expect_exit_codes_and_bad_input() {
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["matches"], false);
-    assert!(v["rows"].as_array().unwrap().iter().any(|r| r["status"] == "missing" && r["port"] == 1688));
+    assert!(
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == "missing" && r["port"] == 1688)
+    );
     assert_usage_error(&["local", "--expect", "kms-hots"]);
     assert_usage_error(&["local", "--format", "xml"]);
     assert_usage_error(&["local", "--watch", "--interval", "0"]);
@@ -547,7 +559,11 @@ fn local_watch_sees_a_listener_appear() {
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.lines().any(|l| l.starts_with("+ tcp 127.0.0.1:") && l.contains(&format!(":{port} "))), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("+ tcp 127.0.0.1:") && l.contains(&format!(":{port} "))),
+        "{text}"
+    );
     drop(tcp);
 }
 
@@ -555,7 +571,10 @@ fn local_watch_sees_a_listener_appear() {
 #[test]
 fn local_attributes_the_samba_dc_ports() {
     let Some(ns) = std::env::var_os("PORTQ_LAB_NETNS") else {
-        assert!(std::env::var_os("PORTQ_LAB_REQUIRED").is_none(), "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_NETNS is not");
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_NETNS is not"
+        );
         eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_NETNS unset)");
         return;
     };
@@ -568,7 +587,8 @@ fn local_attributes_the_samba_dc_ports() {
         .args(["local", "--expect", "domain-controller", "--format", "json"])
         .output()
         .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let rows = v["rows"].as_array().unwrap();
     for (port, service) in [
         (88, "Kerberos Key Distribution Center"),
@@ -584,10 +604,17 @@ fn local_attributes_the_samba_dc_ports() {
             .unwrap_or_else(|| panic!("tcp/{port} not ok: {rows:?}"));
         let process = row["process"].as_str().unwrap_or("");
         assert!(
-            ["samba", "smbd", "ldap", "kdc", "rpc"].iter().any(|p| process.starts_with(p)),
+            ["samba", "smbd", "ldap", "kdc", "rpc"]
+                .iter()
+                .any(|p| process.starts_with(p)),
             "tcp/{port} owned by {process:?}"
         );
-        let services: Vec<&str> = row["services"].as_array().unwrap().iter().filter_map(|s| s.as_str()).collect();
+        let services: Vec<&str> = row["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str())
+            .collect();
         if port == 135 {
             assert!(!services.is_empty(), "135 has no catalogue service");
         } else {
@@ -603,31 +630,66 @@ fn local_attributes_the_samba_dc_ports() {
 fn parse_epmlookup(text: &str) -> std::collections::BTreeSet<(String, String, String, String)> {
     let mut out = std::collections::BTreeSet::new();
     for line in text.lines() {
-        let Some((_, rest)) = line.split_once(' ') else { continue };
-        let Some((protseq, rest)) = rest.split_once(':') else { continue };
-        let Some((_, rest)) = rest.split_once('[') else { continue };
-        let Some((endpoint, rest)) = rest.split_once(",abstract_syntax=") else { continue };
-        let Some((syntax, _)) = rest.split_once(']') else { continue };
-        let Some((uuid, ver)) = syntax.split_once("/0x") else { continue };
-        let Ok(v) = u32::from_str_radix(ver, 16) else { continue };
-        out.insert((uuid.to_lowercase(), format!("{}.{}", v & 0xffff, v >> 16), protseq.to_owned(), endpoint.to_owned()));
+        let Some((_, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let Some((protseq, rest)) = rest.split_once(':') else {
+            continue;
+        };
+        let Some((_, rest)) = rest.split_once('[') else {
+            continue;
+        };
+        let Some((endpoint, rest)) = rest.split_once(",abstract_syntax=") else {
+            continue;
+        };
+        let Some((syntax, _)) = rest.split_once(']') else {
+            continue;
+        };
+        let Some((uuid, ver)) = syntax.split_once("/0x") else {
+            continue;
+        };
+        let Ok(v) = u32::from_str_radix(ver, 16) else {
+            continue;
+        };
+        out.insert((
+            uuid.to_lowercase(),
+            format!("{}.{}", v & 0xffff, v >> 16),
+            protseq.to_owned(),
+            endpoint.to_owned(),
+        ));
     }
     out
 }
 
 #[test]
 fn rpc_matches_rpcclient_on_the_samba_dc() {
-    let (Some(dc), Some(smbconf)) = (std::env::var("PORTQ_LAB_DC").ok(), std::env::var("PORTQ_LAB_SMBCONF").ok()) else {
-        assert!(std::env::var_os("PORTQ_LAB_REQUIRED").is_none(), "PORTQ_LAB_REQUIRED is set but the lab variables are not");
+    let (Some(dc), Some(smbconf)) = (
+        std::env::var("PORTQ_LAB_DC").ok(),
+        std::env::var("PORTQ_LAB_SMBCONF").ok(),
+    ) else {
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but the lab variables are not"
+        );
         eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
         return;
     };
     let theirs = std::process::Command::new("rpcclient")
-        .args(["-s", &smbconf, "-U%", &format!("ncacn_ip_tcp:{dc}[135]"), "-c", "epmlookup"])
+        .args([
+            "-s",
+            &smbconf,
+            "-U%",
+            &format!("ncacn_ip_tcp:{dc}[135]"),
+            "-c",
+            "epmlookup",
+        ])
         .output()
         .expect("rpcclient");
     let expected = parse_epmlookup(&String::from_utf8_lossy(&theirs.stdout));
-    assert!(expected.len() > 20, "rpcclient listed too little: {expected:?}");
+    assert!(
+        expected.len() > 20,
+        "rpcclient listed too little: {expected:?}"
+    );
     let ours: std::collections::BTreeSet<_> = json(&["rpc", &dc, "--format", "json"])
         .iter()
         .map(|r| {
@@ -646,14 +708,35 @@ fn rpc_matches_rpcclient_on_the_samba_dc() {
     let (code, stdout, stderr) = run(&["rpc", &dc, "--by-port", "--check", "--format", "json"]);
     assert_eq!(code, 1, "{stderr}");
     let ports: Vec<Value> = serde_json::from_str(&stdout).unwrap();
-    let http = ports.iter().find(|r| r["port"] == 593).expect("593 advertised");
+    let http = ports
+        .iter()
+        .find(|r| r["port"] == 593)
+        .expect("593 advertised");
     assert_eq!(http["state"], "not_listening");
     for p in [49152, 49153, 49154] {
-        let row = ports.iter().find(|r| r["port"] == p).unwrap_or_else(|| panic!("{p} not advertised"));
+        let row = ports
+            .iter()
+            .find(|r| r["port"] == p)
+            .unwrap_or_else(|| panic!("{p} not advertised"));
         assert_eq!(row["state"], "listening", "{row}");
     }
-    let lsa = ports.iter().find(|r| r["interfaces"].as_array().unwrap().iter().any(|i| i == "lsarpc")).unwrap();
-    assert!(lsa["services"].as_array().unwrap().iter().any(|s| s == "Active Directory (local security authority)"));
+    let lsa = ports
+        .iter()
+        .find(|r| {
+            r["interfaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i == "lsarpc")
+        })
+        .unwrap();
+    assert!(
+        lsa["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "Active Directory (local security authority)")
+    );
 }
 
 #[test]
@@ -663,4 +746,181 @@ fn rpc_bad_input() {
     assert_usage_error(&["rpc", "10.0.0.0/0", "--by-port"]);
     assert_usage_error(&["rpc", "127.0.0.1", "--port", "0"]);
     assert_usage_error(&["rpc", "127.0.0.1", "--timeout", "0"]);
+}
+
+// ----------------------------------------------------------------- check --
+
+#[test]
+fn check_the_samba_dc_as_a_domain_controller() {
+    let Some(dc) = std::env::var("PORTQ_LAB_DC").ok() else {
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_DC is not"
+        );
+        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
+        return;
+    };
+    let (code, stdout, stderr) = run(&[
+        "check",
+        &dc,
+        "--role",
+        "domain-controller",
+        "--format",
+        "json",
+    ]);
+    // Samba runs no NTP and no ADWS, so not everything listens.
+    assert_eq!(code, 1, "{stderr}");
+    let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let get = |proto: &str, port: u16| {
+        rows.iter()
+            .find(|r| r["protocol"] == proto && r["port"] == port)
+            .unwrap_or_else(|| panic!("{port}/{proto} not checked"))
+    };
+    for p in [53, 88, 135, 139, 389, 445, 464, 636, 3268, 3269] {
+        assert_eq!(get("tcp", p)["state"], "listening", "{p}/tcp");
+    }
+    for p in [53, 88, 137, 389] {
+        assert_eq!(get("udp", p)["state"], "listening", "{p}/udp");
+    }
+    assert_eq!(get("udp", 123)["state"], "not_listening");
+    let evidence = |proto: &str, port: u16| {
+        get(proto, port)["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    assert!(
+        evidence("udp", 389).to_lowercase().contains("example.test"),
+        "CLDAP: {}",
+        evidence("udp", 389)
+    );
+    assert!(
+        evidence("tcp", 389).contains("DC=example,DC=test"),
+        "LDAP: {}",
+        evidence("tcp", 389)
+    );
+    assert!(
+        evidence("udp", 137).contains("DC1<00>") && evidence("udp", 137).contains("EXAMPLE<1c>"),
+        "NBNS: {}",
+        evidence("udp", 137)
+    );
+    assert!(
+        evidence("tcp", 445).contains("SMB 3."),
+        "SMB: {}",
+        evidence("tcp", 445)
+    );
+    // The RPC dynamic range was not swept: the mapper's registered ports were checked.
+    let dynamic: Vec<&Value> = rows
+        .iter()
+        .filter(|r| {
+            r["service"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("RPC dynamic")
+        })
+        .collect();
+    assert!(dynamic.len() >= 3 && dynamic.len() < 20, "{dynamic:?}");
+    assert!(dynamic.iter().all(|r| r["state"] == "listening"));
+    // -q: nothing printed, exit 1 because 123/udp does not listen; 0 for ports that all listen.
+    let (code, stdout, _) = run(&["check", &dc, "-q", "-p", "tcp:88,389,445"]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    let (code, stdout, _) = run(&["check", &dc, "-q", "--role", "dc"]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
+fn check_a_loopback_listener_and_a_closed_port() {
+    // Ports this test bound itself: one listening, one bound then closed.
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (po, pc) = (
+        open.local_addr().unwrap().port(),
+        closed.local_addr().unwrap().port(),
+    );
+    drop(closed);
+    let spec = format!("tcp:{po},{pc}");
+    for format in ["json", "ndjson", "csv", "html", "table"] {
+        let (code, stdout, stderr) = run(&["check", "127.0.0.1", "-p", &spec, "--format", format]);
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert!(!stdout.is_empty());
+        if format == "json" {
+            let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+            let st = |p: u16| rows.iter().find(|r| r["port"] == p).unwrap()["state"].clone();
+            assert_eq!(st(po), "listening");
+            assert_eq!(st(pc), "not_listening");
+            for field in [
+                "host",
+                "address",
+                "port",
+                "protocol",
+                "state",
+                "service",
+                "evidence",
+                "elapsed_ms",
+            ] {
+                assert!(rows[0].get(field).is_some(), "{field}");
+            }
+        }
+        if format == "ndjson" {
+            assert_eq!(stdout.lines().count(), 2);
+        }
+        if format == "html" {
+            assert!(
+                stdout.contains("class=\"listening\"")
+                    && stdout.contains("class=\"not_listening\"")
+            );
+        }
+    }
+    let (code, _, _) = run(&["check", "127.0.0.1", "-q", "-p", &format!("tcp:{po}")]);
+    assert_eq!(code, 0);
+    drop(open);
+}
+
+#[test]
+fn check_dry_run_prints_the_plan_and_guards_size() {
+    let (code, stdout, _) = run(&["check", "192.0.2.0/30", "--role", "dc", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("4 target address(es)"), "{stdout}");
+    assert!(stdout.contains("RPC dynamic range 49152-65535/tcp is not swept"));
+    // More than 65,536 addresses needs --yes; checked only with --dry-run, so a broken guard sends nothing.
+    assert_usage_error(&["check", "10.0.0.0/8", "-p", "80", "--dry-run"]);
+    let (code, stdout, _) = run(&["check", "10.0.0.0/8", "-p", "80", "--dry-run", "--yes"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("16777216 check(s)"), "{stdout}");
+}
+
+#[test]
+fn check_bad_input() {
+    for args in [
+        &["check", "127.0.0.1", "-p", "0"][..],
+        &["check", "127.0.0.1", "-p", "1-70000"],
+        &["check", "127.0.0.1", "-p", "tcp:"],
+        &["check", "127.0.0.1", "-p", "5-3"],
+        &["check", "127.0.0.1", "-p", "abc"],
+        &["check", "nonexistent.invalid", "-p", "80"],
+        &["check", "127.0.0.1"],
+        &["check", "", "-p", "80"],
+        &["check", "0.0.0.0/0", "-p", "80", "--dry-run", "--yes"],
+        &["check", "127.0.0.1", "-p", "80", "--timeout", "0"],
+        &["check", "127.0.0.1", "-p", "80", "--retries", "0"],
+        &["check", "127.0.0.1", "--role", "nope"],
+        &["check", "127.0.0.1", "--service", "nope"],
+        &["check", "127.0.0.1", "--service", "445"],
+        &["check", "127.0.0.1", "-p", "80", "--format", "xml"],
+        &["check", "@/nonexistent/portq/targets", "-p", "80"],
+    ] {
+        assert_usage_error(args);
+    }
+    let dir = std::env::temp_dir().join(format!("portq-targets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty");
+    std::fs::write(&empty, "").unwrap();
+    assert_usage_error(&["check", &format!("@{}", empty.display()), "-p", "80"]);
+    let binary = dir.join("binary");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
+    assert_usage_error(&["check", &format!("@{}", binary.display()), "-p", "80"]);
+    std::fs::remove_dir_all(&dir).ok();
 }

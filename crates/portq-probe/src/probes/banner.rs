@@ -10,7 +10,10 @@ use crate::finding::Evidence;
 /// The most read of a greeting.
 pub(crate) const BANNER_CAP: usize = 1024;
 
-pub(crate) async fn probe<S: AsyncRead + Unpin>(mut s: S, ev: &mut Vec<Evidence>) -> Result<(), ProbeError> {
+pub(crate) async fn probe<S: AsyncRead + Unpin>(
+    mut s: S,
+    ev: &mut Vec<Evidence>,
+) -> Result<(), ProbeError> {
     let line = read_until(&mut s, BANNER_CAP, |b| {
         b.iter().position(|&c| c == b'\n').map(|i| i + 1)
     })

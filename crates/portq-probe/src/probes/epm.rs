@@ -9,7 +9,11 @@ use super::{ProbeContext, ProbeError};
 use crate::finding::Evidence;
 use crate::rpc::{EpmOptions, epm_endpoint_count};
 
-pub(crate) async fn probe(stream: TcpStream, ctx: &ProbeContext, ev: &mut Vec<Evidence>) -> Result<(), ProbeError> {
+pub(crate) async fn probe(
+    stream: TcpStream,
+    ctx: &ProbeContext,
+    ev: &mut Vec<Evidence>,
+) -> Result<(), ProbeError> {
     // The connect proved the port; the dump opens its own connection.
     drop(stream);
     let opts = EpmOptions {

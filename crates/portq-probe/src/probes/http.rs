@@ -83,9 +83,10 @@ mod tests {
 
     #[test]
     fn heads() {
-        let (s, srv) =
-            parse_head(b"HTTP/1.1 404 Not Found\r\nContent-Type: x\r\nServer: Microsoft-HTTPAPI/2.0\r\n\r\n")
-                .unwrap();
+        let (s, srv) = parse_head(
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: x\r\nServer: Microsoft-HTTPAPI/2.0\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(s, 404);
         assert_eq!(srv.as_deref(), Some("Microsoft-HTTPAPI/2.0"));
         assert_eq!(parse_head(b"HTTP/1.0 200 OK\r\n\r\n").unwrap(), (200, None));

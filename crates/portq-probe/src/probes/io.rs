@@ -7,7 +7,11 @@ use super::ProbeError;
 
 /// Reads until `complete` finds the end of the answer (returns its length), the peer
 /// closes, or `cap` bytes are read. Returns what was read (possibly incomplete at EOF).
-pub(crate) async fn read_until<S, F>(s: &mut S, cap: usize, complete: F) -> Result<Vec<u8>, ProbeError>
+pub(crate) async fn read_until<S, F>(
+    s: &mut S,
+    cap: usize,
+    complete: F,
+) -> Result<Vec<u8>, ProbeError>
 where
     S: AsyncRead + Unpin,
     F: Fn(&[u8]) -> Option<usize>,

@@ -59,7 +59,11 @@ impl UdpProbe for Kerberos {
 }
 
 /// The same AS-REQ over TCP, with the 4-byte length prefix.
-pub(crate) async fn probe_tcp<S>(mut s: S, ctx: &ProbeContext, ev: &mut Vec<Evidence>) -> Result<(), ProbeError>
+pub(crate) async fn probe_tcp<S>(
+    mut s: S,
+    ctx: &ProbeContext,
+    ev: &mut Vec<Evidence>,
+) -> Result<(), ProbeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

@@ -58,7 +58,11 @@ async fn read_search_reply<S: AsyncRead + Unpin>(s: &mut S) -> Result<Vec<u8>, P
     }
 }
 
-pub(crate) async fn probe<S>(mut s: S, ctx: &ProbeContext, ev: &mut Vec<Evidence>) -> Result<(), ProbeError>
+pub(crate) async fn probe<S>(
+    mut s: S,
+    ctx: &ProbeContext,
+    ev: &mut Vec<Evidence>,
+) -> Result<(), ProbeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

@@ -22,9 +22,9 @@ mod dns;
 mod epm;
 mod http;
 mod ike;
+pub(crate) mod io;
 mod kerberos;
 mod ldap;
-pub(crate) mod io;
 mod nbns;
 mod ntp;
 mod rdp;
@@ -271,7 +271,11 @@ pub(crate) enum ProbeError {
 
 /// Runs the application probe of `kind` on an open connection, bounded by the probe
 /// timeout; every failure becomes an [`Evidence::Error`] next to what was read.
-pub(crate) async fn run_tcp(kind: ProbeKind, stream: TcpStream, ctx: &ProbeContext) -> Vec<Evidence> {
+pub(crate) async fn run_tcp(
+    kind: ProbeKind,
+    stream: TcpStream,
+    ctx: &ProbeContext,
+) -> Vec<Evidence> {
     let mut evidence = Vec::new();
     let fut = run_tcp_inner(kind, stream, ctx, &mut evidence);
     let result = tokio::time::timeout(ctx.probe_timeout, fut).await;

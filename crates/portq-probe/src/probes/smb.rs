@@ -39,7 +39,7 @@ where
         }
     }
     let guid = uuid::Uuid::from_u128(
-        (u128::from(ctx.nonce) << 96) | (u128::from(super::nonce()) << 64) | 0x504f_5254_51,
+        (u128::from(ctx.nonce) << 96) | (u128::from(super::nonce()) << 64) | 0x0050_4f52_5451,
     );
     s.write_all(&smb2::negotiate_request(&guid)).await?;
     let reply = read_session_packet(&mut s).await?;

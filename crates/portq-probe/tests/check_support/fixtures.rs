@@ -67,9 +67,7 @@ pub const SMB: &[&str] = &[
 ];
 
 /// NetBIOS positive session response (139/tcp).
-pub const NBSS: &[&str] = &[
-    "82000000",
-];
+pub const NBSS: &[&str] = &["82000000"];
 
 /// KRB-ERROR over TCP, 4-byte length prefix (88/tcp).
 pub const KRBTCP: &[&str] = &[

@@ -28,10 +28,11 @@ pub const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// Options with short timeouts for loopback tests.
 pub fn fast_opts() -> CheckOptions {
-    let mut o = CheckOptions::default();
-    o.timeout = Duration::from_millis(200);
-    o.probe_timeout = Duration::from_secs(2);
-    o
+    CheckOptions {
+        timeout: Duration::from_millis(200),
+        probe_timeout: Duration::from_secs(2),
+        ..CheckOptions::default()
+    }
 }
 
 /// Checks the given ports of one address and returns the sorted findings and summary.
@@ -45,17 +46,28 @@ pub async fn check_ports(
         address,
     }]);
     let spec = PortSpec::from_ports(ports.iter().copied()).unwrap();
-    portq_probe::start_resolved(targets, spec, opts).collect().await
+    portq_probe::start_resolved(targets, spec, opts)
+        .collect()
+        .await
 }
 
 /// Checks one loopback port with `probe` forced on it.
-pub async fn check_one(transport: Transport, port: u16, probe: Option<ProbeKind>, opts: CheckOptions) -> Finding {
+pub async fn check_one(
+    transport: Transport,
+    port: u16,
+    probe: Option<ProbeKind>,
+    opts: CheckOptions,
+) -> Finding {
     let opts = match probe {
         Some(p) => opts.with_probe(port, p),
         None => opts,
     };
     let (mut f, summary) = check_ports(LOOPBACK, &[(transport, port)], opts).await;
-    assert_eq!(summary.failure_count, 0, "local failures: {:?}", summary.failures);
+    assert_eq!(
+        summary.failure_count, 0,
+        "local failures: {:?}",
+        summary.failures
+    );
     assert_eq!(f.len(), 1, "{f:?}");
     f.remove(0)
 }
@@ -64,6 +76,18 @@ pub async fn check_one(transport: Transport, port: u16, probe: Option<ProbeKind>
 pub fn closed_tcp_port() -> u16 {
     let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     l.local_addr().unwrap().port()
+}
+
+/// `n` distinct closed TCP ports (a released port may come back from the kernel twice).
+pub fn closed_tcp_ports(n: usize) -> Vec<u16> {
+    let mut v = Vec::with_capacity(n);
+    while v.len() < n {
+        let p = closed_tcp_port();
+        if !v.contains(&p) {
+            v.push(p);
+        }
+    }
+    v
 }
 
 /// A UDP port on loopback that was just bound and released: ICMP port unreachable.
@@ -194,6 +218,7 @@ impl Netns {
         let ns_if = format!("pq{}{}n", pid % 1_000_000, tag % 10);
         let host_ip = Ipv4Addr::new(10, 203, n, 1);
         let ns_ip = Ipv4Addr::new(10, 203, n, 2);
+        remove_stale_namespaces();
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         let _ = Command::new("ip").args(["link", "del", &host_if]).output();
         ip(&["netns", "add", &name]);
@@ -204,12 +229,22 @@ impl Netns {
             ns_ip,
             child: None,
         };
-        ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &ns_if]);
+        ip(&[
+            "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if,
+        ]);
         ip(&["link", "set", &ns_if, "netns", &name]);
         ip(&["addr", "add", &format!("{host_ip}/24"), "dev", &host_if]);
         ip(&["link", "set", &host_if, "up"]);
         ip(&["-n", &name, "link", "set", "lo", "up"]);
-        ip(&["-n", &name, "addr", "add", &format!("{ns_ip}/24"), "dev", &ns_if]);
+        ip(&[
+            "-n",
+            &name,
+            "addr",
+            "add",
+            &format!("{ns_ip}/24"),
+            "dev",
+            &ns_if,
+        ]);
         ip(&["-n", &name, "link", "set", &ns_if, "up"]);
         ns
     }
@@ -237,7 +272,7 @@ impl Netns {
             .by_ref()
             .take(100)
             .map_while(Result::ok)
-            .any(|l| l.trim() == LISTENER_READY);
+            .any(|l| l.contains(LISTENER_READY));
         assert!(ready, "listener child did not get ready");
         self.child = Some(child);
     }
@@ -254,8 +289,46 @@ impl Drop for Netns {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
-        let _ = Command::new("ip").args(["link", "del", &self.host_if]).output();
+        // Spawning `ip` can fail for a moment (a test exhausting descriptors): retry.
+        for _ in 0..20 {
+            let deleted = Command::new("ip")
+                .args(["netns", "del", &self.name])
+                .status()
+                .is_ok();
+            let _ = Command::new("ip")
+                .args(["link", "del", &self.host_if])
+                .status();
+            if deleted {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Deletes `pqt-<pid>-<tag>` namespaces (and their veth) left by test processes that
+/// no longer exist (a run killed before its clean-up).
+fn remove_stale_namespaces() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        let mut parts = name.strip_prefix("pqt-").unwrap_or("").split('-');
+        let (Some(Ok(pid)), Some(Ok(tag))) = (
+            parts.next().map(str::parse::<u32>),
+            parts.next().map(str::parse::<u8>),
+        ) else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let _ = Command::new("ip").args(["netns", "del", name]).status();
+        let host_if = format!("pq{}{}h", pid % 1_000_000, tag % 10);
+        let _ = Command::new("ip").args(["link", "del", &host_if]).status();
     }
 }
 
@@ -289,10 +362,14 @@ pub fn listener_child_main() {
                 }
             }));
         }
-        println!("{LISTENER_READY}");
+        println!("\n{LISTENER_READY}");
         let stdin_closed = tokio::task::spawn_blocking(|| {
             let mut sink = String::new();
-            while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            while std::io::stdin()
+                .read_line(&mut sink)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {
                 sink.clear();
             }
         });

@@ -67,8 +67,14 @@ fn catalog_names(t: Transport, port: u16) -> Vec<String> {
         let wide = h.ports().is_some_and(|p| p.start != p.end);
         let name = if wide {
             match h {
-                search::Hit::Catalog(r) if r.has(portq_catalog::Qualifier::RpcDynamic) => "RPC dynamic range".to_owned(),
-                _ => format!("{} ({})", h.service(), h.ports().map(|p| p.to_string()).unwrap_or_default()),
+                search::Hit::Catalog(r) if r.has(portq_catalog::Qualifier::RpcDynamic) => {
+                    "RPC dynamic range".to_owned()
+                }
+                _ => format!(
+                    "{} ({})",
+                    h.service(),
+                    h.ports().map(|p| p.to_string()).unwrap_or_default()
+                ),
             }
         } else if h.service_name().is_empty() {
             h.service().to_owned()
@@ -101,8 +107,16 @@ fn listener_row(l: &LocalListener) -> ListenerRow<'_> {
         port: l.address.port(),
         pid: l.owner.as_ref().map(|o| o.pid),
         process: l.owner.as_ref().map(|o| o.name.as_str()),
-        path: l.owner.as_ref().map(|o| o.path.as_str()).filter(|p| !p.is_empty()),
-        windows_services: l.owner.as_ref().map(|o| o.services.iter().map(String::as_str).collect()).unwrap_or_default(),
+        path: l
+            .owner
+            .as_ref()
+            .map(|o| o.path.as_str())
+            .filter(|p| !p.is_empty()),
+        windows_services: l
+            .owner
+            .as_ref()
+            .map(|o| o.services.iter().map(String::as_str).collect())
+            .unwrap_or_default(),
         catalog: catalog_names(l.transport, l.address.port()),
     }
 }
@@ -112,7 +126,15 @@ fn show_inventory(inv: &Inventory, format: LocalFormat) -> Result<(), Failure> {
     let result = match format {
         LocalFormat::Json => out::json(&rows),
         f => {
-            let mut grid = Grid::new(vec!["PROTO", "ADDRESS", "PORT", "PID", "PROCESS", "WINDOWS SERVICES", "CATALOGUE"]);
+            let mut grid = Grid::new(vec![
+                "PROTO",
+                "ADDRESS",
+                "PORT",
+                "PID",
+                "PROCESS",
+                "WINDOWS SERVICES",
+                "CATALOGUE",
+            ]);
             for r in &rows {
                 grid.push(vec![
                     r.protocol.to_uppercase(),
@@ -158,8 +180,16 @@ fn show_audit(a: &Audit, roles: &[String], format: LocalFormat) -> Result<(), Fa
             protocol: r.transport.as_str(),
             port: r.port,
             address: r.listener.as_ref().map(|l| l.address.ip().to_string()),
-            pid: r.listener.as_ref().and_then(|l| l.owner.as_ref()).map(|o| o.pid),
-            process: r.listener.as_ref().and_then(|l| l.owner.as_ref()).map(|o| o.name.as_str()),
+            pid: r
+                .listener
+                .as_ref()
+                .and_then(|l| l.owner.as_ref())
+                .map(|o| o.pid),
+            process: r
+                .listener
+                .as_ref()
+                .and_then(|l| l.owner.as_ref())
+                .map(|o| o.name.as_str()),
             services: &r.services,
             roles: &r.roles,
         })
@@ -171,20 +201,39 @@ fn show_audit(a: &Audit, roles: &[String], format: LocalFormat) -> Result<(), Fa
             rows,
         }),
         f => {
-            let mut grid = Grid::new(vec!["STATUS", "PROTO", "PORT", "ADDRESS", "PID", "PROCESS", "NEEDED BY"]);
+            let mut grid = Grid::new(vec![
+                "STATUS",
+                "PROTO",
+                "PORT",
+                "ADDRESS",
+                "PID",
+                "PROCESS",
+                "NEEDED BY",
+            ]);
             for r in &rows {
-                let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                let status = serde_json::to_value(r.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 grid.push(vec![
                     status.to_uppercase().replace('_', " "),
                     r.protocol.to_uppercase(),
                     r.port.to_string(),
                     r.address.clone().unwrap_or_else(|| "-".into()),
                     r.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
-                    r.process.unwrap_or(if r.address.is_some() { "(not attributed)" } else { "-" }).to_owned(),
+                    r.process
+                        .unwrap_or(if r.address.is_some() {
+                            "(not attributed)"
+                        } else {
+                            "-"
+                        })
+                        .to_owned(),
                     r.services.join(", "),
                 ]);
             }
-            let mut text = grid.render(f.into(), "portq local --expect").unwrap_or_default();
+            let mut text = grid
+                .render(f.into(), "portq local --expect")
+                .unwrap_or_default();
             if f == LocalFormat::Table {
                 text.push_str(if a.matches {
                     "\nmatches: everything required listens, nothing unexpected is exposed\n"
@@ -210,13 +259,23 @@ fn describe(l: &LocalListener) -> String {
         l.transport.as_str(),
         l.address,
         owner,
-        if cat.is_empty() { String::new() } else { format!(" [{}]", cat.join(", ")) }
+        if cat.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", cat.join(", "))
+        }
     )
 }
 
-fn watch(source: &dyn ListenerSource, interval: f64, count: Option<u64>) -> Result<Status, Failure> {
+fn watch(
+    source: &dyn ListenerSource,
+    interval: f64,
+    count: Option<u64>,
+) -> Result<Status, Failure> {
     if !(0.1..=3600.0).contains(&interval) {
-        return Err(Failure::usage("--interval must be between 0.1 and 3600 seconds"));
+        return Err(Failure::usage(
+            "--interval must be between 0.1 and 3600 seconds",
+        ));
     }
     let mut before = source.snapshot().map_err(Failure::runtime)?;
     for l in &before.listeners {
@@ -261,5 +320,9 @@ pub fn run(args: Args) -> Result<Status, Failure> {
     }
     let a = audit(&inv, &roles::expand(&selections));
     show_audit(&a, &args.expect, args.format)?;
-    Ok(if a.matches { Status::Ok } else { Status::NotAsExpected })
+    Ok(if a.matches {
+        Status::Ok
+    } else {
+        Status::NotAsExpected
+    })
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses its own arguments and renders its own output.
 
+pub mod check;
 pub mod local;
 pub mod lookup;
 pub mod roles;
@@ -14,6 +15,7 @@ use crate::exit::{Failure, Status};
 /// Runs a parsed command.
 pub fn run(command: Command) -> Result<Status, Failure> {
     match command {
+        Command::Check(a) => check::run(a),
         Command::Lookup(a) => lookup::run(a),
         Command::Local(a) => local::run(a),
         Command::Services(a) => lookup::services(a),

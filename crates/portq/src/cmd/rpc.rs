@@ -74,8 +74,13 @@ fn endpoint_row(host: &str, address: IpAddr, e: &EpmEntry) -> EndpointRow {
         host: host.to_owned(),
         address,
         uuid: iface.map(|i| i.uuid.to_string()).unwrap_or_default(),
-        version: iface.map(|i| format!("{}.{}", i.major, i.minor)).unwrap_or_default(),
-        name: known.map(|k| k.name.to_owned()).filter(|n| !n.is_empty()).unwrap_or_default(),
+        version: iface
+            .map(|i| format!("{}.{}", i.major, i.minor))
+            .unwrap_or_default(),
+        name: known
+            .map(|k| k.name.to_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_default(),
         short_name: known.map(|k| k.short_name.to_owned()).unwrap_or_default(),
         service: known.and_then(|k| k.service()).map(|s| s.name),
         service_id: known.and_then(|k| k.service()).map(|s| s.id),
@@ -115,37 +120,48 @@ fn by_port(rows: &[EndpointRow]) -> Vec<PortRow> {
     let mut map: BTreeMap<(String, IpAddr, u16), PortRow> = BTreeMap::new();
     for r in rows {
         let Some(port) = r.port else { continue };
-        let e = map.entry((r.host.clone(), r.address, port)).or_insert_with(|| PortRow {
-            host: r.host.clone(),
-            address: r.address,
-            port,
-            interfaces: Vec::new(),
-            services: Vec::new(),
-            state: r.state,
-        });
+        let e = map
+            .entry((r.host.clone(), r.address, port))
+            .or_insert_with(|| PortRow {
+                host: r.host.clone(),
+                address: r.address,
+                port,
+                interfaces: Vec::new(),
+                services: Vec::new(),
+                state: r.state,
+            });
         let l = label(r);
         if !e.interfaces.contains(&l) {
             e.interfaces.push(l);
         }
-        if let Some(s) = r.service {
-            if !e.services.contains(&s) {
-                e.services.push(s);
-            }
+        if let Some(s) = r.service
+            && !e.services.contains(&s)
+        {
+            e.services.push(s);
         }
     }
     map.into_values().collect()
 }
 
-async fn dump_one(target: Target, port: u16, opts: EpmOptions) -> (Target, Result<EpmDump, String>) {
+async fn dump_one(
+    target: Target,
+    port: u16,
+    opts: EpmOptions,
+) -> (Target, Result<EpmDump, String>) {
     let addr = SocketAddr::new(target.address, port);
     let r = dump_endpoints(addr, &opts).await.map_err(|e| e.to_string());
     (target, r)
 }
 
-async fn check_ports(host_ports: &BTreeMap<(String, IpAddr), Vec<u16>>, timeout: Duration) -> BTreeMap<(IpAddr, u16), PortState> {
+async fn check_ports(
+    host_ports: &BTreeMap<(String, IpAddr), Vec<u16>>,
+    timeout: Duration,
+) -> BTreeMap<(IpAddr, u16), PortState> {
     let mut states = BTreeMap::new();
     for ((host, addr), ports) in host_ports {
-        let Ok(spec) = PortSpec::from_ports(ports.iter().map(|p| (portq_probe::Transport::Tcp, *p))) else {
+        let Ok(spec) =
+            PortSpec::from_ports(ports.iter().map(|p| (portq_probe::Transport::Tcp, *p)))
+        else {
             continue;
         };
         let targets = ResolvedTargets::from_targets([Target {
@@ -156,7 +172,9 @@ async fn check_ports(host_ports: &BTreeMap<(String, IpAddr), Vec<u16>>, timeout:
             timeout,
             ..CheckOptions::default()
         };
-        let (findings, _): (Vec<Finding>, _) = portq_probe::start_resolved(targets, spec, opts).collect().await;
+        let (findings, _): (Vec<Finding>, _) = portq_probe::start_resolved(targets, spec, opts)
+            .collect()
+            .await;
         for f in findings {
             states.insert((f.address, f.port), f.state);
         }
@@ -166,7 +184,9 @@ async fn check_ports(host_ports: &BTreeMap<(String, IpAddr), Vec<u16>>, timeout:
 
 async fn run_async(args: Args) -> Result<Status, Failure> {
     if !(0.05..=120.0).contains(&args.timeout) {
-        return Err(Failure::usage("--timeout must be between 0.05 and 120 seconds"));
+        return Err(Failure::usage(
+            "--timeout must be between 0.05 and 120 seconds",
+        ));
     }
     if args.port == 0 {
         return Err(Failure::usage("--port must be from 1 to 65535"));
@@ -203,9 +223,16 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
         match r {
             Ok(dump) => {
                 if dump.truncated {
-                    eprintln!("portq: {}: the endpoint list is incomplete (the server repeated a page)", target.host);
+                    eprintln!(
+                        "portq: {}: the endpoint list is incomplete (the server repeated a page)",
+                        target.host
+                    );
                 }
-                rows.extend(dump.entries.iter().map(|e| endpoint_row(&target.host, target.address, e)));
+                rows.extend(
+                    dump.entries
+                        .iter()
+                        .map(|e| endpoint_row(&target.host, target.address, e)),
+                );
             }
             Err(e) => {
                 failed = true;
@@ -253,13 +280,22 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
                 }
                 let mut grid = Grid::new(headers);
                 for p in &ports {
-                    let mut cells = vec![p.host.clone(), p.port.to_string(), p.interfaces.join(", "), p.services.join(", ")];
+                    let mut cells = vec![
+                        p.host.clone(),
+                        p.port.to_string(),
+                        p.interfaces.join(", "),
+                        p.services.join(", "),
+                    ];
                     if args.check {
                         cells.push(p.state.unwrap_or("").to_uppercase().replace('_', " "));
                     }
                     grid.push(cells);
                 }
-                let f = if f == RpcFormat::Csv { Format::Csv } else { Format::Table };
+                let f = if f == RpcFormat::Csv {
+                    Format::Csv
+                } else {
+                    Format::Table
+                };
                 out::print(&grid.render(f, "portq rpc").unwrap_or_default())
             }
         }
@@ -267,13 +303,26 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
         match args.format {
             RpcFormat::Json => out::json(rows),
             f => {
-                let mut headers = vec!["HOST", "UUID", "VERSION", "NAME", "ANNOTATION", "PROTSEQ", "ENDPOINT", "SERVICE"];
+                let mut headers = vec![
+                    "HOST",
+                    "UUID",
+                    "VERSION",
+                    "NAME",
+                    "ANNOTATION",
+                    "PROTSEQ",
+                    "ENDPOINT",
+                    "SERVICE",
+                ];
                 if args.check {
                     headers.push("STATE");
                 }
                 let mut grid = Grid::new(headers);
                 for r in rows {
-                    let name = if r.short_name.is_empty() { r.name.clone() } else { r.short_name.clone() };
+                    let name = if r.short_name.is_empty() {
+                        r.name.clone()
+                    } else {
+                        r.short_name.clone()
+                    };
                     let mut cells = vec![
                         r.host.clone(),
                         r.uuid.clone(),
@@ -289,7 +338,11 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
                     }
                     grid.push(cells);
                 }
-                let f = if f == RpcFormat::Csv { Format::Csv } else { Format::Table };
+                let f = if f == RpcFormat::Csv {
+                    Format::Csv
+                } else {
+                    Format::Table
+                };
                 out::print(&grid.render(f, "portq rpc").unwrap_or_default())
             }
         }

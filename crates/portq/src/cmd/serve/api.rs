@@ -83,7 +83,12 @@ pub fn search(q: &str, ranges: bool, iana: bool) -> Result<LookupAnswer, String>
         ranges_left_out: result.ranges_left_out,
         total,
         truncated: total > MAX_ROWS,
-        rows: result.hits.iter().take(MAX_ROWS).map(Row::from_hit).collect(),
+        rows: result
+            .hits
+            .iter()
+            .take(MAX_ROWS)
+            .map(Row::from_hit)
+            .collect(),
     })
 }
 
@@ -279,7 +284,8 @@ impl Build {
 
     /// The rules in a format.
     pub fn rules(&self, format: RulesFormat) -> Result<String, String> {
-        let rules = plan(&roles::expand(&self.selections), &self.opts).map_err(|e| e.to_string())?;
+        let rules =
+            plan(&roles::expand(&self.selections), &self.opts).map_err(|e| e.to_string())?;
         let ctx = Context {
             roles: self.roles.clone(),
             default_drop: !self.no_default_drop,
@@ -316,16 +322,12 @@ impl Build {
 
 /// An RPC range in the bounds `portq rules` accepts.
 fn check_range(text: &str, range: PortRange) -> Result<PortRange, String> {
-    portq_rules::plan::check_rpc_range(
-        range,
-        portq_rules::plan::MIN_RPC_RANGE,
-        " (KB 154596)",
-    )
-    .map(|()| range)
-    .map_err(|e| match e {
-        RulesError::BadRange(_) => RulesError::BadRange(text.to_owned()).to_string(),
-        other => other.to_string(),
-    })
+    portq_rules::plan::check_rpc_range(range, portq_rules::plan::MIN_RPC_RANGE, " (KB 154596)")
+        .map(|()| range)
+        .map_err(|e| match e {
+            RulesError::BadRange(_) => RulesError::BadRange(text.to_owned()).to_string(),
+            other => other.to_string(),
+        })
 }
 
 /// `GET /api/requirements?role=ROLE[:OPTIONS]...`: what the roles need.
@@ -335,8 +337,17 @@ pub async fn requirements(uri: Uri) -> Response {
         Ok(None) => return bad_request(NO_ROLE),
         Err(e) => return bad_request(&e),
     };
+    #[derive(Serialize)]
+    struct Answer {
+        roles: Vec<String>,
+        rows: Vec<Row>,
+    }
     let rows = build.requirements();
-    Json(json!({ "roles": build.roles, "rows": rows })).into_response()
+    Json(Answer {
+        roles: build.roles,
+        rows,
+    })
+    .into_response()
 }
 
 const NO_ROLE: &str =
@@ -344,10 +355,9 @@ const NO_ROLE: &str =
 
 /// The formats, in the order the pages offer them, with their names.
 pub fn formats() -> impl Iterator<Item = (RulesFormat, String)> {
-    RulesFormat::value_variants().iter().filter_map(|f| {
-        f.to_possible_value()
-            .map(|v| (*f, v.get_name().to_owned()))
-    })
+    RulesFormat::value_variants()
+        .iter()
+        .filter_map(|f| f.to_possible_value().map(|v| (*f, v.get_name().to_owned())))
 }
 
 /// A format by its `portq rules --format` name.
@@ -501,7 +511,11 @@ pub fn rpc_search(text: &str, uuid_only: bool) -> Result<RpcAnswer, String> {
         query: text.to_owned(),
         total,
         truncated: total > MAX_RPC_ROWS,
-        interfaces: found.into_iter().take(MAX_RPC_ROWS).map(RpcRow::new).collect(),
+        interfaces: found
+            .into_iter()
+            .take(MAX_RPC_ROWS)
+            .map(RpcRow::new)
+            .collect(),
     })
 }
 

@@ -19,7 +19,6 @@ use portq_probe::{
     TargetSet, TargetSpec, Transport,
 };
 use serde::Serialize;
-use serde_json::json;
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -166,7 +165,9 @@ async fn prepare(nets: &[IpNet], p: &Params) -> Result<Prepared, String> {
         .filter(|s| !s.is_empty())
         .collect();
     if items.len() > MAX_TARGET_ITEMS {
-        return Err(format!("too many targets (the limit is {MAX_TARGET_ITEMS})"));
+        return Err(format!(
+            "too many targets (the limit is {MAX_TARGET_ITEMS})"
+        ));
     }
     let mut specs = Vec::with_capacity(items.len());
     for item in items {
@@ -174,9 +175,9 @@ async fn prepare(nets: &[IpNet], p: &Params) -> Result<Prepared, String> {
         let spec = TargetSpec::parse(item).map_err(|e| e.to_string())?;
         let inside = match &spec {
             TargetSpec::Address(a) => allowed(nets, *a),
-            TargetSpec::Block { first, last } => nets
-                .iter()
-                .any(|n| n.contains(first) && n.contains(last)),
+            TargetSpec::Block { first, last } => {
+                nets.iter().any(|n| n.contains(first) && n.contains(last))
+            }
             TargetSpec::Name(_) => true, // checked once looked up
         };
         if !inside {
@@ -184,13 +185,13 @@ async fn prepare(nets: &[IpNet], p: &Params) -> Result<Prepared, String> {
         }
         specs.push(spec);
     }
-    let set = TargetSet::from_specs(specs, false).map_err(|e| e.to_string())?;
-    if set.count() > MAX_ADDRESSES {
+    let count: u128 = specs.iter().map(TargetSpec::count).sum();
+    if count > u128::from(MAX_ADDRESSES) {
         return Err(format!(
-            "the targets add up to {} addresses; the console checks at most {MAX_ADDRESSES} at once",
-            set.count()
+            "the targets add up to {count} addresses; the console checks at most {MAX_ADDRESSES} at once"
         ));
     }
+    let set = TargetSet::from_specs(specs, false).map_err(|e| e.to_string())?;
 
     let mut ports = match p.text("ports") {
         Some(t) => PortSpec::parse(t).map_err(|e| e.to_string())?,
@@ -319,15 +320,19 @@ enum Begin {
 
 async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> (Params, Begin) {
     let Some(nets) = &state.cfg.checks else {
-        return (Params::default(), Begin::Refused(StatusCode::FORBIDDEN, OFF.into()));
+        return (
+            Params::default(),
+            Begin::Refused(StatusCode::FORBIDDEN, OFF.into()),
+        );
     };
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
         });
     if !form {
         let refused = Begin::Refused(
@@ -351,7 +356,12 @@ async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> (Params, Be
         .and_then(Params::parse);
     let p = match parsed {
         Ok(p) => p,
-        Err(e) => return (Params::default(), Begin::Refused(StatusCode::BAD_REQUEST, e)),
+        Err(e) => {
+            return (
+                Params::default(),
+                Begin::Refused(StatusCode::BAD_REQUEST, e),
+            );
+        }
     };
     let Ok(slot) = Arc::clone(&state.check_slot).try_acquire_owned() else {
         let refused = Begin::Refused(
@@ -417,6 +427,39 @@ struct FindingLine<'a> {
     summary: String,
 }
 
+#[derive(Serialize)]
+struct TargetView<'a> {
+    host: &'a str,
+    address: IpAddr,
+}
+
+#[derive(Serialize)]
+struct PortView {
+    transport: &'static str,
+    port: u16,
+}
+
+#[derive(Serialize)]
+struct StartLine<'a> {
+    r#type: &'static str,
+    targets: Vec<TargetView<'a>>,
+    ports: Vec<PortView>,
+    total: u64,
+}
+
+#[derive(Serialize)]
+struct ProgressLine {
+    r#type: &'static str,
+    done: u64,
+    total: u64,
+}
+
+#[derive(Serialize)]
+struct EndLine<'a> {
+    r#type: &'static str,
+    summary: &'a RunSummary,
+}
+
 fn line(value: &impl Serialize) -> String {
     let mut s = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
     s.push('\n');
@@ -439,23 +482,41 @@ pub async fn run_api(
         Begin::Refused(status, message) => return error_response(status, &message, true),
     };
     let ports = ports_list(&prepared.ports);
-    let start = json!({
-        "type": "start",
-        "targets": prepared.targets.iter().map(|t| json!({"host": t.host, "address": t.address})).collect::<Vec<_>>(),
-        "ports": ports.iter().map(|(t, p)| json!({"transport": t.token(), "port": p})).collect::<Vec<_>>(),
-        "total": prepared.targets.len() as u64 * ports.len() as u64,
+    let start = line(&StartLine {
+        r#type: "start",
+        targets: prepared
+            .targets
+            .iter()
+            .map(|t| TargetView {
+                host: &t.host,
+                address: t.address,
+            })
+            .collect(),
+        ports: ports
+            .iter()
+            .map(|(t, p)| PortView {
+                transport: t.token(),
+                port: *p,
+            })
+            .collect(),
+        total: prepared.targets.len() as u64 * ports.len() as u64,
     });
-    let head = stream::once(async move { line(&start) });
+    let head = stream::once(async move { start });
     let rest = events(run, slot).map(|e| match e {
         Event::Finding(f) => line(&FindingLine {
             r#type: "finding",
             summary: evidence_text(&f),
             finding: &f,
         }),
-        Event::Progress { done, total } => {
-            line(&json!({"type": "progress", "done": done, "total": total}))
-        }
-        Event::End(s) => line(&json!({"type": "end", "summary": s})),
+        Event::Progress { done, total } => line(&ProgressLine {
+            r#type: "progress",
+            done,
+            total,
+        }),
+        Event::End(s) => line(&EndLine {
+            r#type: "end",
+            summary: &s,
+        }),
     });
     let body = Body::from_stream(head.chain(rest).map(Ok::<_, Infallible>));
     streaming("application/x-ndjson", body)
@@ -478,7 +539,9 @@ pub async fn run_form(
         } => (prepared, run, slot),
         Begin::Refused(status, message) => {
             let main = match &state.cfg.checks {
-                Some(nets) if status == StatusCode::BAD_REQUEST || status == StatusCode::CONFLICT => {
+                Some(nets)
+                    if status == StatusCode::BAD_REQUEST || status == StatusCode::CONFLICT =>
+                {
                     form_html(nets, &p, Some(&message))
                 }
                 _ => return error_response(status, &message, false),
@@ -537,12 +600,18 @@ pub async fn run_form(
             out
         }
     });
-    let body = Body::from_stream(stream::once(async move { intro }).chain(rest).map(Ok::<_, Infallible>));
+    let body = Body::from_stream(
+        stream::once(async move { intro })
+            .chain(rest)
+            .map(Ok::<_, Infallible>),
+    );
     streaming("text/html; charset=utf-8", body)
 }
 
 fn grid_html(targets: &[Target], ports: &[(Transport, u16)], found: &[Finding]) -> String {
-    let mut out = String::from("<div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th scope=\"col\">Host</th>");
+    let mut out = String::from(
+        "<div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th scope=\"col\">Host</th>",
+    );
     for (t, p) in ports {
         out.push_str(&format!(
             "<th scope=\"col\" class=\"port\">{p}<br><span class=\"muted\">{}</span></th>",

@@ -77,11 +77,7 @@ pub async fn search(uri: Uri) -> Response {
             Ok(a) => {
                 status = lookup_status(&a);
                 if !a.rows.is_empty() {
-                    results = view::rows_table(
-                        &a.rows,
-                        &Columns::for_rows(&a.rows),
-                        "Answers",
-                    );
+                    results = view::rows_table(&a.rows, &Columns::for_rows(&a.rows), "Answers");
                 }
             }
             Err(e) => error = Some(format!("Cannot look up “{q}”: {e}")),
@@ -143,7 +139,9 @@ pub async fn services() -> Response {
     let mut toc = String::from("<nav class=\"toc\" aria-label=\"Services\"><ul>\n");
     let mut body = String::new();
     for s in &all {
-        let rows: Vec<Row> = s.requirements().map(Row::from_requirement).collect();
+        let mut reqs: Vec<&'static Requirement> = s.requirements().collect();
+        reqs.sort_by_key(|r| (r.ports.map(|p| (p.start, p.end)), r.transport));
+        let rows: Vec<Row> = reqs.into_iter().map(Row::from_requirement).collect();
         toc.push_str(&format!(
             "<li><a href=\"#svc-{}\">{}</a></li>\n",
             esc(s.id),
@@ -209,7 +207,11 @@ pub async fn ports() -> Response {
     let main = format!(
         "<h1>Ports and protocols</h1>\n<p class=\"lead\">{} of the catalogue, sorted by port, like the article’s summary table.</p>\n<div id=\"filter-slot\"></div>\n{FILTER_HINT}\n<div id=\"filter-items\">\n{}</div>\n",
         view::count(rows.len(), "row", "rows"),
-        view::rows_table(&rows, &Columns::for_rows(&rows), "Every port of the catalogue")
+        view::rows_table(
+            &rows,
+            &Columns::for_rows(&rows),
+            "Every port of the catalogue"
+        )
     );
     respond(StatusCode::OK, "By port", "ports", &main)
 }
@@ -246,7 +248,7 @@ pub async fn roles(uri: Uri) -> Response {
             format!(" · {}", esc(&r.aliases.join(", ")))
         };
         boxes.push_str(&format!(
-            "<div class=\"role\">\n<label class=\"check\"><input type=\"checkbox\" name=\"role\" value=\"{id}\" aria-describedby=\"d-{id}\"{on}> <strong>{name}</strong> <span class=\"muted mono\">{id}{aliases}</span></label>\n<p class=\"help\" id=\"d-{id}\">{desc}</p>\n",
+            "<div class=\"role\">\n<label class=\"check\"><input type=\"checkbox\" name=\"role\" value=\"{id}\" aria-describedby=\"d-{id}\"{on}> <span><strong>{name}</strong> <span class=\"ids muted mono\">{id}{aliases}</span></span></label>\n<p class=\"help\" id=\"d-{id}\">{desc}</p>\n",
             id = esc(r.id),
             name = esc(r.name),
             desc = esc(r.description),
@@ -295,11 +297,28 @@ pub async fn roles(uri: Uri) -> Response {
         ));
     }
 
-    // The answer: requirements, downloads and a preview.
+    // The answer: requirements, downloads and a preview. The download links are always
+    // there (hidden until there is something to download) so the script can update them.
     let mut status = String::from("Tick at least one role.");
     let mut table = String::new();
-    let mut downloads = String::new();
     let mut preview = String::new();
+    let query = build.as_ref().map(Build::query).unwrap_or_default();
+    let mut downloads = String::new();
+    for (f, name) in api::formats() {
+        let (label, file, _) = api::format_info(f);
+        let q = if query.is_empty() {
+            format!("format={name}")
+        } else {
+            format!("{query}&format={name}")
+        };
+        downloads.push_str(&format!(
+            "<li><a class=\"download\" data-format=\"{name}\" href=\"/api/rules?{q}\" download=\"{file}\">{label}</a> <span class=\"muted mono\">{file}</span></li>\n",
+            name = esc(&name),
+            q = esc(&q),
+            file = esc(file),
+            label = esc(label),
+        ));
+    }
     if let Some(b) = &build {
         let rows = b.requirements();
         status = format!(
@@ -308,17 +327,6 @@ pub async fn roles(uri: Uri) -> Response {
             b.roles.join(" + ")
         );
         table = view::rows_table(&rows, &Columns::for_rows(&rows), "Requirements");
-        let query = b.query();
-        for (f, name) in api::formats() {
-            let (label, file, _) = api::format_info(f);
-            downloads.push_str(&format!(
-                "<li><a class=\"download\" data-format=\"{name}\" href=\"/api/rules?{q}&amp;format={name}\" download=\"{file}\">{label}</a> <span class=\"muted mono\">{file}</span></li>\n",
-                name = esc(&name),
-                q = esc(&query),
-                file = esc(file),
-                label = esc(label),
-            ));
-        }
         if let Some(f) = preview_format {
             match b.rules(f) {
                 Ok(text) => preview = esc(&text),
@@ -338,13 +346,15 @@ pub async fn roles(uri: Uri) -> Response {
         " hidden"
     };
     let main = format!(
-        r#"<h1>What does this role need?</h1>
+        r##"<h1>What does this role need?</h1>
 <p class="lead">Tick the server’s roles and say who may connect: the console lists what the roles need and writes the firewall rules that open exactly that.</p>
-<div class="builder">
-<form id="builder" method="get" action="/roles">
+<form id="builder" class="builder" method="get" action="/roles">
 <input type="hidden" name="opts" value="1">
 <fieldset class="roles"><legend>Server roles</legend>
-{boxes}</fieldset>
+<div class="role-grid">
+{boxes}</div>
+</fieldset>
+<div class="pair">
 <fieldset><legend>Who may connect</legend>
 <label for="from">Clients <span class="muted">(addresses or CIDRs, comma-separated; empty means any)</span></label>
 <input id="from" name="from" value="{from}" placeholder="10.0.0.0/8, 2001:db8::/32" autocomplete="off" spellcheck="false">
@@ -353,34 +363,38 @@ pub async fn roles(uri: Uri) -> Response {
 <label for="management">Management hosts <span class="muted">(default: the clients)</span></label>
 <input id="management" name="management" value="{management}" placeholder="10.0.9.0/24" autocomplete="off" spellcheck="false">
 </fieldset>
-<fieldset><legend>RPC</legend>
+<fieldset><legend>RPC and output</legend>
 <label for="rpc_range">RPC dynamic range the servers are set to <span class="muted">(optional)</span></label>
 <input id="rpc_range" name="rpc_range" value="{rpc_range}" placeholder="5000-5100" autocomplete="off" spellcheck="false">
 <label for="static_port">Services pinned to static ports <span class="muted">(optional: ntds, netlogon, frs, dfsr)</span></label>
 <input id="static_port" name="static_port" value="{static_port}" placeholder="ntds=38901, netlogon=38902" autocomplete="off" spellcheck="false">
 <label class="check"><input type="checkbox" name="no_default_drop" value="1"{no_drop}> Keep the input policy at accept (nftables, iptables)</label>
-</fieldset>
-<div class="preview-choice">
 <label for="preview">Preview format</label>
 <select id="preview" name="preview">{preview_options}</select>
+</fieldset>
 </div>
+<div class="builder-bar">
 <button type="submit">Show requirements and rules</button>
+<span id="bar-status" class="muted" aria-hidden="true">{status}</span>
+<a href="#answer">Go to the result</a>
+</div>
 </form>
 <section id="answer" class="answer" aria-labelledby="answer-h">
-<h2 id="answer-h">Requirements</h2>
+<h2 id="answer-h">What the roles need</h2>
 <div id="answer-error">{error_block}</div>
 <p id="req-status" class="status" role="status" aria-live="polite">{status}</p>
-<div id="req-table">{table}</div>
 <div id="rules-box"{hidden}>
-<h2>Download the rules</h2>
+<h3>Download the rules</h3>
 <ul id="downloads" class="downloads">
 {downloads}</ul>
-<h2>Preview</h2>
+</div>
+<div id="req-table">{table}</div>
+<div id="preview-box"{hidden}>
+<h3>Preview</h3>
 <pre id="preview-text" class="preview" tabindex="0" aria-label="Rules preview">{preview}</pre>
 </div>
 </section>
-</div>
-"#,
+"##,
         from = field("from"),
         peers = field("peers"),
         management = field("management"),

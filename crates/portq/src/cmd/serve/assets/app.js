@@ -227,10 +227,22 @@
   function initRoles() {
     const form = document.getElementById('builder');
     if (!form) return;
-    const status = document.getElementById('req-status');
+    const reqStatus = document.getElementById('req-status');
+    const barStatus = document.getElementById('bar-status');
+    const status = {
+      set(text, isError) {
+        setStatus(reqStatus, text, isError);
+        if (barStatus) barStatus.textContent = text;
+      },
+    };
     const table = document.getElementById('req-table');
     const errorBox = document.getElementById('answer-error');
     const rulesBox = document.getElementById('rules-box');
+    const previewBox = document.getElementById('preview-box');
+    const showRules = (on) => {
+      rulesBox.hidden = !on;
+      previewBox.hidden = !on;
+    };
     const preview = document.getElementById('preview-text');
     const previewFormat = form.elements.namedItem('preview');
     const links = Array.from(document.querySelectorAll('#downloads a.download'));
@@ -247,16 +259,16 @@
       if (ctrl) ctrl.abort();
       if (!params.getAll('role').length) {
         showError('');
-        setStatus(status, 'Tick at least one role.', false);
+        status.set('Tick at least one role.', false);
         table.replaceChildren();
-        rulesBox.hidden = true;
+        showRules(false);
         return;
       }
       ctrl = new AbortController();
       const signal = ctrl.signal;
       try {
         const req = await getJson('/api/requirements?' + params, signal);
-        setStatus(status, plural(req.rows.length, 'requirement', 'requirements') + ' for ' + req.roles.join(' + ') + '.', false);
+        status.set(plural(req.rows.length, 'requirement', 'requirements') + ' for ' + req.roles.join(' + ') + '.', false);
         table.replaceChildren(rowsTable(req.rows, 'Requirements'));
         const fmt = previewFormat.value;
         const r = await fetch('/api/rules?' + params + '&format=' + encodeURIComponent(fmt), { signal });
@@ -271,11 +283,11 @@
         for (const a of links) {
           a.setAttribute('href', '/api/rules?' + params + '&format=' + encodeURIComponent(a.dataset.format));
         }
-        rulesBox.hidden = false;
+        showRules(true);
       } catch (e) {
         if (e.name === 'AbortError') return;
         showError(e.message);
-        rulesBox.hidden = true;
+        showRules(false);
       }
     };
     const later = debounce(update, 200);
@@ -324,6 +336,14 @@
         return;
       }
       const cells = new Map();
+      // What the services answered, for the keyboard and screen readers too (the grid
+      // only shows it as a tooltip).
+      const answers = el('tbody');
+      const details = el('details', { class: 'answers-box', hidden: true },
+        el('summary', null, 'What the services answered'),
+        el('div', { class: 'table-wrap' }, el('table', { class: 'answers compact' },
+          el('thead', null, el('tr', null, ...['Host', 'Port', 'State', 'Answer'].map((h) => el('th', { scope: 'col' }, h)))),
+          answers)));
       const onLine = (m) => {
         if (m.type === 'start') {
           const table = el('table', { class: 'grid' });
@@ -342,7 +362,7 @@
             tbody.append(tr);
           }
           table.append(el('thead', null, head), tbody);
-          out.append(legend(), el('div', { class: 'table-wrap' }, table));
+          out.append(legend(), el('div', { class: 'table-wrap' }, table), details);
           bar.max = Math.max(1, m.total);
           setStatus(status, 'Checking ' + plural(m.targets.length, 'address', 'addresses') + ' × ' + plural(m.ports.length, 'port', 'ports') + '…', false);
         } else if (m.type === 'finding') {
@@ -351,6 +371,14 @@
             td.className = 'state ' + m.state;
             td.textContent = STATE_LABELS[m.state] || m.state;
             if (m.summary) td.setAttribute('title', m.summary);
+          }
+          if (m.summary) {
+            answers.append(el('tr', null,
+              el('td', null, m.host),
+              el('td', { class: 'port' }, m.port + '/' + m.transport.toUpperCase()),
+              el('td', { class: 'state ' + m.state }, STATE_LABELS[m.state] || m.state),
+              el('td', null, m.summary)));
+            details.hidden = false;
           }
         } else if (m.type === 'progress') {
           bar.value = m.done;
