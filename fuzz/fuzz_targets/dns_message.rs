@@ -13,7 +13,8 @@ fn name_round_trip(name: &str) {
     }
     let wire = dns::encode_name(name).expect("a decoded name encodes");
     let (back, end) = dns::read_name(&wire, 0).expect("an encoded name reads back");
-    assert_eq!(back, name);
+    // Messages show the root as "."; read_name returns it as "".
+    assert_eq!(back, if name == "." { "" } else { name });
     assert_eq!(end, wire.len());
 }
 

@@ -924,3 +924,144 @@ fn check_bad_input() {
     assert_usage_error(&["check", &format!("@{}", binary.display()), "-p", "80"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+// ------------------------------------------------------- bad input matrix --
+
+/// Every subcommand, fed malformed input: exit 2, one line on stderr, no panic, nothing on
+/// stdout. Cases that could send traffic if the code were wrong use `--dry-run`, documentation
+/// addresses, or names under `.invalid`.
+#[test]
+fn bad_input_matrix() {
+    let dir = std::env::temp_dir().join(format!("portq-matrix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let binary = dir.join("binary");
+    std::fs::write(&binary, [0u8, 0xff, 0xfe, 0x00, 0x80, 0x81, 7]).unwrap();
+    let huge = dir.join("huge");
+    std::fs::write(&huge, "10.0.0.1\n".repeat(2_000_000)).unwrap(); // 18 MB
+    let missing = dir.join("missing");
+    let (e, b, h, m) = (
+        empty.display().to_string(),
+        binary.display().to_string(),
+        huge.display().to_string(),
+        missing.display().to_string(),
+    );
+    let (ae, ab, ah, am) = (format!("@{e}"), format!("@{b}"), format!("@{h}"), format!("@{m}"));
+    let long = "x".repeat(10_000);
+    let cases: Vec<Vec<&str>> = vec![
+        // global
+        vec!["--bogus"],
+        vec!["lookup", "--bogus"],
+        // lookup
+        vec!["lookup"],
+        vec!["lookup", "70000"],
+        vec!["lookup", "0"],
+        vec!["lookup", "0-"],
+        vec!["lookup", "5-3"],
+        vec!["lookup", "-5"],
+        vec!["lookup", "1-2-3"],
+        vec!["lookup", "abc/tcp"],
+        vec!["lookup", "445/sctp"],
+        vec!["lookup", "445/"],
+        vec!["lookup", ""],
+        vec!["lookup", &long],
+        vec!["lookup", "445", "--format", "yaml"],
+        vec!["lookup", "--role", "domain-controler"],
+        vec!["lookup", "--role", "dc:bogus"],
+        vec!["lookup", "22", "--services-file", &m],
+        vec!["lookup", "22", "--services-file", &b],
+        vec!["lookup", "22", "--services-file", &h],
+        vec!["services", "--format", "xml"],
+        vec!["ports", "--format", "xml"],
+        vec!["roles", "--format", "yaml"],
+        // rules
+        vec!["rules"],
+        vec!["rules", "--role", "nope"],
+        vec!["rules", "--role", ""],
+        vec!["rules", "--role", "dc", "--from", "10.0.0.0/33"],
+        vec!["rules", "--role", "dc", "--from", "banana"],
+        vec!["rules", "--role", "dc", "--peers", "300.1.1.1"],
+        vec!["rules", "--role", "dc", "--management", "::/129"],
+        vec!["rules", "--role", "dc", "--rpc-range", "5100-5000"],
+        vec!["rules", "--role", "dc", "--rpc-range", "5000-5010"],
+        vec!["rules", "--role", "dc", "--rpc-range", "500-1000"],
+        vec!["rules", "--role", "dc", "--rpc-range", "abc"],
+        vec!["rules", "--role", "dc", "--static-port", "ntds"],
+        vec!["rules", "--role", "dc", "--static-port", "bogus=40000"],
+        vec!["rules", "--role", "dc", "--static-port", "ntds=70000"],
+        vec!["rules", "--role", "dc", "--static-port", "ntds=389"],
+        vec!["rules", "--role", "dc", "--static-port", "ntds=3268"],
+        vec!["rules", "--role", "dc", "--static-port", "ntds=38901", "--static-port", "netlogon=38901"],
+        vec!["rules", "--role", "dc", "--format", "pf"],
+        // rpc-config
+        vec!["rpc-config"],
+        vec!["rpc-config", "--range", "5000-5100", "--format", "netsh"],
+        vec!["rpc-config", "--range", "1000-2000"],
+        vec!["rpc-config", "--range", "5000-70000"],
+        vec!["rpc-config", "--range", "6000-5000"],
+        vec!["rpc-config", "--static-port", "frs=1"],
+        vec!["rpc-config", "--range", "5000-6000", "--format", "bat"],
+        // check
+        vec!["check", "127.0.0.1", "-p", "0"],
+        vec!["check", "127.0.0.1", "-p", "1-70000"],
+        vec!["check", "127.0.0.1", "-p", "tcp:"],
+        vec!["check", "127.0.0.1", "-p", "5-3"],
+        vec!["check", "127.0.0.1", "-p", "abc"],
+        vec!["check", "127.0.0.1", "-p", "sctp:80"],
+        vec!["check", "127.0.0.1"],
+        vec!["check", "", "-p", "80"],
+        vec!["check", "unresolvable.invalid", "-p", "80"],
+        vec!["check", "192.0.2.0/33", "-p", "80", "--dry-run"],
+        vec!["check", "0.0.0.0/0", "-p", "80", "--dry-run", "--yes"],
+        vec!["check", "::/0", "-p", "80", "--dry-run", "--yes"],
+        vec!["check", "10.0.0.0/8", "-p", "80", "--dry-run"],
+        vec!["check", "2001:db8::/64", "-p", "80", "--dry-run"],
+        vec!["check", "192.0.2.9-1", "-p", "80", "--dry-run"],
+        vec!["check", "192.0.2.1-300", "-p", "80", "--dry-run"],
+        vec!["check", &ae, "-p", "80"],
+        vec!["check", &ab, "-p", "80"],
+        vec!["check", &ah, "-p", "80", "--dry-run"],
+        vec!["check", &am, "-p", "80"],
+        vec!["check", "127.0.0.1", "-p", "80", "--timeout", "0"],
+        vec!["check", "127.0.0.1", "-p", "80", "--timeout", "abc"],
+        vec!["check", "127.0.0.1", "-p", "80", "--retries", "0"],
+        vec!["check", "127.0.0.1", "-p", "80", "--concurrency", "0"],
+        vec!["check", "127.0.0.1", "--role", "nope"],
+        vec!["check", "127.0.0.1", "--service", "nope"],
+        vec!["check", "127.0.0.1", "--service", "445"],
+        vec!["check", "127.0.0.1", "-p", "80", "--format", "xml"],
+        // rpc
+        vec!["rpc"],
+        vec!["rpc", "unresolvable.invalid"],
+        vec!["rpc", "10.0.0.0/0"],
+        vec!["rpc", "127.0.0.1", "--port", "0"],
+        vec!["rpc", "127.0.0.1", "--port", "70000"],
+        vec!["rpc", "127.0.0.1", "--timeout", "0"],
+        vec!["rpc", "127.0.0.1", "--format", "xml"],
+        vec!["rpc", &ae],
+        // local
+        vec!["local", "--expect", "nope"],
+        vec!["local", "--format", "xml"],
+        vec!["local", "--watch", "--interval", "0"],
+        vec!["local", "--interval", "2"],
+        // serve
+        vec!["serve", "--listen", "banana"],
+        vec!["serve", "--listen", "127.0.0.1:99999"],
+        vec!["serve", "--allow-checks"],
+        vec!["serve", "--allow-checks", "--allow-target", "0.0.0.0/0"],
+        vec!["serve", "--allow-checks", "--allow-target", "banana"],
+    ];
+    assert!(cases.len() >= 50, "the matrix should cover at least 50 cases");
+    let mut failures = Vec::new();
+    for args in &cases {
+        let (code, stdout, stderr) = run(args);
+        let one_line = stderr.lines().count() == 1;
+        let clean = !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE") && stdout.is_empty();
+        if code != 2 || !one_line || !clean {
+            failures.push(format!("{args:?}: exit {code}, stderr {stderr:?}, stdout {} bytes", stdout.len()));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(failures.is_empty(), "{} of {} cases broke the contract:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
