@@ -1031,6 +1031,9 @@ fn bad_input_matrix() {
         vec!["check", "127.0.0.1", "--service", "nope"],
         vec!["check", "127.0.0.1", "--service", "445"],
         vec!["check", "127.0.0.1", "-p", "80", "--format", "xml"],
+        vec!["check", "127.0.0.1", "-p", "80", "--probe-as", "80"],
+        vec!["check", "127.0.0.1", "-p", "80", "--probe-as", "80=gopher"],
+        vec!["check", "127.0.0.1", "-p", "80", "--probe-as", "0=ldap"],
         // rpc
         vec!["rpc"],
         vec!["rpc", "unresolvable.invalid"],

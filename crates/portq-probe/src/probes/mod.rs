@@ -87,6 +87,36 @@ pub enum ProbeKind {
 }
 
 impl ProbeKind {
+    /// Every probe, for listing and for choosing one by name.
+    pub const ALL: [ProbeKind; 21] = [
+        ProbeKind::TcpConnect,
+        ProbeKind::Ldap,
+        ProbeKind::Ldaps,
+        ProbeKind::Smb,
+        ProbeKind::NetbiosSmb,
+        ProbeKind::Rdp,
+        ProbeKind::Epm,
+        ProbeKind::Http,
+        ProbeKind::Https,
+        ProbeKind::Banner,
+        ProbeKind::KerberosTcp,
+        ProbeKind::UdpGeneric,
+        ProbeKind::Dns,
+        ProbeKind::Kerberos,
+        ProbeKind::Ntp,
+        ProbeKind::Nbns,
+        ProbeKind::Snmp,
+        ProbeKind::Cldap,
+        ProbeKind::Kpasswd,
+        ProbeKind::Ike,
+        ProbeKind::SqlBrowser,
+    ];
+
+    /// The probe with this [`name`](ProbeKind::name), if any.
+    pub fn from_name(name: &str) -> Option<ProbeKind> {
+        ProbeKind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
+    }
+
     /// The probe's stable name, as in [`crate::Finding::probe`].
     pub fn name(self) -> &'static str {
         match self {

@@ -56,6 +56,12 @@ pub struct Args {
     /// Connect checks only, even with --role/--service.
     #[arg(long, conflicts_with = "probe")]
     pub no_probe: bool,
+    /// Run this probe on this port, whatever its number suggests (repeatable), e.g.
+    /// `--probe-as 8389=ldap`. Probes: tcp-connect, ldap, ldaps, smb, netbios-smb, rdp, epm,
+    /// http, https, banner, kerberos-tcp, udp-empty, dns, kerberos, ntp, nbns, snmp, cldap,
+    /// kpasswd, ike, sql-browser.
+    #[arg(long = "probe-as", value_name = "PORT=PROBE")]
+    pub probe_as: Vec<String>,
     /// SNMP community for 161/udp.
     #[arg(long, default_value = "public")]
     pub community: String,
@@ -558,6 +564,21 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
         domain: args.domain.clone(),
         ..CheckOptions::default()
     };
+    let mut opts = opts;
+    for item in &args.probe_as {
+        let (port, name) = item
+            .split_once('=')
+            .ok_or_else(|| Failure::usage(format!("invalid --probe-as '{item}': expected PORT=PROBE, e.g. 8389=ldap")))?;
+        let port: u16 = port
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| Failure::usage(format!("invalid --probe-as '{item}': the port must be from 1 to 65535")))?;
+        let kind = portq_probe::ProbeKind::from_name(name.trim())
+            .ok_or_else(|| Failure::usage(format!("invalid --probe-as '{item}': unknown probe '{}' (see portq check --help)", name.trim())))?;
+        opts = opts.with_probe(port, kind);
+    }
     let plan = Plan::new(targets, spec);
     if args.dry_run {
         return dry_run(&plan, &opts, &dynamic, args.format);

@@ -37,8 +37,8 @@ pub struct Args {
     /// Test every advertised TCP port for reachability.
     #[arg(long)]
     pub check: bool,
-    /// Seconds allowed for connecting and for each reply.
-    #[arg(long, value_name = "SECONDS", default_value = "3")]
+    /// Seconds allowed for the whole dump of one host (connect, bind and every page).
+    #[arg(long, value_name = "SECONDS", default_value = "5")]
     pub timeout: f64,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
@@ -197,7 +197,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
     let opts = EpmOptions {
         connect_timeout: t,
         read_timeout: t,
-        deadline: t * 6,
+        deadline: t,
         ..EpmOptions::default()
     };
     // Ask up to 32 hosts at once.
