@@ -65,7 +65,8 @@ else:
     def walk(v):
         if isinstance(v, dict):
             if "port" in v and "state" in v:
-                if v.get("state") == "listening" and v.get("transport", "tcp") == "tcp":
+                proto = v.get("transport", v.get("protocol", "tcp"))
+                if v.get("state") == "listening" and proto == "tcp":
                     found.add(int(v["port"]))
             for x in v.values():
                 walk(x)

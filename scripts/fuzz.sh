@@ -6,7 +6,8 @@
 # SECONDS_PER_TARGET defaults to 60; no TARGET means every target in fuzz/Cargo.toml.
 # Builds once (`cargo fuzz build`, on a stable toolchain through RUSTC_BOOTSTRAP=1),
 # then runs each target with libFuzzer's -max_total_time on its working corpus
-# fuzz/corpus/<t> (not committed) and its committed seeds fuzz/corpus/seed_<t>.
+# fuzz/corpus/<t> (not committed), its committed seeds fuzz/corpus/seed_<t> and the
+# inputs that once crashed it, fuzz/regressions/<t>.
 # Per target it prints the time, the runs executed and "ok" or "FOUND CRASH" with the
 # crashing input, which libFuzzer saves under fuzz/artifacts/<t>/. Logs go to
 # fuzz/target/fuzz-logs/<t>.log.
@@ -83,6 +84,9 @@ failed=()
 printf '\n%-24s %8s %12s  %s\n' target seconds runs result
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/corpus/seed_$t" "fuzz/artifacts/$t"
+    corpora=("fuzz/corpus/$t" "fuzz/corpus/seed_$t")
+    # Inputs that once crashed (kept with their fix) are replayed by every run.
+    [ -d "fuzz/regressions/$t" ] && corpora+=("fuzz/regressions/$t")
     log="$log_dir/$t.log"
     t0=$(date +%s)
     # libFuzzer stops itself after -max_total_time; `timeout` only guards against a hang
@@ -94,7 +98,7 @@ for t in "${targets[@]}"; do
         -rss_limit_mb="${FUZZ_RSS_LIMIT_MB:-2048}" \
         -print_final_stats=1 \
         "${extra[@]}" \
-        "fuzz/corpus/$t" "fuzz/corpus/seed_$t" >"$log" 2>&1
+        "${corpora[@]}" >"$log" 2>&1
     rc=$?
     took=$(( $(date +%s) - t0 ))
     runs=$(sed -n 's/^Done \([0-9]*\) runs in .*/\1/p' "$log" | tail -1)

@@ -947,7 +947,12 @@ fn bad_input_matrix() {
         huge.display().to_string(),
         missing.display().to_string(),
     );
-    let (ae, ab, ah, am) = (format!("@{e}"), format!("@{b}"), format!("@{h}"), format!("@{m}"));
+    let (ae, ab, ah, am) = (
+        format!("@{e}"),
+        format!("@{b}"),
+        format!("@{h}"),
+        format!("@{m}"),
+    );
     let long = "x".repeat(10_000);
     let cases: Vec<Vec<&str>> = vec![
         // global
@@ -992,7 +997,15 @@ fn bad_input_matrix() {
         vec!["rules", "--role", "dc", "--static-port", "ntds=70000"],
         vec!["rules", "--role", "dc", "--static-port", "ntds=389"],
         vec!["rules", "--role", "dc", "--static-port", "ntds=3268"],
-        vec!["rules", "--role", "dc", "--static-port", "ntds=38901", "--static-port", "netlogon=38901"],
+        vec![
+            "rules",
+            "--role",
+            "dc",
+            "--static-port",
+            "ntds=38901",
+            "--static-port",
+            "netlogon=38901",
+        ],
         vec!["rules", "--role", "dc", "--format", "pf"],
         // rpc-config
         vec!["rpc-config"],
@@ -1055,16 +1068,29 @@ fn bad_input_matrix() {
         vec!["serve", "--allow-checks", "--allow-target", "0.0.0.0/0"],
         vec!["serve", "--allow-checks", "--allow-target", "banana"],
     ];
-    assert!(cases.len() >= 50, "the matrix should cover at least 50 cases");
+    assert!(
+        cases.len() >= 50,
+        "the matrix should cover at least 50 cases"
+    );
     let mut failures = Vec::new();
     for args in &cases {
         let (code, stdout, stderr) = run(args);
         let one_line = stderr.lines().count() == 1;
-        let clean = !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE") && stdout.is_empty();
+        let clean =
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE") && stdout.is_empty();
         if code != 2 || !one_line || !clean {
-            failures.push(format!("{args:?}: exit {code}, stderr {stderr:?}, stdout {} bytes", stdout.len()));
+            failures.push(format!(
+                "{args:?}: exit {code}, stderr {stderr:?}, stdout {} bytes",
+                stdout.len()
+            ));
         }
     }
     std::fs::remove_dir_all(&dir).ok();
-    assert!(failures.is_empty(), "{} of {} cases broke the contract:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases broke the contract:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -15,7 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use portq_wire::dcerpc::{
-    BindAck, ContextResult, DataRep, Fault, NDR_SYNTAX, Pdu, Response, SyntaxId, frag_length_of, pfc,
+    BindAck, ContextResult, DataRep, Fault, NDR_SYNTAX, Pdu, Response, SyntaxId, frag_length_of,
+    pfc,
 };
 use portq_wire::epm::{EptEntry, LookupResponse, Tower};
 use portq_wire::ndr::ContextHandle;
@@ -84,7 +85,11 @@ fn start(behaviours: &[Behaviour]) -> Servers {
                 thread::spawn(move || accept_loop(l, b, stop))
             })
             .collect();
-        return Servers { port, stop, handles };
+        return Servers {
+            port,
+            stop,
+            handles,
+        };
     }
     panic!("no common free port on 127.0.0.2..");
 }
@@ -129,7 +134,11 @@ fn bind_ack(call_id: u32) -> Vec<u8> {
 fn entry(n: u8, port: u16) -> EptEntry {
     EptEntry {
         object: uuid::Uuid::nil(),
-        tower: Some(Tower::tcp(SyntaxId::new(uuid::Uuid::from_bytes([n; 16]), 1, 0), port, Ipv4Addr::new(0, 0, 0, 0))),
+        tower: Some(Tower::tcp(
+            SyntaxId::new(uuid::Uuid::from_bytes([n; 16]), 1, 0),
+            port,
+            Ipv4Addr::new(0, 0, 0, 0),
+        )),
         annotation: format!("fake {n}"),
     }
 }
@@ -157,7 +166,9 @@ fn serve(mut s: TcpStream, b: Behaviour, stop: Arc<AtomicBool>) {
             thread::sleep(Duration::from_millis(200));
         }
         _ => {
-            let Some(Pdu::Bind(bind)) = read_pdu(&mut s) else { return };
+            let Some(Pdu::Bind(bind)) = read_pdu(&mut s) else {
+                return;
+            };
             let ack = bind_ack(bind.call_id);
             match b {
                 Behaviour::Trickle => {
@@ -191,14 +202,26 @@ fn serve(mut s: TcpStream, b: Behaviour, stop: Arc<AtomicBool>) {
             }
             let mut n = 0u8;
             while alive(&stop) {
-                let Some(Pdu::Request(req)) = read_pdu(&mut s) else { return };
+                let Some(Pdu::Request(req)) = read_pdu(&mut s) else {
+                    return;
+                };
                 let out = match b {
                     Behaviour::Fault => Fault::new(req.call_id, 5).encode(),
                     Behaviour::Endless => {
                         n = n.wrapping_add(1);
-                        lookup_reply(req.call_id, [9; 20], vec![entry(n, 40000 + u16::from(n))], 0)
+                        lookup_reply(
+                            req.call_id,
+                            [9; 20],
+                            vec![entry(n, 40000 + u16::from(n))],
+                            0,
+                        )
                     }
-                    _ => lookup_reply(req.call_id, [0; 20], vec![entry(1, 49152), entry(2, 49153)], 0),
+                    _ => lookup_reply(
+                        req.call_id,
+                        [0; 20],
+                        vec![entry(1, 49152), entry(2, 49153)],
+                        0,
+                    ),
                 };
                 if s.write_all(&out).is_err() {
                     return;
@@ -235,17 +258,36 @@ fn rpc_survives_every_hostile_mapper_within_the_timeout() {
         Behaviour::Garbage,
     ];
     let servers = start(&cases);
-    let hosts: Vec<String> = (0..cases.len()).map(|i| format!("127.0.0.{}", 2 + i)).collect();
+    let hosts: Vec<String> = (0..cases.len())
+        .map(|i| format!("127.0.0.{}", 2 + i))
+        .collect();
     let mut args = vec!["rpc".to_owned()];
     args.extend(hosts.iter().cloned());
-    args.extend(["--port".into(), servers.port.to_string(), "--timeout".into(), "1".into(), "--format".into(), "json".into()]);
+    args.extend([
+        "--port".into(),
+        servers.port.to_string(),
+        "--timeout".into(),
+        "1".into(),
+        "--format".into(),
+        "json".into(),
+    ]);
     let (code, stdout, stderr, elapsed) = portq(&args);
-    assert!(elapsed < Duration::from_secs(1) + MARGIN, "took {elapsed:?}\n{stderr}");
+    assert!(
+        elapsed < Duration::from_secs(1) + MARGIN,
+        "took {elapsed:?}\n{stderr}"
+    );
     assert_eq!(code, 1, "{stderr}");
     let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
     // The good host's two endpoints are there; the endless one is cut at a bound, flagged or an error.
-    assert_eq!(rows.iter().filter(|r| r["host"] == "127.0.0.2").count(), 2, "{stdout}");
-    for (i, name) in ["silent", "trickle", "reset", "fault", "huge", "garbage"].iter().enumerate() {
+    assert_eq!(
+        rows.iter().filter(|r| r["host"] == "127.0.0.2").count(),
+        2,
+        "{stdout}"
+    );
+    for (i, name) in ["silent", "trickle", "reset", "fault", "huge", "garbage"]
+        .iter()
+        .enumerate()
+    {
         let host = match *name {
             "silent" => &hosts[1],
             "trickle" => &hosts[2],
@@ -254,12 +296,28 @@ fn rpc_survives_every_hostile_mapper_within_the_timeout() {
             "huge" => &hosts[6],
             _ => &hosts[7],
         };
-        let line = stderr.lines().find(|l| l.starts_with(&format!("portq: {host}:")));
-        assert!(line.is_some(), "case {i} ({name}): no error line for {host} in:\n{stderr}");
-        assert!(!rows.iter().any(|r| r["host"] == host.as_str()), "{name} produced endpoints");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("portq: {host}:")));
+        assert!(
+            line.is_some(),
+            "case {i} ({name}): no error line for {host} in:\n{stderr}"
+        );
+        assert!(
+            !rows.iter().any(|r| r["host"] == host.as_str()),
+            "{name} produced endpoints"
+        );
     }
-    assert!(stderr.lines().any(|l| l.contains(&hosts[4]) && l.to_lowercase().contains("fault")), "{stderr}");
-    assert!(stderr.contains(&hosts[5]), "the endless mapper is reported: {stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(&hosts[4]) && l.to_lowercase().contains("fault")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&hosts[5]),
+        "the endless mapper is reported: {stderr}"
+    );
     assert!(!stderr.contains("panicked"));
     drop(servers);
 }
@@ -269,19 +327,33 @@ fn check_keeps_going_past_hostile_ports() {
     // TCP: a silent server, a trickler and a reset all count as LISTENING (the connect
     // proved it) and get their probe's error as evidence; the endpoint-mapper probe runs
     // on each because the test names the probe for the port.
-    let cases = [Behaviour::Good, Behaviour::Silent, Behaviour::Trickle, Behaviour::ResetMidPdu, Behaviour::Huge, Behaviour::Garbage];
+    let cases = [
+        Behaviour::Good,
+        Behaviour::Silent,
+        Behaviour::Trickle,
+        Behaviour::ResetMidPdu,
+        Behaviour::Huge,
+        Behaviour::Garbage,
+    ];
     let servers = start(&cases);
     // UDP: one server answering garbage, one answering with a 60 KB datagram, on 127.0.0.2.
     let garbage = UdpSocket::bind("127.0.0.2:0").unwrap();
     let big = UdpSocket::bind("127.0.0.2:0").unwrap();
-    let (gp, bp) = (garbage.local_addr().unwrap().port(), big.local_addr().unwrap().port());
+    let (gp, bp) = (
+        garbage.local_addr().unwrap().port(),
+        big.local_addr().unwrap().port(),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(Mutex::new(0u32));
     let mut udp_threads = Vec::new();
-    for (sock, reply) in [(garbage, vec![0xde, 0xad, 0xbe, 0xef]), (big, vec![0x30; 60_000])] {
+    for (sock, reply) in [
+        (garbage, vec![0xde, 0xad, 0xbe, 0xef]),
+        (big, vec![0x30; 60_000]),
+    ] {
         let stop = Arc::clone(&stop);
         let seen = Arc::clone(&seen);
-        sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         udp_threads.push(thread::spawn(move || {
             let mut buf = [0u8; 2048];
             while !stop.load(Ordering::Relaxed) {
@@ -292,7 +364,9 @@ fn check_keeps_going_past_hostile_ports() {
             }
         }));
     }
-    let hosts: Vec<String> = (0..cases.len()).map(|i| format!("127.0.0.{}", 2 + i)).collect();
+    let hosts: Vec<String> = (0..cases.len())
+        .map(|i| format!("127.0.0.{}", 2 + i))
+        .collect();
     let mut args = vec!["check".to_owned()];
     args.extend(hosts.iter().cloned());
     args.extend([
@@ -317,20 +391,41 @@ fn check_keeps_going_past_hostile_ports() {
         let _ = t.join();
     }
     // Every probe is bounded by its timeout; all hosts run at once.
-    assert!(elapsed < Duration::from_secs(6) + MARGIN, "took {elapsed:?}\n{stderr}");
+    assert!(
+        elapsed < Duration::from_secs(6) + MARGIN,
+        "took {elapsed:?}\n{stderr}"
+    );
     assert_eq!(code, 1, "{stderr}");
     let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
-    let tcp = |host: &str| rows.iter().find(|r| r["host"] == host && r["protocol"] == "tcp").unwrap_or_else(|| panic!("{host}: {stdout}"));
+    let tcp = |host: &str| {
+        rows.iter()
+            .find(|r| r["host"] == host && r["protocol"] == "tcp")
+            .unwrap_or_else(|| panic!("{host}: {stdout}"))
+    };
     assert_eq!(tcp(&hosts[0])["state"], "listening");
-    assert!(tcp(&hosts[0])["evidence"][0].as_str().unwrap().contains("2 endpoints"), "{}", tcp(&hosts[0]));
+    assert!(
+        tcp(&hosts[0])["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("2 endpoints"),
+        "{}",
+        tcp(&hosts[0])
+    );
     for h in &hosts[1..] {
         let r = tcp(h);
         assert_eq!(r["state"], "listening", "{h}: {r}");
         let ev = r["evidence"].as_array().unwrap();
-        assert!(!ev.is_empty(), "{h}: a hostile peer must leave an error as evidence: {r}");
+        assert!(
+            !ev.is_empty(),
+            "{h}: a hostile peer must leave an error as evidence: {r}"
+        );
     }
     // Garbage and oversize UDP replies are not a valid answer: not LISTENING by proof.
-    let udp = |port: u16| rows.iter().find(|r| r["host"] == hosts[0].as_str() && r["protocol"] == "udp" && r["port"] == port).unwrap();
+    let udp = |port: u16| {
+        rows.iter()
+            .find(|r| r["host"] == hosts[0].as_str() && r["protocol"] == "udp" && r["port"] == port)
+            .unwrap()
+    };
     for p in [gp, bp] {
         let r = udp(p);
         assert_ne!(r["state"], "not_listening", "{r}");

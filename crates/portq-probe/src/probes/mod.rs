@@ -114,7 +114,9 @@ impl ProbeKind {
 
     /// The probe with this [`name`](ProbeKind::name), if any.
     pub fn from_name(name: &str) -> Option<ProbeKind> {
-        ProbeKind::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
+        ProbeKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
     /// The probe's stable name, as in [`crate::Finding::probe`].
@@ -347,6 +349,31 @@ async fn run_tcp_inner(
         _ => {
             crate::tcp::close_with_reset(stream);
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_transports_match() {
+        for k in ProbeKind::ALL {
+            assert_eq!(ProbeKind::from_name(k.name()), Some(k));
+            assert_eq!(ProbeKind::from_name(&k.name().to_uppercase()), Some(k));
+            if k.always_answers() {
+                assert_eq!(k.transport(), Transport::Udp);
+            }
+        }
+        assert_eq!(ProbeKind::from_name("nope"), None);
+        for port in [53, 88, 123, 137, 161, 389, 464, 500, 1434, 9] {
+            let k = ProbeKind::for_port(Transport::Udp, port, false);
+            assert_eq!(k.transport(), Transport::Udp);
+        }
+        for port in [21, 80, 88, 135, 139, 389, 443, 445, 636, 3389, 5985, 9] {
+            let k = ProbeKind::for_port(Transport::Tcp, port, true);
+            assert_eq!(k.transport(), Transport::Tcp);
         }
     }
 }

@@ -17,6 +17,10 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+/// Above this many ports per host, NOT LISTENING ports are counted instead of listed
+/// (as nmap does), unless `--all`.
+const SWEEP_PORTS: u32 = 100;
+
 /// Most planned checks listed by `--dry-run` (the total is always printed).
 const DRY_RUN_LIST_LIMIT: u64 = 2000;
 
@@ -74,6 +78,9 @@ pub struct Args {
     /// Accept more than 65,536 target addresses.
     #[arg(long)]
     pub yes: bool,
+    /// List every port, also NOT LISTENING ones in a sweep of more than 100 ports per host.
+    #[arg(long)]
+    pub all: bool,
     /// Print nothing; exit 0 when every requested port is LISTENING, 1 otherwise.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -462,11 +469,16 @@ struct Output {
     format: Format,
     quiet: bool,
     streamed: bool,
+    hide_not_listening: bool,
 }
 
 impl Output {
+    fn shown(&self, f: &Finding) -> bool {
+        !(self.hide_not_listening && f.state == PortState::NotListening)
+    }
+
     fn stream(&self, f: &Finding, labels: &Labels) -> Result<(), Failure> {
-        if self.quiet || !self.streamed {
+        if self.quiet || !self.streamed || !self.shown(f) {
             return Ok(());
         }
         let line = serde_json::to_string(&row(f, labels)).map_err(Failure::runtime)?;
@@ -566,17 +578,22 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
     };
     let mut opts = opts;
     for item in &args.probe_as {
-        let (port, name) = item
-            .split_once('=')
-            .ok_or_else(|| Failure::usage(format!("invalid --probe-as '{item}': expected PORT=PROBE, e.g. 8389=ldap")))?;
-        let port: u16 = port
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| Failure::usage(format!("invalid --probe-as '{item}': the port must be from 1 to 65535")))?;
-        let kind = portq_probe::ProbeKind::from_name(name.trim())
-            .ok_or_else(|| Failure::usage(format!("invalid --probe-as '{item}': unknown probe '{}' (see portq check --help)", name.trim())))?;
+        let (port, name) = item.split_once('=').ok_or_else(|| {
+            Failure::usage(format!(
+                "invalid --probe-as '{item}': expected PORT=PROBE, e.g. 8389=ldap"
+            ))
+        })?;
+        let port: u16 = port.trim().parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+            Failure::usage(format!(
+                "invalid --probe-as '{item}': the port must be from 1 to 65535"
+            ))
+        })?;
+        let kind = portq_probe::ProbeKind::from_name(name.trim()).ok_or_else(|| {
+            Failure::usage(format!(
+                "invalid --probe-as '{item}': unknown probe '{}' (see portq check --help)",
+                name.trim()
+            ))
+        })?;
         opts = opts.with_probe(port, kind);
     }
     let plan = Plan::new(targets, spec);
@@ -588,6 +605,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
         format: args.format,
         quiet: args.quiet,
         streamed: args.format == Format::Ndjson,
+        hide_not_listening: !args.all && plan.ports().count() > SWEEP_PORTS,
     };
     let mut findings: Vec<Finding> = Vec::new();
     let run = portq_probe::start_resolved(resolved.clone(), plan.ports().clone(), opts.clone());
@@ -636,6 +654,16 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             "{failures} check(s) failed on this machine's side (see above)"
         )));
     }
+    let all_listening =
+        !findings.is_empty() && findings.iter().all(|f| f.state == PortState::Listening);
+    if output.hide_not_listening {
+        let before = findings.len();
+        findings.retain(|f| output.shown(f));
+        let hidden = before - findings.len();
+        if hidden > 0 && !args.quiet {
+            eprintln!("portq: {hidden} not-listening port(s) not shown; --all lists them");
+        }
+    }
     if !args.quiet {
         let text = match output.format {
             Format::Ndjson => None,
@@ -650,8 +678,6 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             out::print(&t).map_err(Failure::runtime)?;
         }
     }
-    let all_listening =
-        !findings.is_empty() && findings.iter().all(|f| f.state == PortState::Listening);
     Ok(if all_listening {
         Status::Ok
     } else {
