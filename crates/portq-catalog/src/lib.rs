@@ -34,6 +34,20 @@ pub fn requirements() -> &'static [Requirement] {
     generated::REQUIREMENTS
 }
 
+/// Every requirement sorted by port (then range end, transport and service), the order
+/// of the article's "Ports and protocols" table; ICMP and IP protocols come first.
+pub fn requirements_by_port() -> Vec<&'static Requirement> {
+    let mut reqs: Vec<&'static Requirement> = requirements().iter().collect();
+    reqs.sort_by_key(|r| {
+        (
+            r.ports.map(|p| (p.start, p.end)).unwrap_or((0, 0)),
+            r.transport,
+            r.service().name.to_lowercase(),
+        )
+    });
+    reqs
+}
+
 /// Every server role.
 pub fn roles() -> &'static [Role] {
     generated::ROLES

@@ -1,6 +1,6 @@
 //! Firewall rules and Windows RPC port settings, rendered from a set of server roles.
 //!
-//! Pure: nothing here touches the network or the host firewall. [`plan`] turns the
+//! Pure: nothing here touches the network or the host firewall. [`plan()`] turns the
 //! union of role requirements into a list of typed [`Rule`]s; the [`render`] modules
 //! write them for PowerShell, netsh, nftables, iptables, firewalld, JSON and CSV; and
 //! [`rpc_config`] writes the registry and netsh settings that narrow the RPC dynamic

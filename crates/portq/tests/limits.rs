@@ -19,10 +19,16 @@ fn root_dir() -> PathBuf {
 
 fn can_run(test: &str) -> bool {
     let root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false);
     if !root {
-        assert!(std::env::var_os("PORTQ_NETNS_REQUIRED").is_none(), "{test}: PORTQ_NETNS_REQUIRED is set but this is not root");
+        assert!(
+            std::env::var_os("PORTQ_NETNS_REQUIRED").is_none(),
+            "{test}: PORTQ_NETNS_REQUIRED is set but this is not root"
+        );
         eprintln!("NOT RUN: {test} needs root to make a network namespace");
     }
     root
@@ -32,7 +38,12 @@ fn listening(json: &str) -> BTreeSet<(String, u16)> {
     let rows: Vec<Value> = serde_json::from_str(json).expect("json");
     rows.iter()
         .filter(|r| r["state"] == "listening")
-        .map(|r| (r["address"].as_str().unwrap().to_owned(), r["port"].as_u64().unwrap() as u16))
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap().to_owned(),
+                r["port"].as_u64().unwrap() as u16,
+            )
+        })
         .collect()
 }
 
@@ -41,7 +52,11 @@ struct Down(Vec<(String, String)>, &'static str, &'static str);
 
 impl Drop for Down {
     fn drop(&mut self) {
-        let _ = Command::new("bash").arg(root_dir().join(self.1)).arg(self.2).envs(self.0.clone()).status();
+        let _ = Command::new("bash")
+            .arg(root_dir().join(self.1))
+            .arg(self.2)
+            .envs(self.0.clone())
+            .status();
     }
 }
 
@@ -64,7 +79,11 @@ fn full_sweep_with_256_open_files_finds_exactly_the_listeners() {
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
-    let up = Command::new("bash").arg(root_dir().join("tests/lab/bench-host-up.sh")).envs(env.clone()).status().unwrap();
+    let up = Command::new("bash")
+        .arg(root_dir().join("tests/lab/bench-host-up.sh"))
+        .envs(env.clone())
+        .status()
+        .unwrap();
     let _down = Down(env, "tests/lab/bench-host-down.sh", "");
     assert!(up.success(), "bench-host-up.sh failed");
     let expected: BTreeSet<(String, u16)> = std::fs::read_to_string("/tmp/portqlimits/ports.txt")
@@ -83,8 +102,15 @@ fn full_sweep_with_256_open_files_finds_exactly_the_listeners() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "run {run}: {stderr}");
-        assert!(!stderr.to_lowercase().contains("too many open files"), "{stderr}");
-        assert_eq!(listening(&String::from_utf8_lossy(&out.stdout)), expected, "run {run}");
+        assert!(
+            !stderr.to_lowercase().contains("too many open files"),
+            "{stderr}"
+        );
+        assert_eq!(
+            listening(&String::from_utf8_lossy(&out.stdout)),
+            expected,
+            "run {run}"
+        );
     }
 }
 
@@ -94,27 +120,62 @@ fn a_thousand_addresses_give_the_same_results_at_any_concurrency() {
         return;
     }
     let script = root_dir().join("tests/lab/many-host.sh");
-    let up = Command::new("bash").arg(&script).arg("up").status().unwrap();
+    let up = Command::new("bash")
+        .arg(&script)
+        .arg("up")
+        .status()
+        .unwrap();
     let _down = Down(Vec::new(), "tests/lab/many-host.sh", "down");
     assert!(up.success(), "many-host.sh up failed");
     let bin = assert_cmd::cargo::cargo_bin("portq");
     let mut results = Vec::new();
     for concurrency in ["1", "7", "64", ""] {
         let mut cmd = Command::new(&bin);
-        cmd.args(["check", "10.207.0.0-10.207.3.231", "-p", "tcp:7001,7002", "--all", "--format", "json"]);
+        cmd.args([
+            "check",
+            "10.207.0.0-10.207.3.231",
+            "-p",
+            "tcp:7001,7002",
+            "--all",
+            "--format",
+            "json",
+        ]);
         if !concurrency.is_empty() {
             cmd.args(["--concurrency", concurrency]);
         }
         let out = cmd.output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(rows.len(), 2000, "concurrency {concurrency:?}");
         let states: BTreeSet<(String, u64, String)> = rows
             .iter()
-            .map(|r| (r["address"].as_str().unwrap().to_owned(), r["port"].as_u64().unwrap(), r["state"].as_str().unwrap().to_owned()))
+            .map(|r| {
+                (
+                    r["address"].as_str().unwrap().to_owned(),
+                    r["port"].as_u64().unwrap(),
+                    r["state"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
-        assert_eq!(states.iter().filter(|s| s.1 == 7001 && s.2 == "listening").count(), 1000);
-        assert_eq!(states.iter().filter(|s| s.1 == 7002 && s.2 == "not_listening").count(), 1000);
+        assert_eq!(
+            states
+                .iter()
+                .filter(|s| s.1 == 7001 && s.2 == "listening")
+                .count(),
+            1000
+        );
+        assert_eq!(
+            states
+                .iter()
+                .filter(|s| s.1 == 7002 && s.2 == "not_listening")
+                .count(),
+            1000
+        );
         results.push(states);
     }
     assert!(results.windows(2).all(|w| w[0] == w[1]));

@@ -79,10 +79,12 @@ pub fn audit(inv: &Inventory, entries: &[RoleEntry]) -> Audit {
             continue;
         }
         if p.start == p.end {
-            let need = singles.entry((r.transport, p.start)).or_insert_with(|| Need {
-                optional: true,
-                ..Need::default()
-            });
+            let need = singles
+                .entry((r.transport, p.start))
+                .or_insert_with(|| Need {
+                    optional: true,
+                    ..Need::default()
+                });
             add_unique(&mut need.services, r.service().name);
             for role in &e.roles {
                 add_unique(&mut need.roles, *role);
@@ -196,18 +198,33 @@ mod tests {
         );
         let rdsh = expand(&[parse_selection("rdsh").unwrap()]);
         let a = audit(&inv, &rdsh);
-        let status = |t: Transport, p: u16| a.rows.iter().find(|r| r.transport == t && r.port == p).map(|r| r.status);
+        let status = |t: Transport, p: u16| {
+            a.rows
+                .iter()
+                .find(|r| r.transport == t && r.port == p)
+                .map(|r| r.status)
+        };
         assert_eq!(status(Transport::Tcp, 3389), Some(AuditStatus::Ok));
         assert_eq!(status(Transport::Tcp, 22), Some(AuditStatus::Unexpected));
         assert_eq!(status(Transport::Tcp, 631), Some(AuditStatus::LocalOnly));
         assert!(!a.matches);
 
-        let only = Inventory::new(vec![l(Transport::Tcp, "0.0.0.0:3389"), l(Transport::Udp, "[::]:3389")], vec![]);
+        let only = Inventory::new(
+            vec![
+                l(Transport::Tcp, "0.0.0.0:3389"),
+                l(Transport::Udp, "[::]:3389"),
+            ],
+            vec![],
+        );
         assert!(audit(&only, &rdsh).matches);
 
         let none = Inventory::new(vec![l(Transport::Tcp, "127.0.0.1:3389")], vec![]);
         let a = audit(&none, &rdsh);
-        assert!(a.rows.iter().any(|r| r.status == AuditStatus::Missing && r.port == 3389));
+        assert!(
+            a.rows
+                .iter()
+                .any(|r| r.status == AuditStatus::Missing && r.port == 3389)
+        );
         assert!(!a.matches);
     }
 
@@ -218,7 +235,14 @@ mod tests {
         let a = audit(&inv, &dc);
         let row = a.rows.iter().find(|r| r.port == 49153).unwrap();
         assert_eq!(row.status, AuditStatus::Ok);
-        assert!(row.services.contains(&"Active Directory (local security authority)"));
-        assert!(a.rows.iter().any(|r| r.status == AuditStatus::Missing && r.port == 88));
+        assert!(
+            row.services
+                .contains(&"Active Directory (local security authority)")
+        );
+        assert!(
+            a.rows
+                .iter()
+                .any(|r| r.status == AuditStatus::Missing && r.port == 88)
+        );
     }
 }

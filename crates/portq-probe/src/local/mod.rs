@@ -60,7 +60,11 @@ impl Inventory {
     /// Builds a sorted, de-duplicated inventory.
     pub fn new(mut listeners: Vec<LocalListener>, notes: Vec<String>) -> Self {
         listeners.sort_by(|a, b| {
-            (a.transport, a.address.port(), a.address).cmp(&(b.transport, b.address.port(), b.address))
+            (a.transport, a.address.port(), a.address).cmp(&(
+                b.transport,
+                b.address.port(),
+                b.address,
+            ))
         });
         listeners.dedup();
         Inventory { listeners, notes }
@@ -161,7 +165,11 @@ impl ListenerSource for SystemSource {
         if missing > 0 {
             inv.notes.push(format!(
                 "{missing} socket(s) could not be attributed to a process{}",
-                if is_root() { "" } else { " (run as root/Administrator to see every process)" }
+                if is_root() {
+                    ""
+                } else {
+                    " (run as root/Administrator to see every process)"
+                }
             ));
         }
         Ok(inv)

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub struct ProcSocket {
     /// Local address and port.
     pub local: SocketAddr,
-    /// Whether the remote end is unset (0.0.0.0:0 or [::]:0).
+    /// Whether the remote end is unset (`0.0.0.0:0` or `[::]:0`).
     pub unconnected: bool,
     /// The kernel state (0x0A = TCP LISTEN, 0x07 = closed/unconnected UDP).
     pub state: u8,

@@ -533,12 +533,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             "--concurrency and --per-host must be at least 1",
         ));
     }
-    let selections: Vec<_> = args
-        .roles
-        .iter()
-        .map(|r| roles::parse_selection(r))
-        .collect::<Result<_, _>>()
-        .map_err(Failure::usage)?;
+    let selections: Vec<_> = crate::cmd::parse_roles(&args.roles)?;
     let service_reqs = service_requirements(&args.services)?;
     let entries = roles::expand(&selections);
     let (mut port_list, labels, dynamic) = catalogue_ports(&entries, &service_reqs);
@@ -687,9 +682,6 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
 
 /// Runs `portq check`.
 pub fn run(args: Args) -> Result<Status, Failure> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::runtime)?;
+    let rt = crate::cmd::runtime()?;
     rt.block_on(run_async(args))
 }

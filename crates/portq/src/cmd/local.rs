@@ -300,12 +300,7 @@ fn watch(
 
 /// Runs `portq local`.
 pub fn run(args: Args) -> Result<Status, Failure> {
-    let selections: Vec<_> = args
-        .expect
-        .iter()
-        .map(|r| roles::parse_selection(r))
-        .collect::<Result<_, _>>()
-        .map_err(Failure::usage)?;
+    let selections: Vec<_> = crate::cmd::parse_roles(&args.expect)?;
     let source = SystemSource;
     if args.watch {
         return watch(&source, args.interval, args.count);

@@ -252,12 +252,7 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         .map(|q| Query::parse(q))
         .collect::<Result<_, _>>()
         .map_err(Failure::usage)?;
-    let selections: Vec<_> = args
-        .roles
-        .iter()
-        .map(|r| roles::parse_selection(r))
-        .collect::<Result<_, _>>()
-        .map_err(Failure::usage)?;
+    let selections: Vec<_> = crate::cmd::parse_roles(&args.roles)?;
 
     let explicit_file = args.services_file.as_ref().map(|p| {
         if p.as_os_str().is_empty() {
@@ -394,15 +389,10 @@ pub fn services(args: ViewArgs) -> Result<Status, Failure> {
 
 /// `portq ports`: the catalogue sorted by port.
 pub fn ports(args: ViewArgs) -> Result<Status, Failure> {
-    let mut reqs: Vec<&'static Requirement> = portq_catalog::requirements().iter().collect();
-    reqs.sort_by_key(|r| {
-        (
-            r.ports.map(|p| (p.start, p.end)).unwrap_or((0, 0)),
-            r.transport,
-            r.service().name.to_lowercase(),
-        )
-    });
-    let rows: Vec<Row> = reqs.into_iter().map(Row::from_requirement).collect();
+    let rows: Vec<Row> = portq_catalog::requirements_by_port()
+        .into_iter()
+        .map(Row::from_requirement)
+        .collect();
     render_rows(&rows, args.format, "portq ports")?;
     Ok(Status::Ok)
 }

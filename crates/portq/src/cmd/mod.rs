@@ -11,6 +11,25 @@ pub mod serve;
 
 use crate::cli::Command;
 use crate::exit::{Failure, Status};
+use portq_catalog::roles::{RoleSelection, parse_selection};
+
+/// Parses `--role` values; the first bad one is a usage error.
+pub fn parse_roles(names: &[String]) -> Result<Vec<RoleSelection>, Failure> {
+    names
+        .iter()
+        .map(|r| parse_selection(r))
+        .collect::<Result<_, _>>()
+        .map_err(Failure::usage)
+}
+
+/// The tokio runtime of the network commands (multi-threaded: the check engine runs a
+/// lane per worker thread).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)
+}
 
 /// Runs a parsed command.
 pub fn run(command: Command) -> Result<Status, Failure> {

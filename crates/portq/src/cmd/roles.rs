@@ -14,15 +14,17 @@ pub struct Args {
     pub format: LookupFormat,
 }
 
+/// A role option as JSON presents it.
 #[derive(Serialize)]
-struct OptionView {
+pub struct OptionView {
     id: &'static str,
     description: &'static str,
     default: bool,
 }
 
+/// A role as JSON presents it (`portq roles --format json`, `GET /api/roles`).
 #[derive(Serialize)]
-struct RoleView {
+pub struct RoleView {
     id: &'static str,
     name: &'static str,
     aliases: &'static [&'static str],
@@ -31,32 +33,34 @@ struct RoleView {
     requirements: usize,
 }
 
+/// Every role, for JSON.
+pub fn views() -> Vec<RoleView> {
+    portq_catalog::roles()
+        .iter()
+        .map(|r| RoleView {
+            id: r.id,
+            name: r.name,
+            aliases: r.aliases,
+            description: r.description,
+            options: r
+                .options
+                .iter()
+                .map(|o| OptionView {
+                    id: o.id,
+                    description: o.description,
+                    default: o.default,
+                })
+                .collect(),
+            requirements: r.requirements.len(),
+        })
+        .collect()
+}
+
 /// Runs `portq roles`.
 pub fn run(args: Args) -> Result<Status, Failure> {
     let roles = portq_catalog::roles();
     let result = match args.format {
-        LookupFormat::Json => {
-            let view: Vec<RoleView> = roles
-                .iter()
-                .map(|r| RoleView {
-                    id: r.id,
-                    name: r.name,
-                    aliases: r.aliases,
-                    description: r.description,
-                    options: r
-                        .options
-                        .iter()
-                        .map(|o| OptionView {
-                            id: o.id,
-                            description: o.description,
-                            default: o.default,
-                        })
-                        .collect(),
-                    requirements: r.requirements.len(),
-                })
-                .collect();
-            out::json(&view)
-        }
+        LookupFormat::Json => out::json(&views()),
         f => {
             let mut grid = Grid::new(vec!["ROLE", "ALIASES", "NAME", "OPTIONS (default on*)"]);
             for r in roles {

@@ -352,9 +352,6 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
 
 /// Runs `portq rpc`.
 pub fn run(args: Args) -> Result<Status, Failure> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::runtime)?;
+    let rt = crate::cmd::runtime()?;
     rt.block_on(run_async(args))
 }

@@ -89,12 +89,7 @@ fn cidrs(list: &[String]) -> Result<Vec<IpNet>, RulesError> {
 
 /// Runs `portq rules`.
 pub fn run(args: Args) -> Result<Status, Failure> {
-    let selections: Vec<_> = args
-        .roles
-        .iter()
-        .map(|r| roles::parse_selection(r))
-        .collect::<Result<_, _>>()
-        .map_err(Failure::usage)?;
+    let selections: Vec<_> = crate::cmd::parse_roles(&args.roles)?;
     let rpc_range = match &args.rpc_range {
         Some(r) => {
             Some(parse_range(r).map_err(|_| Failure::usage(RulesError::BadRange(r.clone())))?)

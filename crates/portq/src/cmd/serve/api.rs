@@ -115,45 +115,9 @@ pub async fn lookup(uri: Uri) -> Response {
 
 // ---------------------------------------------------------------- roles
 
-#[derive(Serialize)]
-struct OptionView {
-    id: &'static str,
-    description: &'static str,
-    default: bool,
-}
-
-#[derive(Serialize)]
-struct RoleView {
-    id: &'static str,
-    name: &'static str,
-    aliases: &'static [&'static str],
-    description: &'static str,
-    options: Vec<OptionView>,
-    requirements: usize,
-}
-
 /// `GET /api/roles`: the roles, as `portq roles --format json` lists them.
 pub async fn roles() -> Response {
-    let view: Vec<RoleView> = portq_catalog::roles()
-        .iter()
-        .map(|r| RoleView {
-            id: r.id,
-            name: r.name,
-            aliases: r.aliases,
-            description: r.description,
-            options: r
-                .options
-                .iter()
-                .map(|o| OptionView {
-                    id: o.id,
-                    description: o.description,
-                    default: o.default,
-                })
-                .collect(),
-            requirements: r.requirements.len(),
-        })
-        .collect();
-    Json(view).into_response()
+    Json(crate::cmd::roles::views()).into_response()
 }
 
 // ---------------------------------------------------------------- role builder

@@ -195,15 +195,10 @@ fn service_table(rows: &[Row]) -> String {
 
 /// `GET /ports`: the catalogue sorted by port.
 pub async fn ports() -> Response {
-    let mut reqs: Vec<&'static Requirement> = portq_catalog::requirements().iter().collect();
-    reqs.sort_by_key(|r| {
-        (
-            r.ports.map(|p| (p.start, p.end)).unwrap_or((0, 0)),
-            r.transport,
-            r.service().name.to_lowercase(),
-        )
-    });
-    let rows: Vec<Row> = reqs.into_iter().map(Row::from_requirement).collect();
+    let rows: Vec<Row> = portq_catalog::requirements_by_port()
+        .into_iter()
+        .map(Row::from_requirement)
+        .collect();
     let main = format!(
         "<h1>Ports and protocols</h1>\n<p class=\"lead\">{} of the catalogue, sorted by port, like the article’s summary table.</p>\n<div id=\"filter-slot\"></div>\n{FILTER_HINT}\n<div id=\"filter-items\">\n{}</div>\n",
         view::count(rows.len(), "row", "rows"),
