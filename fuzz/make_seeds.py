@@ -141,13 +141,17 @@ def text():
     for i, q in enumerate(["445", "135/tcp", "137/UDP", "49152-65535", "-1024", "Spooler",
                            "global catalog", "kerbros", "22", "dns server", "3268-3269/tcp"]):
         put("lookup_query", f"text_{i}", q)
-    services = pathlib.Path("/etc/services")
-    head = "".join(services.read_text(errors="replace").splitlines(True)[:60]) if services.exists() else ""
     put("services_file", "text_small",
         "88/udp\nssh 22/tcp # SSH Remote Login Protocol\n"
         "kerberos 88/udp kerberos5 krb5 # Kerberos v5\nbad line\nx 70000/tcp\n")
-    if head:
-        put("services_file", "text_etc_services_head", head)
+    put("services_file", "text_mixed",
+        "# our own sample in the services(5) format\n"
+        "domain\t\t53/tcp\t\t\t# name server\ndomain\t\t53/udp\n"
+        "ldap\t\t389/tcp\nldap 389/udp\nmicrosoft-ds 445/tcp   smb cifs\n"
+        "epmap 135/tcp loc-srv # DCE endpoint resolution\n"
+        "netbios-ns\t137/udp\t\tnbns\nsnmp 161/udp\nms-sql-m 1434/udp\n"
+        "isakmp 500/udp ike\nms-wbt-server 3389/tcp rdp\nweird 0/ddp\n"
+        "  indented 40001/sctp alias1 alias2 alias3#nospace\n")
     for i, r in enumerate(["dc", "dc:no-gc,frs\ndns-server", "domain-controller:gc,no-dns",
                            "fs\nweb\nprint", "rodc", "rds:no-x", "cluster\nhyper-v\nsql",
                            "managed-server\nkms\nnps\nwins"]):

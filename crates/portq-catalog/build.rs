@@ -6,6 +6,7 @@
 //! mistake in a data file fails the build with the file, row and reason, so nothing is
 //! ever parsed from text when portq starts. This file only reads the files, calls the
 //! parser and writes the generated code.
+#![forbid(unsafe_code)]
 
 #[path = "src/datafile.rs"]
 mod datafile;
