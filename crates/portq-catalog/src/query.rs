@@ -109,7 +109,16 @@ impl Query {
             return Err(QueryError::Empty);
         }
         let looks_numeric = text.starts_with(|c: char| c.is_ascii_digit() || c == '-');
-        if let Some((ports, transport)) = text.split_once('/') {
+        // `445/tcp` and `abc/tcp` are port queries (the second a bad one); `TCP/IP Print
+        // Server` and `RPC/NP` are words.
+        let port_with_transport = text.split_once('/').filter(|(_, t)| {
+            looks_numeric
+                || matches!(
+                    t.trim().to_ascii_lowercase().as_str(),
+                    "tcp" | "udp" | "sctp" | "dccp" | "icmp"
+                )
+        });
+        if let Some((ports, transport)) = port_with_transport {
             let transport = parse_transport(transport.trim())?;
             return Ok(Query::Ports {
                 range: parse_range(ports.trim())?,
@@ -151,6 +160,19 @@ mod tests {
         assert_eq!(Query::parse("49152-65535"), Ok(ports(49152, 65535, None)));
         assert_eq!(Query::parse(" 53 "), Ok(ports(53, 53, None)));
         assert_eq!(Query::parse("65535"), Ok(ports(65535, 65535, None)));
+    }
+
+    #[test]
+    fn slashes_in_words_are_text() {
+        assert_eq!(
+            Query::parse("TCP/IP Print Server"),
+            Ok(Query::Text("tcp/ip print server".into()))
+        );
+        assert_eq!(Query::parse("RPC/NP"), Ok(Query::Text("rpc/np".into())));
+        assert!(matches!(
+            Query::parse("<script>alert(1)</script>"),
+            Ok(Query::Text(_))
+        ));
     }
 
     #[test]
