@@ -546,8 +546,21 @@ impl TargetSet {
     }
 }
 
+/// True for names under the reserved `.invalid` top-level domain (RFC 6761), which
+/// never resolve: they are answered here, without asking any resolver.
+pub fn is_reserved_invalid(name: &str) -> bool {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    n == "invalid" || n.ends_with(".invalid")
+}
+
 /// Looks up one host name; the first address the resolver returns is used.
 pub async fn resolve_name(name: &str) -> Result<IpAddr, TargetError> {
+    if is_reserved_invalid(name) {
+        return Err(TargetError::Unresolvable {
+            name: name.to_string(),
+            reason: "names under .invalid never resolve (RFC 6761)".into(),
+        });
+    }
     let lookup = tokio::net::lookup_host((name, 0u16));
     match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
         Err(_) => Err(TargetError::Unresolvable {
@@ -795,6 +808,18 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn invalid_names_are_answered_without_a_resolver() {
+        for n in ["host.invalid", "HOST.INVALID.", "invalid"] {
+            assert!(is_reserved_invalid(n));
+            assert!(matches!(
+                resolve_name(n).await,
+                Err(TargetError::Unresolvable { .. })
+            ));
+        }
+        assert!(!is_reserved_invalid("invalid.example"));
     }
 
     #[test]
