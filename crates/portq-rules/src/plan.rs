@@ -351,25 +351,31 @@ fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
         if let PortSet::Ports(ports) = &r.windows
             && r.program.is_none()
         {
-            {
-                let seen = opened.entry((r.transport, r.remote.clone())).or_default();
-                let fresh: Vec<PortRange> = ports
-                    .iter()
-                    .copied()
-                    .filter(|p| !seen.iter().any(|s| s.start <= p.start && p.end <= s.end))
-                    .collect();
-                if fresh.is_empty() {
-                    continue;
-                }
-                seen.extend(fresh.iter().copied());
-                *seen = normalize(std::mem::take(seen));
-                r.ports = fresh.clone();
-                r.windows = PortSet::Ports(fresh);
+            let fresh = not_yet_open(
+                opened.entry((r.transport, r.remote.clone())).or_default(),
+                ports,
+            );
+            if fresh.is_empty() {
+                continue;
             }
+            r.ports = fresh.clone();
+            r.windows = PortSet::Ports(fresh);
         }
         out.push(r);
     }
     out
+}
+
+/// The ranges of `ports` that `opened` does not already cover; they are added to `opened`.
+fn not_yet_open(opened: &mut Vec<PortRange>, ports: &[PortRange]) -> Vec<PortRange> {
+    let fresh: Vec<PortRange> = ports
+        .iter()
+        .copied()
+        .filter(|p| !opened.iter().any(|s| s.start <= p.start && p.end <= s.end))
+        .collect();
+    opened.extend(fresh.iter().copied());
+    *opened = normalize(std::mem::take(opened));
+    fresh
 }
 
 /// For firewalls that match ports only (Linux, network): each rule with the ports that
@@ -388,19 +394,13 @@ pub fn port_rules(rules: &[Rule]) -> Vec<(&Rule, Vec<PortRange>)> {
             }
             continue;
         }
-        let seen = opened.entry((r.transport, r.remote.clone())).or_default();
-        let fresh: Vec<PortRange> = r
-            .ports
-            .iter()
-            .copied()
-            .filter(|p| !seen.iter().any(|s| s.start <= p.start && p.end <= s.end))
-            .collect();
-        if fresh.is_empty() {
-            continue;
+        let fresh = not_yet_open(
+            opened.entry((r.transport, r.remote.clone())).or_default(),
+            &r.ports,
+        );
+        if !fresh.is_empty() {
+            out.push((r, fresh));
         }
-        seen.extend(fresh.iter().copied());
-        *seen = normalize(std::mem::take(seen));
-        out.push((r, fresh));
     }
     out
 }

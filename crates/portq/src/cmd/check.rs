@@ -251,9 +251,7 @@ fn state_label(token: &str) -> String {
 }
 
 fn render_table(findings: &[Finding], labels: &Labels, format: Format) -> String {
-    let mut grid = Grid::new(vec![
-        "HOST", "PORT", "PROTO", "STATE", "SERVICE", "EVIDENCE", "MS",
-    ]);
+    let mut grid = Grid::new(COLUMNS.to_vec());
     let mut last_host: Option<(&str, IpAddr)> = None;
     for f in findings {
         let r = row(f, labels);
@@ -266,17 +264,26 @@ fn render_table(findings: &[Finding], labels: &Labels, format: Format) -> String
             format!("{} ({})", f.host, f.address)
         };
         last_host = Some((f.host.as_str(), f.address));
-        grid.push(vec![
-            host,
-            r.port.to_string(),
-            r.protocol.to_uppercase(),
-            state_label(r.state),
-            r.service,
-            r.evidence.join("; "),
-            format!("{:.0}", r.elapsed_ms),
-        ]);
+        grid.push(cells(host, r));
     }
     grid.render(format, "portq check").unwrap_or_default()
+}
+
+const COLUMNS: [&str; 7] = [
+    "HOST", "PORT", "PROTO", "STATE", "SERVICE", "EVIDENCE", "MS",
+];
+
+/// One result as table, CSV and HTML cells.
+fn cells(host: String, r: Row) -> Vec<String> {
+    vec![
+        host,
+        r.port.to_string(),
+        r.protocol.to_uppercase(),
+        state_label(r.state),
+        r.service,
+        r.evidence.join("; "),
+        format!("{:.0}", r.elapsed_ms),
+    ]
 }
 
 /// Hosts × ports as a coloured matrix, then the details.
@@ -318,20 +325,9 @@ fn render_html(findings: &[Finding], labels: &Labels) -> String {
         body.push_str("</tr>\n");
     }
     body.push_str("</tbody>\n</table>\n<h2>Details</h2>\n");
-    let mut grid = Grid::new(vec![
-        "HOST", "PORT", "PROTO", "STATE", "SERVICE", "EVIDENCE", "MS",
-    ]);
+    let mut grid = Grid::new(COLUMNS.to_vec());
     for f in findings {
-        let r = row(f, labels);
-        grid.push(vec![
-            format!("{} ({})", f.host, f.address),
-            r.port.to_string(),
-            r.protocol.to_uppercase(),
-            state_label(r.state),
-            r.service,
-            r.evidence.join("; "),
-            format!("{:.0}", r.elapsed_ms),
-        ]);
+        grid.push(cells(format!("{} ({})", f.host, f.address), row(f, labels)));
     }
     body.push_str(&html::table(&grid));
     html::page("portq check", &body)
