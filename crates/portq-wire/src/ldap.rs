@@ -775,8 +775,12 @@ pub fn decode_netlogon(
             dc_sock_addr = Some(SocketAddrV4::new(addr, port));
         }
     }
+    // NextClosestSiteName may still be left out (Samba does, and clears the flag in its
+    // NtVersion): the fixed tail after it is 8 bytes, so a name is there only if more remain.
+    const TAIL_LEN: usize = 4 + 2 + 2;
     let mut next_closest_site_name = None;
-    if requested_nt_version & NETLOGON_NT_VERSION_WITH_CLOSEST_SITE != 0 {
+    if requested_nt_version & NETLOGON_NT_VERSION_WITH_CLOSEST_SITE != 0 && r.remaining() > TAIL_LEN
+    {
         next_closest_site_name = Some(dns::read_name_at(blob, &mut r)?);
     }
     let nt_version = r.u32_le("netlogon NtVersion")?;
@@ -826,6 +830,20 @@ pub fn decode_netlogon_ping_reply(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn samba_omits_next_closest_site_name() {
+        // A real Samba reply to NtVer 5 | 5EX | 5EX_WITH_IP | WITH_CLOSEST_SITE (fuzz seed):
+        // no NextClosestSiteName, and 0x10 cleared in the reply's NtVersion.
+        let blob = include_bytes!("../../../fuzz/corpus/seed_ldap_netlogon/samba_netlogon_ip_site");
+        let nt = PROBE_NT_VERSION
+            | NETLOGON_NT_VERSION_5EX_WITH_IP
+            | NETLOGON_NT_VERSION_WITH_CLOSEST_SITE;
+        let r = decode_netlogon(blob, nt).unwrap();
+        assert_eq!((r.next_closest_site_name, r.nt_version), (None, 0x0d));
+        assert!(r.dc_sock_addr.is_some());
+    }
+
     use super::*;
     use proptest::prelude::*;
 
