@@ -778,14 +778,26 @@ pub fn decode_netlogon(
     // NextClosestSiteName may still be left out (Samba does, and clears the flag in its
     // NtVersion): the fixed tail after it is 8 bytes, so a name is there only if more remain.
     const TAIL_LEN: usize = 4 + 2 + 2;
+    let asked_site = requested_nt_version & NETLOGON_NT_VERSION_WITH_CLOSEST_SITE != 0;
     let mut next_closest_site_name = None;
-    if requested_nt_version & NETLOGON_NT_VERSION_WITH_CLOSEST_SITE != 0 && r.remaining() > TAIL_LEN
-    {
+    if asked_site && r.remaining() > TAIL_LEN {
         next_closest_site_name = Some(dns::read_name_at(blob, &mut r)?);
     }
     let nt_version = r.u32_le("netlogon NtVersion")?;
     let lm_nt_token = r.u16_le("netlogon LmNtToken")?;
     let lm20_token = r.u16_le("netlogon Lm20Token")?;
+    // A name left out must still end in the tokens [MS-ADTS] fixes at 0xFFFF; otherwise
+    // the bytes were a cut-off name, not a tail.
+    if asked_site
+        && next_closest_site_name.is_none()
+        && (lm_nt_token, lm20_token) != (0xFFFF, 0xFFFF)
+    {
+        return Err(WireError::Truncated {
+            what: "netlogon NextClosestSiteName",
+            needed: TAIL_LEN + 1,
+            available: TAIL_LEN,
+        });
+    }
     Ok(NetlogonResponse {
         opcode: op,
         flags,
