@@ -189,6 +189,18 @@ impl Service {
             .filter(move |r| std::ptr::eq(r.service.get(), self))
     }
 
+    /// True when `name` is this service's id, friendly name, short name or an alias
+    /// (case-insensitive).
+    pub fn is_named(&self, name: &str) -> bool {
+        self.id.eq_ignore_ascii_case(name)
+            || self.name.eq_ignore_ascii_case(name)
+            || self
+                .service_name
+                .split(';')
+                .any(|n| n.eq_ignore_ascii_case(name))
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    }
+
     /// The short name, or `None` when the article gives none.
     pub fn short_name(&self) -> Option<&'static str> {
         (!self.service_name.is_empty()).then_some(self.service_name)

@@ -179,13 +179,7 @@ fn word_matches(query_word: &str, hay: &[String]) -> bool {
 }
 
 fn exact_service(text: &str, r: &Requirement) -> bool {
-    let s = r.service();
-    s.id == text
-        || s.name.eq_ignore_ascii_case(text)
-        || s.service_name
-            .split(';')
-            .any(|n| n.eq_ignore_ascii_case(text))
-        || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(text))
+    r.service().is_named(text)
 }
 
 fn text_hits(text: &str) -> Vec<&'static Requirement> {

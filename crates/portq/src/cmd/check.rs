@@ -177,14 +177,7 @@ fn service_requirements(names: &[String]) -> Result<Vec<&'static Requirement>, F
         };
         let found: Vec<&'static Requirement> = portq_catalog::services()
             .iter()
-            .filter(|s| {
-                s.id == text
-                    || s.name.eq_ignore_ascii_case(&text)
-                    || s.service_name
-                        .split(';')
-                        .any(|x| x.eq_ignore_ascii_case(&text))
-                    || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(&text))
-            })
+            .filter(|s| s.is_named(&text))
             .flat_map(|s| s.requirements())
             .collect();
         if found.is_empty() {
