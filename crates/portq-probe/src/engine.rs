@@ -36,7 +36,7 @@ use thiserror::Error;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
-use crate::finding::{Finding, Transport, sort_findings};
+use crate::finding::{DomainOrigin, Finding, Transport, sort_findings};
 use crate::limits::{self, FdLimit};
 use crate::portspec::{PortIter, PortSpec};
 use crate::probes::{self, ProbeContext, ProbeKind};
@@ -263,6 +263,7 @@ pub struct CheckRun {
     buffered: VecDeque<Finding>,
     progress: Progress,
     concurrency: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<RunSummary>,
 }
 
@@ -285,6 +286,12 @@ impl CheckRun {
     /// Probes in flight at most.
     pub fn concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    /// Stops starting new checks; probes in flight finish (within their timeouts) and
+    /// their findings still arrive.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 
     /// Stops the run: probes in flight are dropped, no further finding arrives.
@@ -345,21 +352,37 @@ pub async fn check(
 /// When `opts.concurrency` is `None`, the open-file soft limit is raised to the hard
 /// limit (where allowed) and the concurrency sized from it.
 pub fn start_resolved(targets: ResolvedTargets, ports: PortSpec, opts: CheckOptions) -> CheckRun {
+    let total = targets.count() * u64::from(ports.count());
+    let units = Units::Cartesian {
+        targets: targets.iter(),
+        ports: Arc::new(ports),
+    };
+    launch(units, total, opts)
+}
+
+/// Starts checking a list of units (each target with its own ports) in the background
+/// of the current tokio runtime; otherwise as [`start_resolved`].
+pub fn start_units(units: Vec<CheckUnit>, opts: CheckOptions) -> CheckRun {
+    let total = units.iter().map(|u| u64::from(u.ports.count())).sum();
+    launch(Units::List(units.into_iter()), total, opts)
+}
+
+fn launch(units: Units, total: u64, opts: CheckOptions) -> CheckRun {
     let fd = if opts.concurrency.is_none() {
         limits::raise_fd_limit()
     } else {
         limits::current_fd_limit()
     };
     let concurrency = limits::effective_concurrency(opts.concurrency, fd);
-    let total = targets.count() * u64::from(ports.count());
     let (tx, rx) = mpsc::channel(64);
     let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let task = tokio::spawn(run(
-        targets,
-        ports,
+        units,
         RunSetup {
             opts,
             tx,
+            stop: Arc::clone(&stop),
             done: Arc::clone(&done),
             total,
             concurrency,
@@ -371,6 +394,7 @@ pub fn start_resolved(targets: ResolvedTargets, ports: PortSpec, opts: CheckOpti
         buffered: VecDeque::new(),
         progress: Progress { done, total },
         concurrency,
+        stop,
         task,
     }
 }
@@ -427,9 +451,10 @@ impl Shared {
     /// Bookkeeping when a probe ends: per-host count down, waiters woken if the host
     /// was at its limit.
     fn release(&self, item: &WorkItem) {
-        let (counter, limit) = match item.transport {
-            Transport::Tcp => (&item.host.tcp_in_flight, self.opts.per_host.max(1)),
-            Transport::Udp => (&item.host.udp_in_flight, self.opts.udp_per_host.max(1)),
+        let (counter, limit) = if item.transport == Transport::Udp {
+            (&item.host.udp_in_flight, self.opts.udp_per_host.max(1))
+        } else {
+            (&item.host.tcp_in_flight, self.opts.per_host.max(1))
         };
         if counter.fetch_sub(1, Ordering::AcqRel) >= limit {
             self.slot_freed.notify_waiters();
@@ -437,9 +462,26 @@ impl Shared {
     }
 }
 
+/// One target with the ports to check on it: the unit of work of a run.
+///
+/// [`start_resolved`] checks every target on the same ports; [`start_units`] takes a
+/// list of units, each with its own ports and domain (the endpoint-mapper follow-up
+/// checks, on each host, the dynamic ports that host registered).
+#[derive(Debug, Clone)]
+pub struct CheckUnit {
+    /// The host and its address.
+    pub target: Target,
+    /// The ports to check on it.
+    pub ports: Arc<PortSpec>,
+    /// The AD domain for this host's probes (Kerberos realm, CLDAP) and where it came
+    /// from; over [`CheckOptions::domain`] and the guess from the host name.
+    pub domain: Option<(Arc<str>, DomainOrigin)>,
+}
+
 /// A host being worked on, with its probes in flight.
 struct HostState {
     target: Target,
+    domain: Option<(Arc<str>, DomainOrigin)>,
     tcp_in_flight: AtomicUsize,
     udp_in_flight: AtomicUsize,
 }
@@ -466,9 +508,10 @@ enum Next {
 
 /// Hands out (host, port) pairs: a window of hosts, their ports taken in turn.
 struct WorkSource {
-    targets: TargetIter,
-    ports: PortSpec,
+    units: Units,
     window: VecDeque<HostCursor>,
+    /// Set by [`CheckRun::stop`]: hand out no more work.
+    stop: Arc<std::sync::atomic::AtomicBool>,
     max_window: usize,
     stopped: bool,
 }
@@ -476,16 +519,17 @@ struct WorkSource {
 impl WorkSource {
     fn refill(&mut self) {
         while self.window.len() < self.max_window {
-            let Some(target) = self.targets.next() else {
+            let Some(unit) = self.units.next() else {
                 return;
             };
-            let mut ports = self.ports.iter();
+            let mut ports = unit.ports.iter();
             let Some(first) = ports.next() else {
-                return;
+                continue;
             };
             self.window.push_back(HostCursor {
                 host: Arc::new(HostState {
-                    target,
+                    target: unit.target,
+                    domain: unit.domain,
                     tcp_in_flight: AtomicUsize::new(0),
                     udp_in_flight: AtomicUsize::new(0),
                 }),
@@ -496,7 +540,7 @@ impl WorkSource {
     }
 
     fn next(&mut self, per_host: usize, udp_per_host: usize) -> Next {
-        if self.stopped {
+        if self.stopped || self.stop.load(Ordering::Relaxed) {
             return Next::Done;
         }
         self.refill();
@@ -505,9 +549,10 @@ impl WorkSource {
                 break;
             };
             let (transport, port) = cursor.next;
-            let (counter, limit) = match transport {
-                Transport::Tcp => (&cursor.host.tcp_in_flight, per_host),
-                Transport::Udp => (&cursor.host.udp_in_flight, udp_per_host),
+            let (counter, limit) = if transport == Transport::Udp {
+                (&cursor.host.udp_in_flight, udp_per_host)
+            } else {
+                (&cursor.host.tcp_in_flight, per_host)
             };
             if counter.load(Ordering::Acquire) >= limit {
                 self.window.push_back(cursor);
@@ -533,6 +578,30 @@ impl WorkSource {
     }
 }
 
+/// Where the units of a run come from: the same ports on every target (expanded
+/// lazily, a huge target set is never held), or a list of units.
+enum Units {
+    Cartesian {
+        targets: TargetIter,
+        ports: Arc<PortSpec>,
+    },
+    List(std::vec::IntoIter<CheckUnit>),
+}
+
+impl Iterator for Units {
+    type Item = CheckUnit;
+    fn next(&mut self) -> Option<CheckUnit> {
+        match self {
+            Units::Cartesian { targets, ports } => targets.next().map(|target| CheckUnit {
+                target,
+                ports: Arc::clone(ports),
+                domain: None,
+            }),
+            Units::List(list) => list.next(),
+        }
+    }
+}
+
 /// Findings handed over per batch at most; a lane also flushes before it waits.
 const BATCH: usize = 256;
 /// Work items a lane reserves per visit to the work source.
@@ -544,16 +613,18 @@ const YIELD_EVERY: usize = 128;
 struct RunSetup {
     opts: CheckOptions,
     tx: mpsc::Sender<Vec<Finding>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     done: Arc<AtomicU64>,
     total: u64,
     concurrency: usize,
     fd: FdLimit,
 }
 
-async fn run(targets: ResolvedTargets, ports: PortSpec, setup: RunSetup) -> RunSummary {
+async fn run(units: Units, setup: RunSetup) -> RunSummary {
     let RunSetup {
         opts,
         tx,
+        stop,
         done,
         total,
         concurrency,
@@ -570,11 +641,11 @@ async fn run(targets: ResolvedTargets, ports: PortSpec, setup: RunSetup) -> RunS
         community: Arc::from(opts.snmp_community.as_str()),
         domain: opts.domain.as_deref().map(Arc::from),
         source: Mutex::new(WorkSource {
-            targets: targets.iter(),
-            ports,
+            units,
             window: VecDeque::new(),
             max_window,
             stopped: false,
+            stop,
         }),
         opts,
         slot_freed: Notify::new(),
@@ -686,7 +757,7 @@ async fn run_item(
     pool: Arc<tcp::SocketPool>,
     item: WorkItem,
 ) -> Result<Finding, LocalFailure> {
-    let result = check_port(&item.host.target, item.transport, item.port, &shared, &pool).await;
+    let result = check_port(&item.host, item.transport, item.port, &shared, &pool).await;
     shared.release(&item);
     result
 }
@@ -738,13 +809,14 @@ fn stop(shared: &Shared) {
 }
 
 async fn check_port(
-    target: &Target,
+    host: &HostState,
     transport: Transport,
     port: u16,
     shared: &Shared,
     pool: &tcp::SocketPool,
 ) -> Result<Finding, LocalFailure> {
     let opts = &shared.opts;
+    let target = &host.target;
     let addr = SocketAddr::new(target.address, port);
     let kind = opts.probe_for(transport, port);
     let limiter = shared.limiter.as_ref();
@@ -756,15 +828,22 @@ async fn check_port(
         port,
         message: e.message,
     };
+    let domain = host
+        .domain
+        .clone()
+        .or_else(|| shared.domain.clone().map(|d| (d, DomainOrigin::Given)))
+        .or_else(|| domain_of(&target.host).map(|d| (Arc::from(d), DomainOrigin::HostName)));
+    let (domain, domain_origin) = match domain {
+        Some((d, o)) => (Some(d), o),
+        None => (None, DomainOrigin::Placeholder),
+    };
     let ctx = || ProbeContext {
         host: target.host.clone(),
         address: target.address,
         port,
         snmp_community: Arc::clone(&shared.community),
-        domain: shared
-            .domain
-            .clone()
-            .or_else(|| domain_of(&target.host).map(Arc::from)),
+        domain: domain.clone(),
+        domain_origin,
         nonce: probes::nonce(),
         probe_timeout: opts.probe_timeout,
     };
@@ -780,7 +859,9 @@ async fn check_port(
                 } else {
                     match conn.into_stream() {
                         Ok(stream) => evidence.extend(probes::run_tcp(kind, stream, &ctx()).await),
-                        Err(e) => evidence.push(crate::finding::Evidence::error(format!(
+                        Err(e) => evidence.push(crate::finding::Evidence::error(
+                            crate::finding::ProbeErrorKind::Local,
+                            format!(
                             "cannot hand the connection to the probe: {e}"
                         ))),
                     }
@@ -800,6 +881,15 @@ async fn check_port(
             .await
             .map_err(fail)?;
             (out.state, out.attempts, out.evidence)
+        }
+        other => {
+            return Err(LocalFailure {
+                host: target.host.clone(),
+                address: target.address,
+                transport,
+                port,
+                message: format!("{other} has no ports to probe"),
+            });
         }
     };
     Ok(Finding {

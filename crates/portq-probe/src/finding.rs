@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+/// The catalogue's transport, the one type for TCP, UDP and the IP protocols; only TCP
+/// and UDP can be probed ([`crate::PortSpec`] refuses the others).
+pub use portq_catalog::Transport;
+
 /// The state of one port, as PortQry defines it.
 ///
 /// Serialized as its [`token`](PortState::token): `listening`, `not_listening`,
@@ -36,26 +40,30 @@ impl PortState {
             PortState::ListeningOrFiltered => "listening_or_filtered",
         }
     }
-}
 
-/// The transport protocol of a port.
-///
-/// Serialized as its [`token`](Transport::token): `tcp` or `udp`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Transport {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-}
-
-impl Transport {
-    /// `tcp` or `udp`.
-    pub fn token(self) -> &'static str {
+    /// The label people read, as PortQry prints it: `LISTENING`, `NOT LISTENING`,
+    /// `FILTERED`, `LISTENING OR FILTERED` (also what `Display` writes).
+    pub fn label(self) -> &'static str {
         match self {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
+            PortState::Listening => "LISTENING",
+            PortState::NotListening => "NOT LISTENING",
+            PortState::Filtered => "FILTERED",
+            PortState::ListeningOrFiltered => "LISTENING OR FILTERED",
         }
+    }
+
+    /// Every state, in the order summaries list them.
+    pub const ALL: [PortState; 4] = [
+        PortState::Listening,
+        PortState::NotListening,
+        PortState::Filtered,
+        PortState::ListeningOrFiltered,
+    ];
+}
+
+impl std::fmt::Display for PortState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
     }
 }
 
@@ -65,9 +73,32 @@ impl Serialize for PortState {
     }
 }
 
-impl Serialize for Transport {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.token())
+
+/// Where the AD domain (the Kerberos realm asked for, the CLDAP ping's domain) of a
+/// probe came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DomainOrigin {
+    /// Given by the user (`--domain`).
+    Given,
+    /// Named by the same host earlier in the run (CLDAP netlogon or the LDAP rootDSE).
+    Learned,
+    /// Guessed from the host name (`dc1.example.test` → `example.test`).
+    HostName,
+    /// Nothing known: a placeholder was asked for (`PORTQ.INVALID`).
+    Placeholder,
+}
+
+impl DomainOrigin {
+    /// How a summary says it.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            DomainOrigin::Given => "as given",
+            DomainOrigin::Learned => "as the host named it over LDAP",
+            DomainOrigin::HostName => "guessed from the host name",
+            DomainOrigin::Placeholder => "a placeholder: no domain known, --domain names it",
+        }
     }
 }
 
@@ -113,8 +144,13 @@ pub enum Evidence {
         error_code: i32,
         /// The error code's name.
         error_name: String,
-        /// The realm the KDC reported.
+        /// The realm field of the KDC's reply (a KDC echoes the realm it was asked
+        /// for unless it names its own, as with `KDC_ERR_WRONG_REALM`).
         realm: Option<String>,
+        /// The realm portq asked for: portq's choice, not the KDC's answer.
+        asked_realm: String,
+        /// Where the asked realm came from.
+        asked_realm_origin: DomainOrigin,
     },
     /// A kpasswd service answered (with a result code or a KRB-ERROR).
     Kpasswd {
@@ -160,10 +196,16 @@ pub enum Evidence {
     },
     /// An LDAP server returned its rootDSE.
     Ldap {
-        /// `defaultNamingContext`.
+        /// `defaultNamingContext` (Active Directory).
         naming_context: Option<String>,
-        /// `dnsHostName`.
+        /// `dnsHostName` (Active Directory).
         dns_host_name: Option<String>,
+        /// `namingContexts`: every directory's suffixes (OpenLDAP, 389 DS, AD).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        naming_contexts: Vec<String>,
+        /// `vendorName` (RFC 3045), when the server sets it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vendor_name: Option<String>,
     },
     /// The server's TLS certificate (read, not validated).
     TlsCertificate {
@@ -233,17 +275,86 @@ pub enum Evidence {
     },
     /// The probe of this port failed; the state is still what the connect proved.
     Error {
-        /// What went wrong.
+        /// What kind of failure (`timeout`, `reset`, `tls`, `decode`, ...).
+        error_kind: ProbeErrorKind,
+        /// What went wrong, in words.
         message: String,
     },
+}
+
+/// Why an application probe could not read its evidence (the port state stands).
+///
+/// Serialized in snake case as `error_kind` beside the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProbeErrorKind {
+    /// No complete answer within the probe timeout.
+    Timeout,
+    /// The peer reset the connection.
+    Reset,
+    /// The peer closed the connection without (a complete) answer.
+    Closed,
+    /// The TLS handshake failed, or the server sent no usable certificate.
+    Tls,
+    /// The answer arrived but is not the protocol expected (or does not decode).
+    Decode,
+    /// The answer was larger than the probe reads.
+    TooLarge,
+    /// Another I/O error on the connection.
+    Io,
+    /// A failure on this machine's side (the connection could not be handed over).
+    Local,
+}
+
+impl ProbeErrorKind {
+    /// The snake-case token used in JSON.
+    pub fn token(self) -> &'static str {
+        match self {
+            ProbeErrorKind::Timeout => "timeout",
+            ProbeErrorKind::Reset => "reset",
+            ProbeErrorKind::Closed => "closed",
+            ProbeErrorKind::Tls => "tls",
+            ProbeErrorKind::Decode => "decode",
+            ProbeErrorKind::TooLarge => "too_large",
+            ProbeErrorKind::Io => "io",
+            ProbeErrorKind::Local => "local",
+        }
+    }
+
+    /// The kind of an I/O error.
+    pub fn of_io(e: &std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::TimedOut | K::WouldBlock => ProbeErrorKind::Timeout,
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => ProbeErrorKind::Reset,
+            K::UnexpectedEof => ProbeErrorKind::Closed,
+            K::InvalidData => ProbeErrorKind::Decode,
+            _ => ProbeErrorKind::Io,
+        }
+    }
+}
+
+/// The evidence of a finding as one line: each item's [`Evidence::summary`], joined
+/// with `; ` (what tables, CSV, the console and HTML reports show).
+pub fn evidence_text(evidence: &[Evidence]) -> String {
+    let mut out = String::new();
+    for (i, e) in evidence.iter().enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        out.push_str(&e.summary());
+    }
+    out
 }
 
 const SUMMARY_MAX: usize = 200;
 
 impl Evidence {
     /// Shorthand for [`Evidence::Error`].
-    pub fn error(message: impl Into<String>) -> Self {
+    pub fn error(error_kind: ProbeErrorKind, message: impl Into<String>) -> Self {
         Evidence::Error {
+            error_kind,
             message: message.into(),
         }
     }
@@ -292,11 +403,17 @@ impl Evidence {
                 error_code,
                 error_name,
                 realm,
+                asked_realm,
+                asked_realm_origin,
             } => {
                 let _ = write!(s, "Kerberos {error_name} ({error_code})");
+                let phrase = asked_realm_origin.phrase();
                 match realm {
-                    Some(r) => write!(s, ", realm {r}"),
-                    None => Ok(()),
+                    Some(r) if !r.eq_ignore_ascii_case(asked_realm) => write!(
+                        s,
+                        ", the KDC named realm {r} (asked {asked_realm}, {phrase})"
+                    ),
+                    _ => write!(s, ", asked realm {asked_realm} ({phrase})"),
                 }
             }
             Evidence::Kpasswd {
@@ -355,12 +472,22 @@ impl Evidence {
             Evidence::Ldap {
                 naming_context,
                 dns_host_name,
+                naming_contexts,
+                vendor_name,
             } => {
                 let _ = write!(s, "LDAP rootDSE:");
-                let _ = opt(&mut s, " naming context", naming_context);
-                let _ = opt(&mut s, ", host", dns_host_name);
-                if naming_context.is_none() && dns_host_name.is_none() {
-                    s.push_str(" read");
+                let mut said = opt(&mut s, " naming context", naming_context).unwrap_or(false);
+                if !said && !naming_contexts.is_empty() {
+                    let plural = if naming_contexts.len() == 1 { "" } else { "s" };
+                    let _ = write!(s, " naming context{plural} {}", naming_contexts.join("; "));
+                    said = true;
+                }
+                let sep = if said { ", " } else { " " };
+                said |= opt(&mut s, &format!("{sep}host"), dns_host_name).unwrap_or(false);
+                let sep = if said { ", " } else { " " };
+                said |= opt(&mut s, &format!("{sep}vendor"), vendor_name).unwrap_or(false);
+                if !said {
+                    s.push_str(" read (no naming context, host or vendor given)");
                 }
                 Ok(())
             }
@@ -425,7 +552,7 @@ impl Evidence {
                 write!(s, "{bytes}-byte UDP reply")
             }
             Evidence::Unreachable { reason } => write!(s, "ICMP: {reason}"),
-            Evidence::Error { message } => write!(s, "probe error: {message}"),
+            Evidence::Error { message, .. } => write!(s, "probe error: {message}"),
         };
         clip(s, SUMMARY_MAX)
     }

@@ -27,6 +27,7 @@ pub mod rpc;
 pub mod engine;
 pub mod finding;
 pub mod limits;
+pub mod pipeline;
 pub mod portspec;
 pub mod probes;
 mod rate;
@@ -35,11 +36,12 @@ mod tcp;
 mod udp;
 
 pub use engine::{
-    CheckError, CheckOptions, CheckRun, LocalFailure, Plan, PlannedCheck, Progress, RunSummary,
-    check, start, start_resolved,
+    CheckError, CheckOptions, CheckRun, CheckUnit, LocalFailure, Plan, PlannedCheck, Progress,
+    RunSummary, check, start, start_resolved, start_units,
 };
 pub use finding::{
-    Evidence, Finding, NetBiosName, PortState, SqlInstance, Transport, sort_findings,
+    DomainOrigin, Evidence, Finding, NetBiosName, PortState, ProbeErrorKind, SqlInstance,
+    Transport, evidence_text, sort_findings,
 };
 pub use portspec::{PortRange, PortSpec, PortSpecError};
 pub use probes::ProbeKind;

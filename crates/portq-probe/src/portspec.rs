@@ -14,7 +14,8 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::finding::Transport;
+pub use portq_catalog::PortRange;
+use portq_catalog::Transport;
 
 /// Why a port specification was refused. Each variant carries the offending item.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -65,6 +66,12 @@ pub enum PortSpecError {
         /// The offending item.
         item: String,
     },
+    /// A transport without port numbers (ICMP, GRE, ESP, AH): nothing to probe by port.
+    #[error("{transport} has no ports to probe")]
+    NotProbeable {
+        /// The transport given.
+        transport: Transport,
+    },
     /// A range whose end is below its start (`5-3`).
     #[error("inverted range {item:?}: {start} is above {end}")]
     Inverted {
@@ -75,27 +82,6 @@ pub enum PortSpecError {
         /// The end as given.
         end: u16,
     },
-}
-
-/// An inclusive range of ports, `start <= end`, both at least 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PortRange {
-    /// First port.
-    pub start: u16,
-    /// Last port.
-    pub end: u16,
-}
-
-impl PortRange {
-    /// Number of ports in the range.
-    pub fn len(&self) -> u32 {
-        u32::from(self.end) - u32::from(self.start) + 1
-    }
-
-    /// Never true: a range holds at least one port.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
 }
 
 /// A set of ports per transport, kept as sorted, merged ranges.
@@ -155,7 +141,7 @@ impl PortSpec {
                 body = ports.trim();
             }
             let range = parse_range(item, body)?;
-            spec.list_mut(transport).push(range);
+            spec.list_mut(transport)?.push(range);
         }
         spec.normalize();
         Ok(spec)
@@ -180,10 +166,10 @@ impl PortSpec {
         for (t, p) in ports {
             if p == 0 {
                 return Err(PortSpecError::PortZero {
-                    item: format!("{p}/{}", t.token()),
+                    item: format!("{p}/{}", t.as_str()),
                 });
             }
-            spec.list_mut(t).push(PortRange { start: p, end: p });
+            spec.list_mut(t)?.push(PortRange { start: p, end: p });
         }
         spec.normalize();
         Ok(spec)
@@ -196,11 +182,12 @@ impl PortSpec {
         self.normalize();
     }
 
-    /// The sorted, merged ranges of one transport.
+    /// The sorted, merged ranges of one transport (none for a transport without ports).
     pub fn ranges(&self, transport: Transport) -> &[PortRange] {
         match transport {
             Transport::Tcp => &self.tcp,
             Transport::Udp => &self.udp,
+            _ => &[],
         }
     }
 
@@ -244,10 +231,13 @@ impl PortSpec {
         }
     }
 
-    fn list_mut(&mut self, t: Transport) -> &mut Vec<PortRange> {
+    /// The list of a transport that can be probed; the checked conversion from the
+    /// catalogue's transports (ICMP, GRE, ESP and AH have no ports).
+    fn list_mut(&mut self, t: Transport) -> Result<&mut Vec<PortRange>, PortSpecError> {
         match t {
-            Transport::Tcp => &mut self.tcp,
-            Transport::Udp => &mut self.udp,
+            Transport::Tcp => Ok(&mut self.tcp),
+            Transport::Udp => Ok(&mut self.udp),
+            other => Err(PortSpecError::NotProbeable { transport: other }),
         }
     }
 
@@ -268,7 +258,7 @@ impl fmt::Display for PortSpec {
                 }
                 first = false;
                 if i == 0 {
-                    write!(f, "{}:", t.token())?;
+                    write!(f, "{}:", t.as_str())?;
                 }
                 if r.start == r.end {
                     write!(f, "{}", r.start)?;

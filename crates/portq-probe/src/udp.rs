@@ -93,9 +93,9 @@ pub(crate) async fn check(
         match step {
             Step::Reply(n) => {
                 let reply = buf.get(..n).unwrap_or(&[]);
-                let evidence = match probe.decode(reply) {
+                let evidence = match probe.decode(reply, ctx) {
                     Ok(ev) => ev,
-                    Err(e) => Evidence::error(format!(
+                    Err(e) => Evidence::error(crate::finding::ProbeErrorKind::Decode, format!(
                         "{n}-byte reply not understood as {}: {e}",
                         probe.protocol()
                     )),

@@ -35,8 +35,11 @@ pub const NETLOGON_NT_VERSION_WITH_CLOSEST_SITE: u32 = 0x0000_0010;
 pub const PROBE_NT_VERSION: u32 = NETLOGON_NT_VERSION_5 | NETLOGON_NT_VERSION_5EX;
 
 /// The rootDSE attributes the probe asks for.
-pub const ROOTDSE_ATTRIBUTES: [&str; 9] = [
+pub const ROOTDSE_ATTRIBUTES: [&str; 12] = [
     "defaultNamingContext",
+    "namingContexts",
+    "vendorName",
+    "vendorVersion",
     "dnsHostName",
     "ldapServiceName",
     "supportedLDAPVersion",
@@ -541,6 +544,12 @@ pub struct RootDse {
     pub root_domain_naming_context: Option<String>,
     /// dnsHostName.
     pub dns_host_name: Option<String>,
+    /// namingContexts values (every directory has them; AD also has defaultNamingContext).
+    pub naming_contexts: Vec<String>,
+    /// vendorName (RFC 3045; OpenLDAP, 389 DS and others set it, AD does not).
+    pub vendor_name: Option<String>,
+    /// vendorVersion (RFC 3045).
+    pub vendor_version: Option<String>,
     /// ldapServiceName.
     pub ldap_service_name: Option<String>,
     /// serverName.
@@ -562,6 +571,12 @@ impl RootDse {
             default_naming_context: e.first_text("defaultNamingContext"),
             root_domain_naming_context: e.first_text("rootDomainNamingContext"),
             dns_host_name: e.first_text("dnsHostName"),
+            naming_contexts: e
+                .get("namingContexts")
+                .map(Attribute::texts)
+                .unwrap_or_default(),
+            vendor_name: e.first_text("vendorName"),
+            vendor_version: e.first_text("vendorVersion"),
             ldap_service_name: e.first_text("ldapServiceName"),
             server_name: e.first_text("serverName"),
             supported_ldap_versions: e

@@ -22,7 +22,7 @@ impl UdpProbe for Dns {
             .or_else(|| dns::query(id, ".", dns::RecordType::SOA, false).ok())
             .unwrap_or_default()
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         let m = dns::decode(reply)?;
         if !m.header.qr {
             return Err(WireError::Unexpected {

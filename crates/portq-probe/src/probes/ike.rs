@@ -19,7 +19,7 @@ impl UdpProbe for Ike {
         cookie[4..].copy_from_slice(&super::nonce().to_be_bytes());
         ike::main_mode_request(cookie)
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         let r = ike::decode(reply)?;
         let mut detail = r.header.exchange_name().to_string();
         let notes: Vec<&str> = r

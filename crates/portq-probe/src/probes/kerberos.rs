@@ -26,17 +26,28 @@ fn request(ctx: &ProbeContext) -> Vec<u8> {
     kerberos::as_req(&realm(ctx), CLIENT, ctx.nonce)
 }
 
-fn evidence(reply: kerberos::KdcReply) -> Evidence {
+/// The reply as evidence, with the realm that was asked kept apart from the KDC's.
+fn evidence(reply: kerberos::KdcReply, ctx: &ProbeContext) -> Evidence {
+    let asked_realm = realm(ctx);
+    let asked_realm_origin = if ctx.domain.is_some() {
+        ctx.domain_origin
+    } else {
+        crate::finding::DomainOrigin::Placeholder
+    };
     match reply {
         kerberos::KdcReply::Error(e) => Evidence::Kerberos {
             error_code: i32::try_from(e.error_code.0).unwrap_or(i32::MAX),
             error_name: e.error_code.name().to_string(),
             realm: (!e.realm.is_empty()).then_some(e.realm),
+            asked_realm,
+            asked_realm_origin,
         },
         kerberos::KdcReply::AsRep(r) => Evidence::Kerberos {
             error_code: 0,
             error_name: "AS-REP".to_string(),
             realm: (!r.crealm.is_empty()).then_some(r.crealm),
+            asked_realm,
+            asked_realm_origin,
         },
     }
 }
@@ -50,8 +61,8 @@ impl UdpProbe for Kerberos {
     fn request(&self, ctx: &ProbeContext) -> Vec<u8> {
         request(ctx)
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
-        kerberos::decode(reply).map(evidence)
+    fn decode(&self, reply: &[u8], ctx: &ProbeContext) -> Result<Evidence, WireError> {
+        kerberos::decode(reply).map(|r| evidence(r, ctx))
     }
     fn always_answers(&self) -> bool {
         true
@@ -73,7 +84,7 @@ where
             .ok_or_else(|| ProbeError::Protocol("short Kerberos record header".into()))
     })
     .await?;
-    ev.push(evidence(kerberos::decode_tcp(&reply)?));
+    ev.push(evidence(kerberos::decode_tcp(&reply)?, ctx));
     let _ = s.shutdown().await;
     Ok(())
 }
@@ -89,7 +100,7 @@ impl UdpProbe for Kpasswd {
     fn request(&self, _ctx: &ProbeContext) -> Vec<u8> {
         kerberos::kpasswd_probe_request()
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         Ok(match kerberos::decode_kpasswd_reply(reply)? {
             kerberos::KpasswdReply::Error { error, result, .. } => Evidence::Kpasswd {
                 result_code: result.map(|(code, _)| code.0),

@@ -73,6 +73,8 @@ where
     ev.push(Evidence::Ldap {
         naming_context: root.default_naming_context,
         dns_host_name: root.dns_host_name,
+        naming_contexts: root.naming_contexts,
+        vendor_name: root.vendor_name,
     });
     let _ = s.shutdown().await;
     Ok(())
@@ -92,7 +94,7 @@ impl UdpProbe for Cldap {
         let id = i32::try_from(ctx.nonce & 0x7fff).unwrap_or(1).max(1);
         ldap::netlogon_ping_request(id, ctx.domain.as_deref(), ldap::PROBE_NT_VERSION)
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         let r = ldap::decode_netlogon_ping_reply(reply, ldap::PROBE_NT_VERSION)?;
         Ok(Evidence::Cldap {
             domain: non_empty(r.dns_domain_name),

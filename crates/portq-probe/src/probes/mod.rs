@@ -15,7 +15,7 @@ use portq_wire::WireError;
 use serde::Serialize;
 use tokio::net::TcpStream;
 
-use crate::finding::{Evidence, Transport};
+use crate::finding::{DomainOrigin, Evidence, ProbeErrorKind, Transport};
 
 mod banner;
 mod dns;
@@ -162,8 +162,8 @@ impl ProbeKind {
                 1434 => ProbeKind::SqlBrowser,
                 _ => ProbeKind::UdpGeneric,
             },
-            Transport::Tcp if !app_probes => ProbeKind::TcpConnect,
-            Transport::Tcp => match port {
+            _ if !app_probes => ProbeKind::TcpConnect,
+            _ => match port {
                 21 | 25 | 110 | 143 => ProbeKind::Banner,
                 80 | 5985 => ProbeKind::Http,
                 443 | 5986 => ProbeKind::Https,
@@ -230,6 +230,8 @@ pub(crate) struct ProbeContext {
     pub snmp_community: Arc<str>,
     /// AD DNS domain (Kerberos realm, CLDAP ping), if known or guessed from the host name.
     pub domain: Option<Arc<str>>,
+    /// Where [`ProbeContext::domain`] came from ([`DomainOrigin::Placeholder`] when none).
+    pub domain_origin: DomainOrigin,
     /// A per-check random value for transaction ids.
     pub nonce: u32,
     /// The whole time an application probe may take.
@@ -262,8 +264,9 @@ pub(crate) trait UdpProbe: Send + Sync {
     fn protocol(&self) -> &'static str;
     /// The datagram to send.
     fn request(&self, ctx: &ProbeContext) -> Vec<u8>;
-    /// Decodes a reply into evidence.
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError>;
+    /// Decodes a reply into evidence (`ctx`: what was asked, for evidence that must
+    /// tell the question from the answer).
+    fn decode(&self, reply: &[u8], ctx: &ProbeContext) -> Result<Evidence, WireError>;
     /// See [`ProbeKind::always_answers`].
     fn always_answers(&self) -> bool;
 }
@@ -301,6 +304,19 @@ pub(crate) enum ProbeError {
     Protocol(String),
 }
 
+impl ProbeError {
+    /// The typed kind that library users and JSON see.
+    fn kind(&self) -> ProbeErrorKind {
+        match self {
+            ProbeError::Io(e) => ProbeErrorKind::of_io(e),
+            ProbeError::Wire(_) | ProbeError::Protocol(_) => ProbeErrorKind::Decode,
+            ProbeError::Tls(_) => ProbeErrorKind::Tls,
+            ProbeError::Closed => ProbeErrorKind::Closed,
+            ProbeError::TooLarge(_) => ProbeErrorKind::TooLarge,
+        }
+    }
+}
+
 /// Runs the application probe of `kind` on an open connection, bounded by the probe
 /// timeout; every failure becomes an [`Evidence::Error`] next to what was read.
 pub(crate) async fn run_tcp(
@@ -313,8 +329,10 @@ pub(crate) async fn run_tcp(
     let result = tokio::time::timeout(ctx.probe_timeout, fut).await;
     match result {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => evidence.push(Evidence::error(e.to_string())),
-        Err(_) => evidence.push(Evidence::error(format!(
+        Ok(Err(e)) => evidence.push(Evidence::error(e.kind(), e.to_string())),
+        Err(_) => evidence.push(Evidence::error(
+            ProbeErrorKind::Timeout,
+            format!(
             "{} probe got no complete answer within {} ms",
             kind.name(),
             ctx.probe_timeout.as_millis()

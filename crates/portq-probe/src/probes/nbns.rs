@@ -15,7 +15,7 @@ impl UdpProbe for Nbns {
     fn request(&self, ctx: &ProbeContext) -> Vec<u8> {
         netbios::node_status_request(ctx.nonce as u16)
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         let s = netbios::decode_node_status(reply)?;
         let mac = if s.unit_id == [0u8; 6] {
             None

@@ -14,7 +14,7 @@ impl UdpProbe for Ntp {
     fn request(&self, ctx: &ProbeContext) -> Vec<u8> {
         ntp::client_request(u64::from(ctx.nonce) << 16)
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         let r = ntp::decode(reply)?;
         if !matches!(r.mode, ntp::Mode::Server | ntp::Mode::SymmetricPassive) {
             // An echo of our own request, or something else that is not a server reply.

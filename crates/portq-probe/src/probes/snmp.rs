@@ -17,7 +17,7 @@ impl UdpProbe for Snmp {
         let id = (ctx.nonce & 0x7fff_ffff) as i32;
         snmp::system_get_request(snmp::Version::V2c, ctx.snmp_community.as_bytes(), id)
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         let m = snmp::decode(reply)?;
         let sys_descr = m
             .get(snmp::SYS_DESCR)

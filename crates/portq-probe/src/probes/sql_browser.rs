@@ -14,7 +14,7 @@ impl UdpProbe for SqlBrowser {
     fn request(&self, _ctx: &ProbeContext) -> Vec<u8> {
         mssql::ucast_ex_request()
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         let r = mssql::decode(reply)?;
         Ok(Evidence::SqlBrowser {
             instances: r

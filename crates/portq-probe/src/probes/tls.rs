@@ -112,7 +112,10 @@ where
     };
     match conn.peer_certificates().and_then(|c| c.first()) {
         Some(cert) => ev.push(certificate_evidence(cert.as_ref(), protocol)),
-        None => ev.push(Evidence::error("TLS: the server sent no certificate")),
+        None => ev.push(Evidence::error(
+            crate::finding::ProbeErrorKind::Tls,
+            "TLS: the server sent no certificate",
+        )),
     }
     Ok(tls)
 }
@@ -130,7 +133,10 @@ pub(crate) fn certificate_evidence(der: &[u8], protocol: String) -> Evidence {
                 protocol,
             }
         }
-        Err(e) => Evidence::error(format!("TLS certificate does not parse: {e}")),
+        Err(e) => Evidence::error(
+            crate::finding::ProbeErrorKind::Decode,
+            format!("TLS certificate does not parse: {e}"),
+        ),
     }
 }
 

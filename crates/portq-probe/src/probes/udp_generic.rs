@@ -15,7 +15,7 @@ impl UdpProbe for Empty {
     fn request(&self, _ctx: &ProbeContext) -> Vec<u8> {
         Vec::new()
     }
-    fn decode(&self, reply: &[u8]) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         Ok(Evidence::UdpReply { bytes: reply.len() })
     }
     fn always_answers(&self) -> bool {

@@ -5,7 +5,10 @@ use crate::exit::{Failure, Status};
 use crate::out;
 use crate::render::{Format, Grid};
 use portq_probe::rpc::{EpmDump, EpmEntry, EpmOptions, dump_endpoints};
-use portq_probe::{CheckOptions, Finding, PortSpec, PortState, ResolvedTargets, Target, TargetSet};
+use portq_probe::pipeline::{
+    AppProbes, CheckBuilder, LargeTargets, PipelineOptions, Registrations, check_registered,
+};
+use portq_probe::{CheckOptions, PortState, Target, TargetSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -153,33 +156,41 @@ async fn dump_one(
     (target, r)
 }
 
+/// The state of every advertised TCP port, through the library's check pipeline (the
+/// same labelling and checking as `portq check`'s endpoint-mapper follow-up).
 async fn check_ports(
-    host_ports: &BTreeMap<(String, IpAddr), Vec<u16>>,
+    args: &Args,
+    dumps: &[(Target, &EpmDump)],
     timeout: Duration,
-) -> BTreeMap<(IpAddr, u16), PortState> {
-    let mut states = BTreeMap::new();
-    for ((host, addr), ports) in host_ports {
-        let Ok(spec) =
-            PortSpec::from_ports(ports.iter().map(|p| (portq_probe::Transport::Tcp, *p)))
-        else {
-            continue;
-        };
-        let targets = ResolvedTargets::from_targets([Target {
-            host: host.clone(),
-            address: *addr,
-        }]);
-        let opts = CheckOptions {
+) -> Result<BTreeMap<(IpAddr, u16), PortState>, Failure> {
+    let opts = PipelineOptions::default()
+        .with_engine(CheckOptions {
             timeout,
             ..CheckOptions::default()
-        };
-        let (findings, _): (Vec<Finding>, _) = portq_probe::start_resolved(targets, spec, opts)
-            .collect()
-            .await;
-        for f in findings {
-            states.insert((f.address, f.port), f.state);
-        }
-    }
-    states
+        })
+        .with_app_probes(AppProbes::Off)
+        .with_large_target_sets(if args.yes {
+            LargeTargets::Allowed
+        } else {
+            LargeTargets::Refused
+        });
+    let plan = CheckBuilder::new()
+        .targets(args.hosts.iter().cloned())
+        .rpc_range(portq_catalog::PortRange {
+            start: 1,
+            end: u16::MAX,
+        })
+        .options(opts)
+        .plan()
+        .map_err(Failure::usage)?;
+    let report = check_registered(&plan, dumps, Registrations::TcpAndHttp)
+        .collect()
+        .await;
+    Ok(report
+        .findings
+        .into_iter()
+        .map(|c| ((c.finding.address, c.finding.port), c.finding.state))
+        .collect())
 }
 
 async fn run_async(args: Args) -> Result<Status, Failure> {
@@ -242,16 +253,11 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
     }
     let mut not_listening = false;
     if args.check {
-        let mut host_ports: BTreeMap<(String, IpAddr), Vec<u16>> = BTreeMap::new();
-        for r in &rows {
-            if let Some(p) = r.port {
-                let v = host_ports.entry((r.host.clone(), r.address)).or_default();
-                if !v.contains(&p) {
-                    v.push(p);
-                }
-            }
-        }
-        let states = check_ports(&host_ports, t).await;
+        let dumps: Vec<(Target, &EpmDump)> = results
+            .iter()
+            .filter_map(|(t, r)| r.as_ref().ok().map(|d| (t.clone(), d)))
+            .collect();
+        let states = check_ports(&args, &dumps, t).await?;
         for r in rows.iter_mut() {
             if let Some(p) = r.port {
                 let s = states.get(&(r.address, p)).copied();
@@ -287,7 +293,7 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
                         p.services.join(", "),
                     ];
                     if args.check {
-                        cells.push(p.state.unwrap_or("").to_uppercase().replace('_', " "));
+                        cells.push(state_cell(p.state));
                     }
                     grid.push(cells);
                 }
@@ -334,7 +340,7 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
                         r.service.unwrap_or("").to_owned(),
                     ];
                     if args.check {
-                        cells.push(r.state.unwrap_or("").to_uppercase().replace('_', " "));
+                        cells.push(state_cell(r.state));
                     }
                     grid.push(cells);
                 }
@@ -348,6 +354,18 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
         }
     };
     result.map_err(Failure::runtime)
+}
+
+/// The STATE cell: PortQry's label for a state token, or `NOT CHECKED`.
+fn state_cell(token: Option<&str>) -> String {
+    match token {
+        Some(t) => PortState::ALL
+            .into_iter()
+            .find(|s| s.token() == t)
+            .map(|s| s.label().to_owned())
+            .unwrap_or_else(|| "NOT CHECKED".to_owned()),
+        None => String::new(),
+    }
 }
 
 /// Runs `portq rpc`.

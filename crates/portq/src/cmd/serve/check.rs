@@ -1,8 +1,9 @@
 //! "Check a host" from the browser: off unless the operator started the console with
-//! `--allow-checks`, and then limited to the `--allow-target` networks. The check runs on
-//! portq-probe's engine; findings stream to the page as they arrive — as NDJSON for the
-//! script's host × port grid (`POST /api/check`), or as rows of a plain HTML page for a
-//! browser without JavaScript (`POST /check`). One check runs at a time.
+//! `--allow-checks`, and then limited to the `--allow-target` networks. The check is the
+//! library's check pipeline — the same plan, endpoint-mapper follow-up, labels and
+//! verdict as `portq check` — rendered as it streams: NDJSON for the script's host × port
+//! grid (`POST /api/check`), or rows of a plain HTML page for a browser without
+//! JavaScript (`POST /check`). One check runs at a time.
 
 use super::params::{MAX_BODY_BYTES, Params};
 use super::view::{self, esc};
@@ -13,11 +14,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt, stream};
 use ipnet::IpNet;
-use portq_catalog::{Qualifier, roles};
-use portq_probe::{
-    CheckOptions, CheckRun, Finding, PortSpec, PortState, ResolvedTargets, RunSummary, Target,
-    TargetSet, TargetSpec, Transport,
+use portq_probe::pipeline::{
+    AddressPolicy, AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, Event as PipelineEvent,
+    Note, PipelineOptions, PipelineRun, TargetFiles,
 };
+use portq_probe::{CheckOptions, TargetSpec, Transport, evidence_text};
 use serde::Serialize;
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -41,8 +42,6 @@ const MAX_RUN_TIME: Duration = Duration::from_secs(600);
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Probes in flight at once for a check from the browser.
 const CONCURRENCY: usize = 64;
-/// A role range longer than this (RPC dynamic, ISA's 1024-65535) is not checked port by port.
-const MAX_ROLE_RANGE: u32 = 16;
 
 const OFF: &str = "checks from the browser are off: start portq serve with --allow-checks and --allow-target CIDR to enable them";
 
@@ -85,7 +84,7 @@ fn form_html(nets: &[IpNet], p: &Params, error: Option<&str>) -> String {
         .unwrap_or_default();
     format!(
         r#"<h1>Check a host</h1>
-<p class="lead">Is it really so on that host? The console checks each port the way <code>portq check</code> does: LISTENING, NOT LISTENING, FILTERED, or for UDP without an answer, LISTENING OR FILTERED.</p>
+<p class="lead">Is it really so on that host? The console runs the same check as <code>portq check</code> — a role's RPC dynamic ports found through the host's endpoint mapper included: LISTENING, NOT LISTENING, FILTERED, or for UDP without an answer, LISTENING OR FILTERED.</p>
 <p class="help">Allowed targets (set by the operator): <span class="mono">{nets}</span>. At most {MAX_ADDRESSES} addresses, {MAX_PORTS} ports and {MAX_CHECKS} checks at once.</p>
 {error}<form id="check-form" class="check-form" method="post" action="/check">
 <label for="targets">Hosts <span class="muted">(addresses, CIDRs or names, comma-separated)</span></label>
@@ -94,6 +93,8 @@ fn form_html(nets: &[IpNet], p: &Params, error: Option<&str>) -> String {
 <input id="ports" name="ports" value="{ports}" autocomplete="off" spellcheck="false" placeholder="tcp:88,135,389,445,udp:53">
 <label for="role">Ports of a role</label>
 <select id="role" name="role">{roles}</select>
+<label for="service">Ports of services <span class="muted">(optional, comma-separated: kdc, netlogon, dns)</span></label>
+<input id="service" name="service" value="{services}" autocomplete="off" spellcheck="false" placeholder="kdc, w32time">
 <input type="hidden" name="probes" value="0">
 <label class="check"><input type="checkbox" name="probes" value="1"{probes}> Ask each service what it is (LDAP, Kerberos, SMB… probes)</label>
 <button type="submit">Check</button>
@@ -103,18 +104,12 @@ fn form_html(nets: &[IpNet], p: &Params, error: Option<&str>) -> String {
         nets = esc(&nets_text(nets)),
         targets = esc(p.get("targets").unwrap_or("")),
         ports = esc(p.get("ports").unwrap_or("")),
+        services = esc(p.get("service").unwrap_or("")),
         probes = if probes { " checked" } else { "" },
     )
 }
 
 // ---------------------------------------------------------------- validation
-
-/// A check ready to start: every address inside the allowed networks.
-struct Prepared {
-    targets: Vec<Target>,
-    ports: PortSpec,
-    opts: CheckOptions,
-}
 
 /// Application probes: on unless the form says otherwise.
 fn probes_on(p: &Params) -> bool {
@@ -132,31 +127,10 @@ fn outside(what: &str, nets: &[IpNet]) -> String {
     )
 }
 
-/// The ports a role needs, as single ports (wide ranges such as RPC dynamic are left out).
-fn role_ports(name: &str) -> Result<PortSpec, String> {
-    let sel = roles::parse_selection(name).map_err(|e| e.to_string())?;
-    let mut ports = Vec::new();
-    for e in roles::expand(&[sel]) {
-        let r = e.requirement;
-        let transport = match r.transport {
-            portq_catalog::Transport::Tcp => Transport::Tcp,
-            portq_catalog::Transport::Udp => Transport::Udp,
-            _ => continue,
-        };
-        let Some(range) = r.ports else { continue };
-        if r.has(Qualifier::RpcDynamic)
-            || r.has(Qualifier::RpcLegacyRange)
-            || range.len() > MAX_ROLE_RANGE
-        {
-            continue;
-        }
-        ports.extend((range.start..=range.end).map(|p| (transport, p)));
-    }
-    PortSpec::from_ports(ports).map_err(|e| e.to_string())
-}
-
-/// Reads and checks the form, looks names up, and refuses anything outside `nets`.
-async fn prepare(nets: &[IpNet], p: &Params) -> Result<Prepared, String> {
+/// Reads and checks the form and plans the check with the library's pipeline (the same
+/// planning as `portq check`). Addresses and blocks outside `nets` are refused before
+/// anything is looked up; names are checked once looked up, by the plan's address policy.
+fn prepare(nets: &[IpNet], p: &Params) -> Result<CheckPlan, String> {
     let text = p
         .text("targets")
         .ok_or("give a host to check: an address, a CIDR block or a name")?;
@@ -169,8 +143,8 @@ async fn prepare(nets: &[IpNet], p: &Params) -> Result<Prepared, String> {
             "too many targets (the limit is {MAX_TARGET_ITEMS})"
         ));
     }
-    let mut specs = Vec::with_capacity(items.len());
-    for item in items {
+    let mut count: u128 = 0;
+    for item in &items {
         // TargetSpec refuses `@file`: a page must not make the server read its files.
         let spec = TargetSpec::parse(item).map_err(|e| e.to_string())?;
         let inside = match &spec {
@@ -183,75 +157,80 @@ async fn prepare(nets: &[IpNet], p: &Params) -> Result<Prepared, String> {
         if !inside {
             return Err(outside(item, nets));
         }
-        specs.push(spec);
+        count += spec.count();
     }
-    let count: u128 = specs.iter().map(TargetSpec::count).sum();
     if count > u128::from(MAX_ADDRESSES) {
         return Err(format!(
             "the targets add up to {count} addresses; the console checks at most {MAX_ADDRESSES} at once"
         ));
     }
-    let set = TargetSet::from_specs(specs, false).map_err(|e| e.to_string())?;
-
-    let mut ports = match p.text("ports") {
-        Some(t) => PortSpec::parse(t).map_err(|e| e.to_string())?,
-        None => PortSpec::default(),
-    };
+    let policy_nets = nets.to_vec();
+    let opts = PipelineOptions::default()
+        .with_engine(CheckOptions {
+            concurrency: Some(CONCURRENCY),
+            ..CheckOptions::default()
+        })
+        .with_app_probes(if probes_on(p) {
+            AppProbes::On
+        } else {
+            AppProbes::Off
+        })
+        .with_target_files(TargetFiles::Refused)
+        .with_address_policy(AddressPolicy::new(move |ip| allowed(&policy_nets, ip)));
+    let mut builder = CheckBuilder::new()
+        .targets(items.iter().map(|s| (*s).to_owned()))
+        .options(opts);
+    if let Some(ports) = p.text("ports") {
+        builder = builder.ports(ports);
+    }
     if let Some(role) = p.text("role") {
-        ports.merge(&role_ports(role)?);
+        builder = builder.role(role);
     }
-    if ports.is_empty() {
-        return Err("give ports to check (e.g. tcp:88,135,445) or choose a role".to_owned());
+    if let Some(services) = p.text("service") {
+        builder = builder.services(
+            services
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
     }
-    if ports.count() > MAX_PORTS {
+    let plan = builder.plan().map_err(|e| match e {
+        portq_probe::pipeline::PlanError::NothingToCheck => {
+            "give ports to check (e.g. tcp:88,135,445), choose a role or name services".to_owned()
+        }
+        e => e.to_string(),
+    })?;
+    if plan.ports().count() > MAX_PORTS {
         return Err(format!(
             "{} ports selected; the console checks at most {MAX_PORTS} at once",
-            ports.count()
+            plan.ports().count()
         ));
     }
-    let total = set.count() * u64::from(ports.count());
+    let total = plan.total();
     if total > MAX_CHECKS {
         return Err(format!(
             "{} addresses × {} ports is {total} checks; the console runs at most {MAX_CHECKS} at once",
-            set.count(),
-            ports.count()
+            plan.targets().count(),
+            plan.ports().count()
         ));
     }
-
-    let resolved = set.resolve().await.map_err(|e| e.to_string())?;
-    let targets: Vec<Target> = resolved.iter().take(MAX_ADDRESSES as usize).collect();
-    if let Some(t) = targets.iter().find(|t| !allowed(nets, t.address)) {
-        return Err(outside(&format!("{} ({})", t.host, t.address), nets));
-    }
-    #[allow(
-        clippy::field_reassign_with_default,
-        reason = "CheckOptions is non_exhaustive: no struct literal outside its crate"
-    )]
-    let opts = {
-        let mut opts = CheckOptions::default();
-        opts.app_probes = probes_on(p);
-        opts.concurrency = Some(CONCURRENCY);
-        opts
-    };
-    Ok(Prepared {
-        targets,
-        ports,
-        opts,
-    })
+    Ok(plan)
 }
 
 // ---------------------------------------------------------------- running
 
 /// What the run reports, in order.
 enum Event {
-    Finding(Box<Finding>),
+    Finding(Box<Checked>),
+    Note(Note),
     Progress { done: u64, total: u64 },
-    End(Box<RunSummary>),
+    End(Box<CheckSummary>),
 }
 
 /// A run being streamed; dropping it (the browser went away) stops the probes.
 struct Running {
-    run: Option<CheckRun>,
+    run: Option<PipelineRun>,
     tick: Interval,
     deadline: Pin<Box<Sleep>>,
     _slot: OwnedSemaphorePermit,
@@ -266,12 +245,12 @@ impl Drop for Running {
 }
 
 enum Step {
-    Found(Option<Finding>),
+    Found(Option<PipelineEvent>),
     Tick,
     Timeout,
 }
 
-fn events(run: CheckRun, slot: OwnedSemaphorePermit) -> impl Stream<Item = Event> + Send {
+fn events(run: PipelineRun, slot: OwnedSemaphorePermit) -> impl Stream<Item = Event> + Send {
     let mut tick = tokio::time::interval_at(Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let state = Running {
@@ -281,28 +260,34 @@ fn events(run: CheckRun, slot: OwnedSemaphorePermit) -> impl Stream<Item = Event
         _slot: slot,
     };
     stream::unfold(state, |mut st| async move {
-        let step = {
-            let run = st.run.as_mut()?;
-            tokio::select! {
-                f = run.next() => Step::Found(f),
-                _ = st.tick.tick() => Step::Tick,
-                () = st.deadline.as_mut() => Step::Timeout,
-            }
-        };
-        match step {
-            Step::Found(Some(f)) => Some((Event::Finding(Box::new(f)), st)),
-            Step::Tick => {
-                let p = st.run.as_ref()?.progress();
-                let (done, total) = (p.done(), p.total());
-                Some((Event::Progress { done, total }, st))
-            }
-            Step::Found(None) | Step::Timeout => {
-                let run = st.run.take()?;
-                if matches!(step, Step::Timeout) {
-                    run.abort();
+        loop {
+            let step = {
+                let run = st.run.as_mut()?;
+                tokio::select! {
+                    e = run.next() => Step::Found(e),
+                    _ = st.tick.tick() => Step::Tick,
+                    () = st.deadline.as_mut() => Step::Timeout,
                 }
-                let summary = run.finish().await;
-                Some((Event::End(Box::new(summary)), st))
+            };
+            match step {
+                Step::Found(Some(PipelineEvent::Finding(c))) => {
+                    return Some((Event::Finding(c), st));
+                }
+                Step::Found(Some(PipelineEvent::Note(n))) => return Some((Event::Note(n), st)),
+                Step::Found(Some(_)) => continue,
+                Step::Tick => {
+                    let p = st.run.as_ref()?.progress();
+                    let (done, total) = (p.done(), p.total());
+                    return Some((Event::Progress { done, total }, st));
+                }
+                Step::Found(None) | Step::Timeout => {
+                    let run = st.run.take()?;
+                    if matches!(step, Step::Timeout) {
+                        run.abort();
+                    }
+                    let summary = run.finish().await;
+                    return Some((Event::End(Box::new(summary)), st));
+                }
             }
         }
     })
@@ -311,8 +296,8 @@ fn events(run: CheckRun, slot: OwnedSemaphorePermit) -> impl Stream<Item = Event
 /// What a request turns into before anything is sent.
 enum Begin {
     Started {
-        prepared: Box<Prepared>,
-        run: CheckRun,
+        plan: Box<CheckPlan>,
+        run: PipelineRun,
         slot: OwnedSemaphorePermit,
     },
     Refused(StatusCode, String),
@@ -370,43 +355,33 @@ async fn begin(state: &AppState, headers: &HeaderMap, body: Body) -> (Params, Be
         );
         return (p, refused);
     };
-    match prepare(nets, &p).await {
-        Ok(prepared) => {
-            let run = portq_probe::start_resolved(
-                ResolvedTargets::from_targets(prepared.targets.clone()),
-                prepared.ports.clone(),
-                prepared.opts.clone(),
-            );
+    let plan = match prepare(nets, &p) {
+        Ok(plan) => plan,
+        Err(e) => return (p, Begin::Refused(StatusCode::BAD_REQUEST, e)),
+    };
+    match plan.start().await {
+        Ok(run) => {
             let started = Begin::Started {
-                prepared: Box::new(prepared),
+                plan: Box::new(plan),
                 run,
                 slot,
             };
             (p, started)
         }
-        Err(e) => (p, Begin::Refused(StatusCode::BAD_REQUEST, e)),
+        Err(e) => {
+            let message = match &e {
+                portq_probe::pipeline::StartError::AddressRefused { host, address, .. } => {
+                    outside(&format!("{host} ({address})"), nets)
+                }
+                other => other.to_string(),
+            };
+            (p, Begin::Refused(StatusCode::BAD_REQUEST, message))
+        }
     }
 }
 
-fn state_label(s: PortState) -> &'static str {
-    match s {
-        PortState::Listening => "LISTENING",
-        PortState::NotListening => "NOT LISTENING",
-        PortState::Filtered => "FILTERED",
-        PortState::ListeningOrFiltered => "LISTENING OR FILTERED",
-    }
-}
-
-fn evidence_text(f: &Finding) -> String {
-    f.evidence
-        .iter()
-        .map(|e| e.summary())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn ports_list(ports: &PortSpec) -> Vec<(Transport, u16)> {
-    ports.iter().take(MAX_PORTS as usize).collect()
+fn ports_list(plan: &CheckPlan) -> Vec<(Transport, u16)> {
+    plan.ports().iter().take(MAX_PORTS as usize).collect()
 }
 
 fn streaming(content_type: &'static str, body: Body) -> Response {
@@ -423,7 +398,7 @@ fn streaming(content_type: &'static str, body: Body) -> Response {
 struct FindingLine<'a> {
     r#type: &'static str,
     #[serde(flatten)]
-    finding: &'a Finding,
+    row: crate::cmd::check::Row<'a>,
     summary: String,
 }
 
@@ -434,17 +409,26 @@ struct TargetView<'a> {
 }
 
 #[derive(Serialize)]
-struct PortView {
+struct PortView<'a> {
     transport: &'static str,
     port: u16,
+    service: &'a str,
 }
 
 #[derive(Serialize)]
 struct StartLine<'a> {
     r#type: &'static str,
     targets: Vec<TargetView<'a>>,
-    ports: Vec<PortView>,
+    ports: Vec<PortView<'a>>,
+    rpc_dynamic_ranges: Vec<String>,
     total: u64,
+}
+
+#[derive(Serialize)]
+struct NoteLine<'a> {
+    r#type: &'static str,
+    text: String,
+    note: &'a Note,
 }
 
 #[derive(Serialize)]
@@ -457,7 +441,8 @@ struct ProgressLine {
 #[derive(Serialize)]
 struct EndLine<'a> {
     r#type: &'static str,
-    summary: &'a RunSummary,
+    verdict: Vec<String>,
+    summary: &'a CheckSummary,
 }
 
 fn line(value: &impl Serialize) -> String {
@@ -466,47 +451,71 @@ fn line(value: &impl Serialize) -> String {
     s
 }
 
-/// `POST /api/check`: the findings as NDJSON lines (`start`, `finding`, `progress`, `end`).
+fn start_line(plan: &CheckPlan, targets: &[(String, IpAddr)]) -> String {
+    let ports = ports_list(plan);
+    line(&StartLine {
+        r#type: "start",
+        targets: targets
+            .iter()
+            .map(|(host, address)| TargetView {
+                host,
+                address: *address,
+            })
+            .collect(),
+        ports: ports
+            .iter()
+            .map(|(t, p)| PortView {
+                transport: t.as_str(),
+                port: *p,
+                service: &plan.label(*t, *p).text,
+            })
+            .collect(),
+        rpc_dynamic_ranges: plan
+            .dynamic_ranges()
+            .iter()
+            .map(|d| d.range.to_string())
+            .collect(),
+        total: targets.len() as u64 * ports.len() as u64,
+    })
+}
+
+/// The resolved targets of a started plan, for the grid's rows.
+async fn grid_targets(plan: &CheckPlan) -> Vec<(String, IpAddr)> {
+    match plan.targets().resolve().await {
+        Ok(r) => r
+            .iter()
+            .take(MAX_ADDRESSES as usize)
+            .map(|t| (t.host, t.address))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `POST /api/check`: the findings as NDJSON lines (`start`, `finding`, `note`,
+/// `progress`, `end`).
 pub async fn run_api(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let (_, begin) = begin(&state, &headers, body).await;
-    let (prepared, run, slot) = match begin {
-        Begin::Started {
-            prepared,
-            run,
-            slot,
-        } => (prepared, run, slot),
+    let (plan, run, slot) = match begin {
+        Begin::Started { plan, run, slot } => (plan, run, slot),
         Begin::Refused(status, message) => return error_response(status, &message, true),
     };
-    let ports = ports_list(&prepared.ports);
-    let start = line(&StartLine {
-        r#type: "start",
-        targets: prepared
-            .targets
-            .iter()
-            .map(|t| TargetView {
-                host: &t.host,
-                address: t.address,
-            })
-            .collect(),
-        ports: ports
-            .iter()
-            .map(|(t, p)| PortView {
-                transport: t.token(),
-                port: *p,
-            })
-            .collect(),
-        total: prepared.targets.len() as u64 * ports.len() as u64,
-    });
+    let targets = grid_targets(&plan).await;
+    let start = start_line(&plan, &targets);
     let head = stream::once(async move { start });
     let rest = events(run, slot).map(|e| match e {
-        Event::Finding(f) => line(&FindingLine {
+        Event::Finding(c) => line(&FindingLine {
             r#type: "finding",
-            summary: evidence_text(&f),
-            finding: &f,
+            summary: evidence_text(&c.finding.evidence),
+            row: crate::cmd::check::row(&c),
+        }),
+        Event::Note(n) => line(&NoteLine {
+            r#type: "note",
+            text: n.to_string(),
+            note: &n,
         }),
         Event::Progress { done, total } => line(&ProgressLine {
             r#type: "progress",
@@ -515,6 +524,7 @@ pub async fn run_api(
         }),
         Event::End(s) => line(&EndLine {
             r#type: "end",
+            verdict: s.verdict_lines(),
             summary: &s,
         }),
     });
@@ -524,19 +534,16 @@ pub async fn run_api(
 
 // ---------------------------------------------------------------- HTML, for no script
 
-/// `POST /check`: the same check as a page that grows row by row, with the grid at the end.
+/// `POST /check`: the same check as a page that grows row by row, with the sorted
+/// results and the grid at the end.
 pub async fn run_form(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let (p, begin) = begin(&state, &headers, body).await;
-    let (prepared, run, slot) = match begin {
-        Begin::Started {
-            prepared,
-            run,
-            slot,
-        } => (prepared, run, slot),
+    let (plan, run, slot) = match begin {
+        Begin::Started { plan, run, slot } => (plan, run, slot),
         Begin::Refused(status, message) => {
             let main = match &state.cfg.checks {
                 Some(nets)
@@ -550,51 +557,61 @@ pub async fn run_form(
         }
     };
     let (head, tail) = view::layout("Check results", "check");
-    let ports = ports_list(&prepared.ports);
-    let targets = prepared.targets.clone();
+    let targets = grid_targets(&plan).await;
     let intro = format!(
-        "{head}<h1>Check results</h1>\n<p class=\"lead\">Checking {} × {} as they answer…</p>\n<div class=\"table-wrap\"><table class=\"answers findings\"><thead><tr><th scope=\"col\">Host</th><th scope=\"col\">Address</th><th scope=\"col\">Port</th><th scope=\"col\">State</th><th scope=\"col\">What it answered</th></tr></thead><tbody>\n",
+        "{head}<h1>Check results</h1>\n<p class=\"lead\">Checking {} × {} as they answer…</p>\n<div class=\"table-wrap\"><table class=\"answers findings\"><thead><tr><th scope=\"col\">Host</th><th scope=\"col\">Address</th><th scope=\"col\">Port</th><th scope=\"col\">State</th><th scope=\"col\">Service</th><th scope=\"col\">What it answered</th></tr></thead><tbody>\n",
         view::count(targets.len(), "address", "addresses"),
-        view::count(ports.len(), "port", "ports"),
+        view::count(plan.ports().count() as usize, "port", "ports"),
     );
-    let mut found: Vec<Finding> = Vec::new();
+    let mut found: Vec<Checked> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     let rest = events(run, slot).map(move |e| match e {
-        Event::Finding(f) => {
-            let row = format!(
-                "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"port\">{}/{}</td><td class=\"state {}\">{}</td><td>{}</td></tr>\n",
-                esc(&f.host),
-                esc(&f.address.to_string()),
-                f.port,
-                f.transport.token().to_uppercase(),
-                f.state.token(),
-                state_label(f.state),
-                esc(&evidence_text(&f)),
-            );
+        Event::Finding(c) => {
+            let row = finding_row(&c);
             if found.len() < MAX_CHECKS as usize {
-                found.push(*f);
+                found.push(*c);
             }
             row
+        }
+        Event::Note(n) => {
+            notes.push(n.to_string());
+            "\n".to_owned()
         }
         // Keeps the connection busy while slow ports are waited for.
         Event::Progress { .. } => "\n".to_owned(),
         Event::End(s) => {
+            found.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
             let mut out = String::from("</tbody></table></div>\n");
+            out.push_str("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
+            for l in s.verdict_lines().iter().chain(notes.iter()) {
+                out.push_str(&format!("<li>{}</li>\n", esc(l)));
+            }
+            out.push_str("</ul>\n");
             out.push_str(&format!(
                 "<p class=\"status\">Done: {} in {:.1} s{}{}.</p>\n",
-                view::count(s.findings as usize, "finding", "findings"),
+                view::count(s.states.total() as usize, "finding", "findings"),
                 s.elapsed.as_secs_f64(),
-                if s.failure_count > 0 {
+                if s.local_failures > 0 {
                     format!(
                         "; {} could not be checked on this side",
-                        view::count(s.failure_count as usize, "port", "ports")
+                        view::count(s.local_failures as usize, "port", "ports")
                     )
                 } else {
                     String::new()
                 },
-                if s.aborted { " (stopped before the end)" } else { "" },
+                if s.interrupted {
+                    " (stopped before the end)"
+                } else {
+                    ""
+                },
             ));
             out.push_str("<h2>Host × port</h2>\n");
-            out.push_str(&grid_html(&targets, &ports, &found));
+            out.push_str(&grid_html(&targets, &found));
+            out.push_str("<h2>Results, sorted</h2>\n<div class=\"table-wrap\"><table class=\"answers findings\"><thead><tr><th scope=\"col\">Host</th><th scope=\"col\">Address</th><th scope=\"col\">Port</th><th scope=\"col\">State</th><th scope=\"col\">Service</th><th scope=\"col\">What it answered</th></tr></thead><tbody>\n");
+            for c in &found {
+                out.push_str(&finding_row(c));
+            }
+            out.push_str("</tbody></table></div>\n");
             out.push_str("<p><a href=\"/check\">Check again</a></p>\n");
             out.push_str(&tail);
             out
@@ -608,33 +625,53 @@ pub async fn run_form(
     streaming("text/html; charset=utf-8", body)
 }
 
-fn grid_html(targets: &[Target], ports: &[(Transport, u16)], found: &[Finding]) -> String {
+fn finding_row(c: &Checked) -> String {
+    let f = &c.finding;
+    format!(
+        "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"port\">{}/{}</td><td class=\"state {}\">{}</td><td>{}</td><td>{}</td></tr>\n",
+        esc(&f.host),
+        esc(&f.address.to_string()),
+        f.port,
+        f.transport,
+        f.state.token(),
+        f.state.label(),
+        esc(&c.label.text),
+        esc(&evidence_text(&f.evidence)),
+    )
+}
+
+/// Hosts × ports, ports in order (the planned ones and those the follow-up found).
+fn grid_html(targets: &[(String, IpAddr)], found: &[Checked]) -> String {
+    let mut ports: Vec<(Transport, u16)> = found
+        .iter()
+        .map(|c| (c.finding.transport, c.finding.port))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
     let mut out = String::from(
         "<div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th scope=\"col\">Host</th>",
     );
-    for (t, p) in ports {
+    for (t, p) in &ports {
         out.push_str(&format!(
-            "<th scope=\"col\" class=\"port\">{p}<br><span class=\"muted\">{}</span></th>",
-            t.token().to_uppercase()
+            "<th scope=\"col\" class=\"port\">{p}<br><span class=\"muted\">{t}</span></th>"
         ));
     }
     out.push_str("</tr></thead><tbody>\n");
-    for target in targets {
+    for (host, address) in targets {
         out.push_str(&format!(
             "<tr><th scope=\"row\">{}<br><span class=\"muted mono\">{}</span></th>",
-            esc(&target.host),
-            esc(&target.address.to_string())
+            esc(host),
+            esc(&address.to_string())
         ));
-        for (t, p) in ports {
-            match found
-                .iter()
-                .find(|f| f.address == target.address && f.transport == *t && f.port == *p)
-            {
-                Some(f) => out.push_str(&format!(
+        for (t, p) in &ports {
+            match found.iter().find(|c| {
+                c.finding.address == *address && c.finding.transport == *t && c.finding.port == *p
+            }) {
+                Some(c) => out.push_str(&format!(
                     "<td class=\"state {}\" title=\"{}\">{}</td>",
-                    f.state.token(),
-                    esc(&evidence_text(f)),
-                    state_label(f.state)
+                    c.finding.state.token(),
+                    esc(&evidence_text(&c.finding.evidence)),
+                    c.finding.state.label()
                 )),
                 None => out.push_str("<td class=\"state none\">—</td>"),
             }

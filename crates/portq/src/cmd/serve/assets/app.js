@@ -342,52 +342,90 @@
       const details = el('details', { class: 'answers-box', hidden: true },
         el('summary', null, 'What the services answered'),
         el('div', { class: 'table-wrap' }, el('table', { class: 'answers compact' },
-          el('thead', null, el('tr', null, ...['Host', 'Port', 'State', 'Answer'].map((h) => el('th', { scope: 'col' }, h)))),
+          el('thead', null, el('tr', null, ...['Host', 'Port', 'State', 'Service', 'Answer'].map((h) => el('th', { scope: 'col' }, h)))),
           answers)));
+      const table = el('table', { class: 'grid' });
+      const headRow = el('tr', null, el('th', { scope: 'col' }, 'Host'));
+      const rows = new Map();
+      const columns = [];
+      const notes = el('ul', { class: 'verdict', hidden: true });
+      const colKey = (transport, port) => transport + '|' + port;
+      // A column per (transport, port), kept in port order; the endpoint mapper's
+      // follow-up adds the RPC dynamic ports it finds as their findings arrive.
+      const addColumn = (transport, port, service) => {
+        const key = colKey(transport, port);
+        if (columns.includes(key)) return;
+        const order = (k) => { const [t, p] = k.split('|'); return [t === 'tcp' ? 0 : 1, Number(p)]; };
+        const [ot, op] = order(key);
+        let at = columns.findIndex((k) => { const [t, p] = order(k); return t > ot || (t === ot && p > op); });
+        if (at < 0) at = columns.length;
+        columns.splice(at, 0, key);
+        const th = el('th', { scope: 'col', class: 'port' }, String(port), el('br'), el('span', { class: 'muted' }, transport.toUpperCase()));
+        if (service) th.setAttribute('title', service);
+        headRow.insertBefore(th, headRow.children[at + 1] || null);
+        for (const [address, tr] of rows) {
+          const td = el('td', { class: 'state none' }, '—');
+          cells.set(address + '|' + key, td);
+          tr.insertBefore(td, tr.children[at + 1] || null);
+        }
+      };
+      // Findings in host, protocol, port order (not arrival order).
+      const sortKey = (m) => [m.host, m.address, m.protocol === 'tcp' ? 0 : 1, m.port];
+      const before = (a, b) => { for (let i = 0; i < a.length; i++) { if (a[i] < b[i]) return true; if (a[i] > b[i]) return false; } return false; };
+      const answerKeys = [];
       const onLine = (m) => {
         if (m.type === 'start') {
-          const table = el('table', { class: 'grid' });
-          const head = el('tr', null, el('th', { scope: 'col' }, 'Host'));
-          for (const p of m.ports) {
-            head.append(el('th', { scope: 'col', class: 'port' }, String(p.port), el('br'), el('span', { class: 'muted' }, p.transport.toUpperCase())));
-          }
           const tbody = el('tbody');
           for (const t of m.targets) {
             const tr = el('tr', null, el('th', { scope: 'row' }, t.host, el('br'), el('span', { class: 'muted mono' }, t.address)));
-            for (const p of m.ports) {
-              const td = el('td', { class: 'state pending' }, '…');
-              cells.set(t.address + '|' + p.transport + '|' + p.port, td);
-              tr.append(td);
-            }
+            rows.set(t.address, tr);
             tbody.append(tr);
           }
-          table.append(el('thead', null, head), tbody);
-          out.append(legend(), el('div', { class: 'table-wrap' }, table), details);
+          table.append(el('thead', null, headRow), tbody);
+          for (const p of m.ports) {
+            addColumn(p.transport, p.port, p.service);
+            for (const t of m.targets) {
+              const td = cells.get(t.address + '|' + colKey(p.transport, p.port));
+              if (td) { td.className = 'state pending'; td.textContent = '…'; }
+            }
+          }
+          out.append(legend(), el('div', { class: 'table-wrap' }, table), notes, details);
           bar.max = Math.max(1, m.total);
           setStatus(status, 'Checking ' + plural(m.targets.length, 'address', 'addresses') + ' × ' + plural(m.ports.length, 'port', 'ports') + '…', false);
         } else if (m.type === 'finding') {
-          const td = cells.get(m.address + '|' + m.transport + '|' + m.port);
+          addColumn(m.protocol, m.port, m.service);
+          const td = cells.get(m.address + '|' + colKey(m.protocol, m.port));
           if (td) {
             td.className = 'state ' + m.state;
             td.textContent = STATE_LABELS[m.state] || m.state;
-            if (m.summary) td.setAttribute('title', m.summary);
+            td.setAttribute('title', [m.service, m.summary].filter(Boolean).join(' — '));
           }
-          if (m.summary) {
-            answers.append(el('tr', null,
-              el('td', null, m.host),
-              el('td', { class: 'port' }, m.port + '/' + m.transport.toUpperCase()),
-              el('td', { class: 'state ' + m.state }, STATE_LABELS[m.state] || m.state),
-              el('td', null, m.summary)));
-            details.hidden = false;
-          }
+          const key = sortKey(m);
+          let at = answerKeys.findIndex((k) => before(key, k));
+          if (at < 0) at = answerKeys.length;
+          answerKeys.splice(at, 0, key);
+          const tr = el('tr', null,
+            el('td', null, m.host),
+            el('td', { class: 'port' }, m.port + '/' + m.protocol.toUpperCase()),
+            el('td', { class: 'state ' + m.state }, STATE_LABELS[m.state] || m.state),
+            el('td', null, m.service || ''),
+            el('td', null, m.summary || ''));
+          answers.insertBefore(tr, answers.children[at] || null);
+          details.hidden = false;
+        } else if (m.type === 'note') {
+          notes.append(el('li', null, m.text));
+          notes.hidden = false;
         } else if (m.type === 'progress') {
+          bar.max = Math.max(1, m.total);
           bar.value = m.done;
         } else if (m.type === 'end') {
           const s = m.summary;
           bar.value = bar.max;
-          let text = 'Done: ' + plural(s.findings, 'finding', 'findings') + ' in ' + (s.elapsed_ms / 1000).toFixed(1) + ' s';
-          if (s.failure_count > 0) text += '; ' + plural(s.failure_count, 'port', 'ports') + ' could not be checked on this side';
-          if (s.aborted) text += ' (stopped before the end)';
+          for (const line of m.verdict || []) notes.append(el('li', null, line));
+          notes.hidden = notes.children.length === 0;
+          let text = 'Done: ' + plural(s.states.listening + s.states.not_listening + s.states.filtered + s.states.listening_or_filtered, 'finding', 'findings') + ' in ' + (s.elapsed_ms / 1000).toFixed(1) + ' s';
+          if (s.local_failures > 0) text += '; ' + plural(s.local_failures, 'port', 'ports') + ' could not be checked on this side';
+          if (s.interrupted) text += ' (stopped before the end)';
           setStatus(status, text + '.', false);
         }
       };

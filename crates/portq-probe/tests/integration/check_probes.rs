@@ -3,13 +3,13 @@
 //! garbage, silence, early close and oversized answers. A probe failure never
 //! changes the state: the connect already proved the port listening.
 
-mod check_support;
+
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use check_support::fixtures;
-use check_support::*;
+use crate::check_support::fixtures;
+use crate::check_support::*;
 use portq_probe::{Evidence, Finding, PortState, ProbeKind, Transport};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,7 +24,7 @@ async fn probe(port: u16, kind: ProbeKind) -> Finding {
 
 fn only_error(f: &Finding) -> &str {
     match f.evidence.as_slice() {
-        [Evidence::Error { message }] => message,
+        [Evidence::Error { message, .. }] => message,
         other => panic!("expected one error, got {other:?}"),
     }
 }
@@ -97,6 +97,8 @@ async fn ldap_root_dse_in_one_piece_or_dripped() {
     let want = vec![Evidence::Ldap {
         naming_context: Some("DC=example,DC=test".into()),
         dns_host_name: Some("dc1.example.test".into()),
+        naming_contexts: Vec::new(),
+        vendor_name: None,
     }];
     assert_eq!(f.evidence, want);
 

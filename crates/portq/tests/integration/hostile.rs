@@ -396,7 +396,8 @@ fn check_keeps_going_past_hostile_ports() {
         "took {elapsed:?}\n{stderr}"
     );
     assert_eq!(code, 1, "{stderr}");
-    let rows: Vec<Value> = serde_json::from_str(&stdout).expect("json");
+    let doc: Value = serde_json::from_str(&stdout).expect("json");
+    let rows = doc["findings"].as_array().expect("findings");
     let tcp = |host: &str| {
         rows.iter()
             .find(|r| r["host"] == host && r["protocol"] == "tcp")

@@ -37,7 +37,7 @@ fn opts() -> EpmOptions {
 }
 
 /// Starts a one-connection server running `handler` and returns its address.
-async fn serve<F, Fut>(handler: F) -> SocketAddr
+pub(crate) async fn serve<F, Fut>(handler: F) -> SocketAddr
 where
     F: FnOnce(TcpStream) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -95,7 +95,7 @@ fn bind_ack(call_id: u32) -> Vec<u8> {
 }
 
 /// Accepts the bind; returns false if the client sent something else.
-async fn accept_bind(s: &mut TcpStream) -> bool {
+pub(crate) async fn accept_bind(s: &mut TcpStream) -> bool {
     match read_pdu(s).await {
         Some(Pdu::Bind(b)) => {
             assert_eq!(b.contexts[0].abstract_syntax, EPM_INTERFACE);
@@ -107,7 +107,7 @@ async fn accept_bind(s: &mut TcpStream) -> bool {
 }
 
 /// Reads an ept_lookup request; returns its call id and decoded arguments.
-async fn read_lookup(s: &mut TcpStream) -> Option<(u32, LookupRequest)> {
+pub(crate) async fn read_lookup(s: &mut TcpStream) -> Option<(u32, LookupRequest)> {
     match read_pdu(s).await? {
         Pdu::Request(r) if r.opnum == EPT_LOOKUP_OPNUM => {
             let req = LookupRequest::decode(&r.stub, IntRep::LittleEndian).ok()?;
@@ -126,7 +126,7 @@ fn entry(n: u8, port: u16) -> EptEntry {
     }
 }
 
-fn page(handle: [u8; 20], entries: Vec<EptEntry>, status: u32) -> LookupResponse {
+pub(crate) fn page(handle: [u8; 20], entries: Vec<EptEntry>, status: u32) -> LookupResponse {
     LookupResponse {
         entry_handle: ContextHandle(handle),
         entries,
@@ -134,7 +134,7 @@ fn page(handle: [u8; 20], entries: Vec<EptEntry>, status: u32) -> LookupResponse
     }
 }
 
-async fn reply(s: &mut TcpStream, call_id: u32, page: &LookupResponse) {
+pub(crate) async fn reply(s: &mut TcpStream, call_id: u32, page: &LookupResponse) {
     let bytes = Response::new(call_id, 0, page.encode()).encode();
     let _ = s.write_all(&bytes).await;
 }

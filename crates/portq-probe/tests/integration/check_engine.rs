@@ -1,12 +1,12 @@
 //! The scheduler: plans (no traffic), streaming, progress, limits and stopping early.
 //! Traffic goes only to loopback ports this test binds.
 
-mod check_support;
+
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use check_support::*;
+use crate::check_support::*;
 use portq_probe::{
     CheckOptions, Finding, Plan, PortSpec, PortState, ProbeKind, ResolvedTargets, Target,
     TargetSet, Transport, sort_findings,

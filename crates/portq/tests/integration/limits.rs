@@ -35,7 +35,8 @@ fn can_run(test: &str) -> bool {
 }
 
 fn listening(json: &str) -> BTreeSet<(String, u16)> {
-    let rows: Vec<Value> = serde_json::from_str(json).expect("json");
+    let doc: Value = serde_json::from_str(json).expect("json");
+    let rows = doc["findings"].as_array().expect("findings");
     rows.iter()
         .filter(|r| r["state"] == "listening")
         .map(|r| {
@@ -150,7 +151,8 @@ fn a_thousand_addresses_give_the_same_results_at_any_concurrency() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows = doc["findings"].as_array().unwrap();
         assert_eq!(rows.len(), 2000, "concurrency {concurrency:?}");
         let states: BTreeSet<(String, u64, String)> = rows
             .iter()

@@ -1,12 +1,12 @@
 //! UDP checks against loopback ports this test binds itself: replies (captured from
 //! Samba or built here), silence, ICMP port unreachable and garbage.
 
-mod check_support;
+
 
 use std::time::{Duration, Instant};
 
-use check_support::fixtures;
-use check_support::*;
+use crate::check_support::fixtures;
+use crate::check_support::*;
 use portq_probe::{Evidence, PortState, ProbeKind, Transport};
 use portq_wire::ber;
 

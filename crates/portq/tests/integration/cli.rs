@@ -770,7 +770,32 @@ fn check_the_samba_dc_as_a_domain_controller() {
     ]);
     // Samba runs no NTP and no ADWS, so not everything listens.
     assert_eq!(code, 1, "{stderr}");
-    let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let rows: Vec<Value> = doc["findings"].as_array().unwrap().clone();
+    // The verdict names what is missing and what it is for, on stderr and in JSON.
+    let verdict = stderr
+        .lines()
+        .find(|l| l.contains("required ports not listening on"))
+        .unwrap_or_else(|| panic!("no verdict: {stderr}"));
+    assert!(verdict.contains("123/udp Windows Time"), "{verdict}");
+    let unmet = doc["summary"]["unmet"].as_array().unwrap();
+    assert!(
+        unmet
+            .iter()
+            .any(|u| u["port"] == 123 && u["protocol"] == "udp" && u["roles"][0] == "domain-controller"),
+        "{unmet:?}"
+    );
+    assert!(unmet.iter().all(|u| u["state"] != "listening"));
+    // The Kerberos realm asked for is the one the DC named over CLDAP/LDAP in this run,
+    // and the evidence says so (never a placeholder presented as the KDC's answer).
+    let kerberos = rows
+        .iter()
+        .find(|r| r["protocol"] == "udp" && r["port"] == 88)
+        .unwrap();
+    let detail = &kerberos["evidence_detail"][0];
+    assert_eq!(detail["asked_realm"], "EXAMPLE.TEST", "{kerberos}");
+    assert_eq!(detail["asked_realm_origin"], "learned", "{kerberos}");
+    assert!(!kerberos.to_string().contains("PORTQ.INVALID"), "{kerberos}");
     let get = |proto: &str, port: u16| {
         rows.iter()
             .find(|r| r["protocol"] == proto && r["port"] == port)
@@ -847,7 +872,10 @@ fn check_a_loopback_listener_and_a_closed_port() {
         assert_eq!(code, 1, "{format}: {stderr}");
         assert!(!stdout.is_empty());
         if format == "json" {
-            let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+            let doc: Value = serde_json::from_str(&stdout).unwrap();
+            let rows: Vec<Value> = doc["findings"].as_array().unwrap().clone();
+            assert_eq!(doc["summary"]["states"]["listening"], 1, "{doc}");
+            assert_eq!(doc["summary"]["states"]["not_listening"], 1, "{doc}");
             let st = |p: u16| rows.iter().find(|r| r["port"] == p).unwrap()["state"].clone();
             assert_eq!(st(po), "listening");
             assert_eq!(st(pc), "not_listening");

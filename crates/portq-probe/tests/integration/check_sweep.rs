@@ -5,14 +5,14 @@
 //! Needs root (it creates a namespace); without it, prints that it did not run
 //! (and fails when `PORTQ_NETNS_REQUIRED=1`).
 
-mod check_support;
+
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use check_support::*;
+use crate::check_support::*;
 use portq_probe::{CheckOptions, PortSpec, PortState, ResolvedTargets, Target, Transport};
 
 /// The listener child started inside the namespace (a no-op in a normal run).
@@ -76,7 +76,7 @@ fn full_sweeps_with_256_descriptors_are_exact() {
 async fn full_sweeps() {
     let mut ns = Netns::create(0);
     let ports = random_ports(300, u64::from(std::process::id()) * 7919);
-    ns.start_listeners("listener_child", &ports);
+    ns.start_listeners("check_sweep::listener_child", &ports);
     let want: BTreeSet<u16> = ports.iter().copied().collect();
     let addr = IpAddr::V4(ns.ns_ip);
 

@@ -7,12 +7,12 @@
 //! - `PORTQ_LAB_DOMAIN`: the DC's DNS domain (default `example.test`).
 //! - neither variable: prints that it did not run.
 
-mod check_support;
+
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use check_support::check_ports;
+use crate::check_support::check_ports;
 use portq_probe::{CheckOptions, Evidence, Finding, PortState, Transport};
 
 const DEFAULT_DC: &str = "10.200.0.2";
@@ -48,7 +48,7 @@ fn lab_dc() -> Option<IpAddr> {
 fn find(f: &[Finding], t: Transport, port: u16) -> &Finding {
     f.iter()
         .find(|x| x.transport == t && x.port == port)
-        .unwrap_or_else(|| panic!("no finding for {port}/{}", t.token()))
+        .unwrap_or_else(|| panic!("no finding for {port}/{}", t.as_str()))
 }
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn samba_dc_answers_like_a_domain_controller() {
         eprintln!(
             "{:>5}/{} {:<22} {}",
             x.port,
-            x.transport.token(),
+            x.transport.as_str(),
             x.state.token(),
             x.evidence
                 .iter()
@@ -134,6 +134,7 @@ async fn samba_dc_answers_like_a_domain_controller() {
                 Evidence::Ldap {
                     naming_context,
                     dns_host_name: Some(_),
+                    ..
                 },
             ] => {
                 assert_eq!(naming_context.as_deref(), Some(base_dn.as_str()), "{p}")
@@ -180,7 +181,7 @@ async fn samba_dc_answers_like_a_domain_controller() {
     for t in [Transport::Tcp, Transport::Udp] {
         match &find(&f, t, 88).evidence[..] {
             [Evidence::Kerberos { realm: Some(r), .. }] => assert_eq!(r, &realm),
-            other => panic!("Kerberos {}: {other:?}", t.token()),
+            other => panic!("Kerberos {}: {other:?}", t.as_str()),
         }
     }
     match &find(&f, Transport::Udp, 53).evidence[..] {

@@ -217,3 +217,76 @@ fn end_to_end_in_headless_chromium() {
         .expect("run tests/e2e/run.sh");
     assert!(status.success(), "tests/e2e/run.sh failed: {status}");
 }
+
+/// Rows as (port, protocol, state, services, service label), sorted.
+type CheckRows = Vec<(u64, String, String, Vec<String>, String)>;
+
+fn check_rows<'a>(rows: impl Iterator<Item = &'a serde_json::Value>) -> CheckRows {
+    let mut out: CheckRows = rows
+        .map(|r| {
+            (
+                r["port"].as_u64().unwrap(),
+                r["protocol"].as_str().unwrap().to_owned(),
+                r["state"].as_str().unwrap().to_owned(),
+                r["services"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_owned())
+                    .collect(),
+                r["service"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The same question from the CLI and from the console gets the same answer: one
+/// pipeline plans, follows up through the endpoint mapper and labels both.
+#[test]
+fn cli_and_console_check_the_samba_dc_the_same_way() {
+    let Some(dc) = std::env::var("PORTQ_LAB_DC").ok() else {
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_DC is not"
+        );
+        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
+        return;
+    };
+    let out = portq()
+        .args(["check", &dc, "--role", "domain-controller", "--format", "json"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cli = check_rows(doc["findings"].as_array().unwrap().iter());
+
+    let server = Server::start(&["--allow-checks", "--allow-target", &format!("{dc}/32")]);
+    let body = format!("targets={dc}&role=domain-controller");
+    let response = server.raw(&format!(
+        "POST /api/check HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        server.port,
+        body.len()
+    ));
+    let (head, ndjson) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{head}");
+    let lines: Vec<serde_json::Value> = ndjson
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let console = check_rows(lines.iter().filter(|l| l["type"] == "finding"));
+
+    assert_eq!(cli, console, "the CLI and the console disagree");
+    // Including the RPC dynamic ports found through the endpoint mapper.
+    let dynamic = cli
+        .iter()
+        .filter(|r| r.4.starts_with("RPC dynamic:") && r.0 >= 49152)
+        .count();
+    assert!(dynamic >= 3, "{cli:?}");
+    assert!(cli.iter().any(|r| r.0 == 88 && r.1 == "udp" && r.3.iter().any(|s| s == "kdc")));
+    let end = lines.last().unwrap();
+    assert_eq!(end["type"], "end");
+    assert_eq!(end["summary"]["unmet"], doc["summary"]["unmet"]);
+}

@@ -1,10 +1,10 @@
 //! TCP checks against loopback ports this test binds itself.
 
-mod check_support;
+
 
 use std::time::{Duration, Instant};
 
-use check_support::*;
+use crate::check_support::*;
 use portq_probe::{PortState, Transport};
 use socket2::{Domain, Socket, Type};
 

@@ -1,0 +1,430 @@
+//! The whole check, as every front end runs it: "what does role X (services Y, ports
+//! Z) need on these hosts, and is it so?"
+//!
+//! roles, services and port specs → a labelled [`CheckPlan`] (pure: the catalogue is
+//! consulted once, every port knows its services, roles and directions) → the first
+//! pass → the follow-up pass (each host's RPC dynamic ports, found through its endpoint
+//! mapper; the Kerberos ports once the host has named its domain) → labelled findings
+//! ([`Checked`]) as they arrive → a verdict ([`CheckSummary`]).
+//!
+//! `portq check`, the console's "Check a host", `portq rpc --check` and the Prometheus
+//! exporter all run this, so one question gets one answer everywhere.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use portq_probe::pipeline::{CheckBuilder, Event};
+//!
+//! let plan = CheckBuilder::new()
+//!     .target("dc01.example.test")
+//!     .role("domain-controller")
+//!     .plan()?;
+//! let mut run = plan.start().await?;
+//! while let Some(event) = run.next().await {
+//!     if let Event::Finding(c) = event {
+//!         println!("{}/{} {} {}", c.finding.port, c.finding.transport, c.finding.state, c.label.text);
+//!     }
+//! }
+//! let summary = run.finish().await;
+//! for line in summary.verdict_lines() {
+//!     println!("{line}");
+//! }
+//! # Ok(()) }
+//! ```
+
+mod label;
+mod plan;
+mod run;
+mod summary;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use thiserror::Error;
+
+pub use label::{Need, PortLabel, ServiceTag};
+pub use plan::{CheckPlan, DynamicRange, SkippedRange};
+pub use run::{CheckReport, PipelineProgress, PipelineRun, Registrations, check_registered};
+pub use summary::{
+    CheckSummary, HostSummary, MAX_HOST_SUMMARIES, MAX_UNMET, Note, StateCounts, Unmet,
+};
+
+use crate::engine::CheckOptions;
+use crate::finding::Finding;
+use crate::portspec::PortSpecError;
+use crate::target::{ResolvedTargets, TargetError};
+use portq_catalog::roles::RoleError;
+
+/// A finding with what its port means for this check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// What the port did and what answered.
+    pub finding: Finding,
+    /// The services, roles and need behind the port (shared by every finding on it).
+    pub label: Arc<PortLabel>,
+}
+
+/// What a running check yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// One port of one host, labelled.
+    Finding(Box<Checked>),
+    /// Something said besides findings (an endpoint mapper that did not answer, ...).
+    Note(Note),
+}
+
+/// Whether application probes (LDAP, SMB, HTTP, ...) run after a TCP connect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AppProbes {
+    /// On for role and service checks, off for port sweeps.
+    #[default]
+    Auto,
+    /// Always.
+    On,
+    /// Never (connect checks only; UDP still speaks each port's protocol).
+    Off,
+}
+
+/// Whether a role's RPC dynamic range is followed up through the endpoint mapper.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RpcFollowUp {
+    /// Ask each host's endpoint mapper and check the ports it lists.
+    #[default]
+    Auto,
+    /// Leave the dynamic range out.
+    Off,
+}
+
+/// Whether targets may come from `@file` lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TargetFiles {
+    /// Read them (the CLI).
+    #[default]
+    Allowed,
+    /// Refuse them (a web console must not read the server's files).
+    Refused,
+}
+
+/// Whether more than 65,536 target addresses are accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LargeTargets {
+    /// Refused (the default).
+    #[default]
+    Refused,
+    /// Accepted (the CLI's `--yes`).
+    Allowed,
+}
+
+/// Which resolved addresses a check may send to (a console or exporter reachable from
+/// the network checks only the networks its operator allowed).
+#[derive(Clone)]
+pub struct AddressPolicy(Arc<dyn Fn(IpAddr) -> bool + Send + Sync>);
+
+impl AddressPolicy {
+    /// A policy that allows an address when `allow` says so.
+    pub fn new(allow: impl Fn(IpAddr) -> bool + Send + Sync + 'static) -> Self {
+        AddressPolicy(Arc::new(allow))
+    }
+
+    /// True when the address may be checked.
+    pub fn allows(&self, address: IpAddr) -> bool {
+        (self.0)(address)
+    }
+}
+
+impl std::fmt::Debug for AddressPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddressPolicy(..)")
+    }
+}
+
+/// How the pipeline runs. Build with [`PipelineOptions::default`] and the `with_`
+/// methods.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PipelineOptions {
+    /// Timeouts, retries, concurrency, limits, SNMP community, domain, probe overrides.
+    /// `app_probes` is set from [`PipelineOptions::app_probes`].
+    pub engine: CheckOptions,
+    /// Application probes.
+    pub app_probes: AppProbes,
+    /// The endpoint-mapper follow-up.
+    pub rpc_follow_up: RpcFollowUp,
+    /// `@file` targets.
+    pub target_files: TargetFiles,
+    /// More than 65,536 addresses.
+    pub large_target_sets: LargeTargets,
+    /// Addresses allowed after names are looked up (`None`: all).
+    pub address_policy: Option<AddressPolicy>,
+    /// The endpoint mapper's TCP port (135; another only for a mapper moved elsewhere
+    /// or a test's fake).
+    pub epm_port: u16,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            engine: CheckOptions::default(),
+            app_probes: AppProbes::default(),
+            rpc_follow_up: RpcFollowUp::default(),
+            target_files: TargetFiles::default(),
+            large_target_sets: LargeTargets::default(),
+            address_policy: None,
+            epm_port: 135,
+        }
+    }
+}
+
+impl PipelineOptions {
+    /// Sets the engine options.
+    pub fn with_engine(mut self, engine: CheckOptions) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// Sets when application probes run.
+    pub fn with_app_probes(mut self, p: AppProbes) -> Self {
+        self.app_probes = p;
+        self
+    }
+
+    /// Sets the endpoint-mapper follow-up.
+    pub fn with_rpc_follow_up(mut self, f: RpcFollowUp) -> Self {
+        self.rpc_follow_up = f;
+        self
+    }
+
+    /// Allows or refuses `@file` targets.
+    pub fn with_target_files(mut self, t: TargetFiles) -> Self {
+        self.target_files = t;
+        self
+    }
+
+    /// Allows or refuses more than 65,536 addresses.
+    pub fn with_large_target_sets(mut self, l: LargeTargets) -> Self {
+        self.large_target_sets = l;
+        self
+    }
+
+    /// Restricts the addresses checked.
+    pub fn with_address_policy(mut self, p: AddressPolicy) -> Self {
+        self.address_policy = Some(p);
+        self
+    }
+
+    /// Asks the endpoint mapper on another TCP port than 135.
+    pub fn with_epm_port(mut self, port: u16) -> Self {
+        self.epm_port = port;
+        self
+    }
+}
+
+/// Why a check could not be planned (nothing was sent).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A target could not be parsed (or there are too many addresses).
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// A port specification could not be parsed.
+    #[error(transparent)]
+    Ports(#[from] PortSpecError),
+    /// A role (or role option) is unknown.
+    #[error(transparent)]
+    Role(#[from] RoleError),
+    /// No catalogue service has that name.
+    #[error("unknown service '{name}' (see `portq services`)")]
+    UnknownService {
+        /// The name given.
+        name: String,
+    },
+    /// A port number where a service name was expected.
+    #[error("a service name was expected, not a port: '{name}'")]
+    NotAServiceName {
+        /// The text given.
+        name: String,
+    },
+    /// Neither ports, roles nor services were given.
+    #[error("give ports with -p, or --role / --service")]
+    NothingToCheck,
+    /// The roles and services have no port that can be checked (only ICMP, GRE, ...).
+    #[error("the roles and services given have no TCP or UDP port to check")]
+    NoPorts,
+    /// `@file` targets are refused here.
+    #[error("target files are not accepted here: '{target}'")]
+    TargetFileRefused {
+        /// The target given.
+        target: String,
+    },
+}
+
+/// Why a planned check could not start.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A name did not resolve.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// An address is outside what the [`AddressPolicy`] allows.
+    #[error("{host} ({address}) is outside the networks this check may reach")]
+    AddressRefused {
+        /// Host as given.
+        host: String,
+        /// The refused address.
+        address: IpAddr,
+    },
+}
+
+/// Collects a check request and validates it into a [`CheckPlan`] in one place.
+#[derive(Debug, Clone, Default)]
+pub struct CheckBuilder {
+    targets: Vec<String>,
+    roles: Vec<String>,
+    services: Vec<String>,
+    ports: Vec<String>,
+    rpc_ranges: Vec<portq_catalog::PortRange>,
+    options: PipelineOptions,
+}
+
+impl CheckBuilder {
+    /// An empty request.
+    pub fn new() -> Self {
+        CheckBuilder::default()
+    }
+
+    /// Adds a target: a name, an address, a CIDR block, a range, or `@file`.
+    pub fn target(mut self, t: impl Into<String>) -> Self {
+        self.targets.push(t.into());
+        self
+    }
+
+    /// Adds targets.
+    pub fn targets<I, S>(mut self, ts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.targets.extend(ts.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a role (`domain-controller`, `dc:no-gc`).
+    pub fn role(mut self, r: impl Into<String>) -> Self {
+        self.roles.push(r.into());
+        self
+    }
+
+    /// Adds roles.
+    pub fn roles<I, S>(mut self, rs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles.extend(rs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a catalogue service (short name, id, friendly name or alias).
+    pub fn service(mut self, s: impl Into<String>) -> Self {
+        self.services.push(s.into());
+        self
+    }
+
+    /// Adds services.
+    pub fn services<I, S>(mut self, ss: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.services.extend(ss.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a port specification (`53,88,135`, `tcp:1-1024,udp:53`, `all`).
+    pub fn ports(mut self, spec: impl Into<String>) -> Self {
+        self.ports.push(spec.into());
+        self
+    }
+
+    /// Also checks the TCP ports the hosts' endpoint mappers list inside this range
+    /// (as a role's RPC dynamic range is checked).
+    pub fn rpc_range(mut self, range: portq_catalog::PortRange) -> Self {
+        self.rpc_ranges.push(range);
+        self
+    }
+
+    /// Sets the options.
+    pub fn options(mut self, o: PipelineOptions) -> Self {
+        self.options = o;
+        self
+    }
+
+    /// Validates everything (targets, roles, services, ports) and plans the check.
+    /// Sends nothing and looks no name up.
+    pub fn plan(self) -> Result<CheckPlan, PlanError> {
+        plan::build(plan::Request {
+            targets: &self.targets,
+            roles: &self.roles,
+            services: &self.services,
+            ports: &self.ports,
+            rpc_ranges: &self.rpc_ranges,
+            options: self.options,
+        })
+    }
+}
+
+impl CheckPlan {
+    /// Looks the names up, applies the address policy, and starts the check in the
+    /// background of the current tokio runtime.
+    pub async fn start(&self) -> Result<PipelineRun, StartError> {
+        let targets = self.targets().resolve().await?;
+        self.start_resolved(targets)
+    }
+
+    /// Starts the check on targets already looked up (the policy still applies).
+    pub fn start_resolved(&self, targets: ResolvedTargets) -> Result<PipelineRun, StartError> {
+        if let Some(policy) = &self.options.address_policy
+            && let Some(t) = targets.iter().find(|t| !policy.allows(t.address))
+        {
+            return Err(StartError::AddressRefused {
+                host: t.host,
+                address: t.address,
+            });
+        }
+        Ok(run::launch(self, targets))
+    }
+
+    /// Runs the check to the end: every finding (sorted) and the verdict.
+    pub async fn run(&self) -> Result<CheckReport, StartError> {
+        Ok(self.start().await?.collect().await)
+    }
+}
+
+/// Serializable view of a label for front ends that stream findings as JSON.
+#[derive(Debug, Serialize)]
+pub struct LabelView<'a> {
+    /// The one-line label (`service` in portq's JSON).
+    pub service: &'a str,
+    /// Service ids.
+    pub services: Vec<&'static str>,
+    /// Role ids.
+    pub roles: &'a [&'static str],
+    /// Why the port is checked.
+    pub need: Need,
+    /// Interfaces of a registered RPC port.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub rpc_interfaces: &'a [String],
+}
+
+impl<'a> From<&'a PortLabel> for LabelView<'a> {
+    fn from(l: &'a PortLabel) -> Self {
+        LabelView {
+            service: &l.text,
+            services: l.services.iter().map(|s| s.id).collect(),
+            roles: &l.roles,
+            need: l.need,
+            rpc_interfaces: &l.rpc_interfaces,
+        }
+    }
+}

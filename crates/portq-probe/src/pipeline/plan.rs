@@ -1,0 +1,301 @@
+//! From a question ("what role X needs on host Y", services, port specs) to a labelled
+//! plan. Pure: nothing is sent and no name is looked up; the catalogue is consulted
+//! here, once, and every planned port carries its [`PortLabel`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use portq_catalog::roles::{self, RoleEntry, RoleSelection};
+use portq_catalog::{Direction, PortRange, Qualifier, Query, Requirement, Transport};
+
+use super::label::{Need, PortLabel};
+use super::{PipelineOptions, PlanError};
+use crate::engine::{CheckOptions, Plan, PlannedCheck};
+use crate::portspec::PortSpec;
+use crate::target::{TargetLimits, TargetSet};
+
+/// A role's RPC dynamic range: not swept; the host's endpoint mapper is asked which of
+/// its ports are registered, and those are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamicRange {
+    /// The range (TCP).
+    pub range: PortRange,
+    /// Who needs it: the services and roles of the requirements that name it.
+    pub label: Arc<PortLabel>,
+}
+
+/// A range of the request that is neither checked port by port nor through the endpoint
+/// mapper (ISA/TMG client ranges, FTP passive data): said, not swept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRange {
+    /// Transport of the range.
+    pub transport: Transport,
+    /// The range.
+    pub range: PortRange,
+    /// Who names it.
+    pub label: Arc<PortLabel>,
+}
+
+/// A validated, labelled check: targets × ports, the label of every port, the RPC
+/// dynamic ranges to ask the endpoint mapper about, and the options. Made by
+/// [`super::CheckBuilder::plan`]; run with [`CheckPlan::start`].
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    pub(super) plan: Plan,
+    pub(super) labels: BTreeMap<(Transport, u16), Arc<PortLabel>>,
+    pub(super) requested: Arc<PortLabel>,
+    pub(super) dynamic: Vec<DynamicRange>,
+    pub(super) skipped: Vec<SkippedRange>,
+    pub(super) engine: CheckOptions,
+    pub(super) options: PipelineOptions,
+    pub(super) role_check: bool,
+}
+
+impl CheckPlan {
+    /// The targets (names not yet looked up).
+    pub fn targets(&self) -> &TargetSet {
+        self.plan.targets()
+    }
+
+    /// The ports of the first pass (the RPC dynamic ports come later, per host).
+    pub fn ports(&self) -> &PortSpec {
+        self.plan.ports()
+    }
+
+    /// Checks of the first pass: addresses × ports (a name counts as one address).
+    pub fn total(&self) -> u64 {
+        self.plan.total()
+    }
+
+    /// The label of a port of the first pass.
+    pub fn label(&self, transport: Transport, port: u16) -> &Arc<PortLabel> {
+        self.labels
+            .get(&(transport, port))
+            .unwrap_or(&self.requested)
+    }
+
+    /// The RPC dynamic ranges the endpoint mapper is asked about.
+    pub fn dynamic_ranges(&self) -> &[DynamicRange] {
+        &self.dynamic
+    }
+
+    /// Ranges of the request that are not checked.
+    pub fn skipped_ranges(&self) -> &[SkippedRange] {
+        &self.skipped
+    }
+
+    /// True when roles or services were asked for (their ports are required).
+    pub fn is_role_check(&self) -> bool {
+        self.role_check
+    }
+
+    /// The engine options every pass runs with.
+    pub fn engine_options(&self) -> &CheckOptions {
+        &self.engine
+    }
+
+    /// The options of the pipeline.
+    pub fn options(&self) -> &PipelineOptions {
+        &self.options
+    }
+
+    /// Every check of the first pass, lazily, with its probe (for `--dry-run`).
+    pub fn entries(&self) -> impl Iterator<Item = PlannedCheck> + '_ {
+        self.plan.entries(&self.engine)
+    }
+}
+
+/// What the builder collected, validated into a plan.
+pub(super) struct Request<'a> {
+    pub targets: &'a [String],
+    pub roles: &'a [String],
+    pub services: &'a [String],
+    pub ports: &'a [String],
+    pub rpc_ranges: &'a [PortRange],
+    pub options: PipelineOptions,
+}
+
+/// One thing that needs a port: a requirement, with the roles and directions that want it.
+struct Wanted {
+    requirement: &'static Requirement,
+    roles: Vec<&'static str>,
+    directions: Vec<Direction>,
+}
+
+pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
+    let selections: Vec<RoleSelection> = req
+        .roles
+        .iter()
+        .map(|r| roles::parse_selection(r))
+        .collect::<Result<_, _>>()?;
+    let mut wanted: Vec<Wanted> = roles::expand(&selections)
+        .into_iter()
+        .map(|e: RoleEntry| Wanted {
+            requirement: e.requirement,
+            roles: e.roles,
+            directions: e.directions,
+        })
+        .collect();
+    for name in req.services {
+        wanted.extend(service_requirements(name)?.map(|requirement| Wanted {
+            requirement,
+            roles: Vec::new(),
+            directions: Vec::new(),
+        }));
+    }
+    let role_check = !wanted.is_empty();
+
+    let mut requested = PortSpec::default();
+    for p in req.ports {
+        requested.merge(&PortSpec::parse(p)?);
+    }
+
+    let mut required: BTreeMap<(Transport, u16), PortLabel> = BTreeMap::new();
+    let mut dynamic: BTreeMap<PortRange, PortLabel> = BTreeMap::new();
+    let mut skipped: BTreeMap<(Transport, PortRange), PortLabel> = BTreeMap::new();
+    for w in &wanted {
+        let r = w.requirement;
+        let Some(range) = r.ports else { continue };
+        if !r.transport.has_ports() {
+            continue;
+        }
+        let label = if r.has(Qualifier::RpcDynamic) && r.transport == Transport::Tcp {
+            dynamic
+                .entry(range)
+                .or_insert_with(|| PortLabel::unknown(Need::Required))
+        } else if range.start != range.end {
+            skipped
+                .entry((r.transport, range))
+                .or_insert_with(|| PortLabel::unknown(Need::Required))
+        } else {
+            required
+                .entry((r.transport, range.start))
+                .or_insert_with(|| PortLabel::unknown(Need::Required))
+        };
+        label.add_service(r.service());
+        label.add_roles(&w.roles, &w.directions);
+    }
+    for r in req.rpc_ranges {
+        dynamic
+            .entry(*r)
+            .or_insert_with(|| PortLabel::unknown(Need::Registered));
+    }
+    // The endpoint mapper is asked for the dynamic ports, so 135 is always checked with them.
+    let follow_up = req.options.rpc_follow_up == super::RpcFollowUp::Auto && !dynamic.is_empty();
+    let epm = req.options.epm_port;
+    if epm == 0 {
+        return Err(PlanError::Ports(crate::portspec::PortSpecError::PortZero {
+            item: "endpoint mapper port 0".to_owned(),
+        }));
+    }
+    if follow_up && !required.contains_key(&(Transport::Tcp, epm)) {
+        let mut l = PortLabel::unknown(Need::Required);
+        if let Some(rpcss) = portq_catalog::services().iter().find(|s| s.id == "rpcss") {
+            l.add_service(rpcss);
+        }
+        required.insert((Transport::Tcp, epm), l);
+    }
+
+    let mut ports = requested.clone();
+    let required_spec = PortSpec::from_ports(required.keys().copied())?;
+    ports.merge(&required_spec);
+    if ports.is_empty() {
+        return Err(if role_check {
+            PlanError::NoPorts
+        } else {
+            PlanError::NothingToCheck
+        });
+    }
+
+    // Ports asked for by number get the catalogue's services for that exact port:
+    // one pass over the catalogue, not one search per finding.
+    let mut labels: BTreeMap<(Transport, u16), PortLabel> = BTreeMap::new();
+    for r in portq_catalog::requirements() {
+        let Some(range) = r.ports else { continue };
+        if range.start != range.end
+            || !r.transport.has_ports()
+            || !requested.contains(r.transport, range.start)
+            || required.contains_key(&(r.transport, range.start))
+        {
+            continue;
+        }
+        labels
+            .entry((r.transport, range.start))
+            .or_insert_with(|| PortLabel::unknown(Need::Requested))
+            .add_service(r.service());
+    }
+    labels.extend(required);
+
+    let limits = TargetLimits {
+        allow_large: req.options.large_target_sets == super::LargeTargets::Allowed,
+        ..TargetLimits::default()
+    };
+    if req.options.target_files == super::TargetFiles::Refused
+        && let Some(t) = req.targets.iter().find(|t| t.trim().starts_with('@'))
+    {
+        return Err(PlanError::TargetFileRefused { target: t.clone() });
+    }
+    let targets = TargetSet::parse_with(req.targets, limits)?;
+
+    let mut engine = req.options.engine.clone();
+    engine.app_probes = match req.options.app_probes {
+        super::AppProbes::Auto => role_check,
+        super::AppProbes::On => true,
+        super::AppProbes::Off => false,
+    };
+    Ok(CheckPlan {
+        plan: Plan::new(targets, ports),
+        labels: labels
+            .into_iter()
+            .map(|(k, l)| (k, l.finish()))
+            .collect(),
+        requested: PortLabel::unknown(Need::Requested).finish(),
+        dynamic: if follow_up {
+            dynamic
+                .into_iter()
+                .map(|(range, l)| DynamicRange {
+                    range,
+                    label: l.finish(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        skipped: skipped
+            .into_iter()
+            .map(|((transport, range), l)| SkippedRange {
+                transport,
+                range,
+                label: l.finish(),
+            })
+            .collect(),
+        engine,
+        options: req.options,
+        role_check,
+    })
+}
+
+/// The requirements of a service named by short name, id, friendly name or alias.
+fn service_requirements(
+    name: &str,
+) -> Result<impl Iterator<Item = &'static Requirement>, PlanError> {
+    let text = match Query::parse(name) {
+        Ok(Query::Text(text)) => text,
+        _ => {
+            return Err(PlanError::NotAServiceName {
+                name: name.to_owned(),
+            });
+        }
+    };
+    let found: Vec<&'static Requirement> = portq_catalog::services()
+        .iter()
+        .filter(|s| s.is_named(&text))
+        .flat_map(|s| s.requirements())
+        .collect();
+    if found.is_empty() {
+        return Err(PlanError::UnknownService {
+            name: name.to_owned(),
+        });
+    }
+    Ok(found.into_iter())
+}

@@ -1,0 +1,417 @@
+//! The verdict of a check: counts per state and per host, and every port that should
+//! listen and does not, with what it is for.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use portq_catalog::Transport;
+use serde::{Serialize, Serializer};
+
+use super::Checked;
+use super::label::Need;
+use crate::engine::{LocalFailure, MAX_KEPT_FAILURES, RunSummary};
+use crate::finding::PortState;
+
+/// At most this many hosts get a summary of their own (all are counted in the totals).
+pub const MAX_HOST_SUMMARIES: usize = 4096;
+/// At most this many unmet ports are listed (all are counted).
+pub const MAX_UNMET: usize = 10_000;
+
+/// Findings per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StateCounts {
+    /// LISTENING.
+    pub listening: u64,
+    /// NOT LISTENING.
+    pub not_listening: u64,
+    /// FILTERED.
+    pub filtered: u64,
+    /// LISTENING OR FILTERED.
+    pub listening_or_filtered: u64,
+}
+
+impl StateCounts {
+    fn add(&mut self, s: PortState) {
+        match s {
+            PortState::Listening => self.listening += 1,
+            PortState::NotListening => self.not_listening += 1,
+            PortState::Filtered => self.filtered += 1,
+            PortState::ListeningOrFiltered => self.listening_or_filtered += 1,
+        }
+    }
+
+    /// The count of one state.
+    pub fn get(&self, s: PortState) -> u64 {
+        match s {
+            PortState::Listening => self.listening,
+            PortState::NotListening => self.not_listening,
+            PortState::Filtered => self.filtered,
+            PortState::ListeningOrFiltered => self.listening_or_filtered,
+        }
+    }
+
+    /// All findings counted.
+    pub fn total(&self) -> u64 {
+        self.listening + self.not_listening + self.filtered + self.listening_or_filtered
+    }
+}
+
+/// A port that should be LISTENING (required by a role or service, or registered with
+/// the endpoint mapper) and is not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unmet {
+    /// Host as given.
+    pub host: String,
+    /// Address checked.
+    pub address: IpAddr,
+    /// Port.
+    pub port: u16,
+    /// Transport (`protocol` in JSON, as in findings).
+    #[serde(rename = "protocol")]
+    pub transport: Transport,
+    /// What it did.
+    pub state: PortState,
+    /// Required or registered.
+    pub need: Need,
+    /// Friendly names of the services it is for.
+    pub services: Vec<&'static str>,
+    /// Roles that need it.
+    pub roles: Vec<&'static str>,
+    /// For a registered RPC port: its interfaces.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rpc_interfaces: Vec<String>,
+}
+
+/// One host's part of the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostSummary {
+    /// Host as given.
+    pub host: String,
+    /// Address checked.
+    pub address: IpAddr,
+    /// Findings per state.
+    pub states: StateCounts,
+    /// Ports that should listen (required or registered).
+    pub expected: u64,
+    /// Of those, how many are LISTENING.
+    pub expected_listening: u64,
+}
+
+/// Something the check says besides findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Note {
+    /// The endpoint mapper (135/tcp) did not answer, so the RPC dynamic range of this
+    /// host was not checked.
+    EpmUnavailable {
+        /// Host as given.
+        host: String,
+        /// Address.
+        address: IpAddr,
+        /// What went wrong.
+        error: String,
+    },
+    /// 135/tcp is not LISTENING, so the endpoint mapper could not be asked.
+    EpmNotListening {
+        /// Host as given.
+        host: String,
+        /// Address.
+        address: IpAddr,
+        /// What 135/tcp did.
+        state: PortState,
+    },
+    /// The endpoint mapper lists no TCP port inside the RPC dynamic ranges.
+    NoDynamicPorts {
+        /// Host as given.
+        host: String,
+        /// Address.
+        address: IpAddr,
+    },
+    /// The endpoint mapper's list ended early (the server repeated a page).
+    EpmTruncated {
+        /// Host as given.
+        host: String,
+        /// Address.
+        address: IpAddr,
+    },
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::EpmUnavailable { host, error, .. } => write!(
+                f,
+                "{host}: RPC dynamic range not checked: the endpoint mapper did not answer ({error})"
+            ),
+            Note::EpmNotListening { host, state, .. } => write!(
+                f,
+                "{host}: RPC dynamic range not checked: the endpoint mapper port 135/tcp is {state}"
+            ),
+            Note::NoDynamicPorts { host, .. } => write!(
+                f,
+                "{host}: the endpoint mapper lists no TCP port in the RPC dynamic range"
+            ),
+            Note::EpmTruncated { host, .. } => write!(
+                f,
+                "{host}: the endpoint mapper's list is incomplete (the server repeated a page)"
+            ),
+        }
+    }
+}
+
+/// How the whole check went: the verdict, per host and overall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckSummary {
+    /// True when roles or services were asked for.
+    pub role_check: bool,
+    /// Findings per state, all hosts.
+    pub states: StateCounts,
+    /// Ports that should listen (required or registered), all hosts.
+    pub expected: u64,
+    /// Of those, how many are LISTENING.
+    pub expected_listening: u64,
+    /// The first [`MAX_UNMET`] ports that should listen and do not.
+    pub unmet: Vec<Unmet>,
+    /// Per host (the first [`MAX_HOST_SUMMARIES`] hosts), in host order.
+    pub hosts: Vec<HostSummary>,
+    /// Hosts with findings.
+    pub host_count: u64,
+    /// What else happened (endpoint mapper not answering, ...).
+    pub notes: Vec<Note>,
+    /// Checks planned (both passes).
+    pub planned: u64,
+    /// Checks finished.
+    pub completed: u64,
+    /// Checks that failed on this machine's side (no finding).
+    pub local_failures: u64,
+    /// The first of those failures.
+    pub failures: Vec<LocalFailure>,
+    /// Wall time (milliseconds in JSON).
+    #[serde(rename = "elapsed_ms", serialize_with = "ms")]
+    pub elapsed: Duration,
+    /// True when the check was stopped before the end.
+    pub interrupted: bool,
+}
+
+fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl CheckSummary {
+    /// True when every port that should listen is LISTENING (and there was one).
+    pub fn expected_all_listening(&self) -> bool {
+        self.expected > 0 && self.expected_listening == self.expected
+    }
+
+    /// True when every finding is LISTENING (PortQry's strict sense).
+    pub fn all_listening(&self) -> bool {
+        self.states.total() > 0 && self.states.listening == self.states.total()
+    }
+
+    /// The verdict in one line per host that has unmet ports, or one line for all:
+    /// `2 of 21 required ports not listening on dc1 (10.0.0.5): 9389/tcp Active
+    /// Directory Web Services (domain-controller), 123/udp Windows Time`.
+    pub fn verdict_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if !self.role_check && self.expected == 0 {
+            let t = self.states;
+            lines.push(format!(
+                "{} checked on {} host{}: {} listening, {} not listening, {} filtered, {} listening or filtered",
+                t.total(),
+                self.host_count,
+                if self.host_count == 1 { "" } else { "s" },
+                t.listening,
+                t.not_listening,
+                t.filtered,
+                t.listening_or_filtered
+            ));
+            return lines;
+        }
+        let mut by_host: BTreeMap<(&str, IpAddr), Vec<&Unmet>> = BTreeMap::new();
+        for u in &self.unmet {
+            by_host
+                .entry((u.host.as_str(), u.address))
+                .or_default()
+                .push(u);
+        }
+        for h in &self.hosts {
+            let who = host_label(&h.host, h.address);
+            match by_host.get(&(h.host.as_str(), h.address)) {
+                None if h.expected > 0 => lines.push(format!(
+                    "all {} required port{} listening on {who}",
+                    h.expected,
+                    if h.expected == 1 { "" } else { "s" }
+                )),
+                None => {}
+                Some(list) => {
+                    let items: Vec<String> = list.iter().map(|u| unmet_text(u)).collect();
+                    lines.push(format!(
+                        "{} of {} required port{} not listening on {who}: {}",
+                        h.expected - h.expected_listening,
+                        h.expected,
+                        if h.expected == 1 { "" } else { "s" },
+                        items.join(", ")
+                    ));
+                }
+            }
+        }
+        if self.host_count as usize > self.hosts.len() {
+            lines.push(format!(
+                "{} of {} required ports listening on {} hosts",
+                self.expected_listening, self.expected, self.host_count
+            ));
+        }
+        if self.interrupted {
+            lines.push(format!(
+                "interrupted: {} of {} checks done",
+                self.completed, self.planned
+            ));
+        }
+        lines
+    }
+}
+
+fn host_label(host: &str, address: IpAddr) -> String {
+    if host == address.to_string() {
+        host.to_owned()
+    } else {
+        format!("{host} ({address})")
+    }
+}
+
+/// `9389/tcp Active Directory Web Services (domain-controller) FILTERED`.
+fn unmet_text(u: &Unmet) -> String {
+    let mut s = format!("{}/{}", u.port, u.transport.as_str());
+    if !u.rpc_interfaces.is_empty() {
+        s.push_str(&format!(" RPC {}", u.rpc_interfaces.join(", ")));
+    } else if !u.services.is_empty() {
+        s.push(' ');
+        s.push_str(&u.services.join(", "));
+    }
+    if !u.roles.is_empty() {
+        s.push_str(&format!(" ({})", u.roles.join(", ")));
+    }
+    s.push_str(&format!(" {}", u.state));
+    s
+}
+
+/// Builds a [`CheckSummary`] as findings pass by; keeps counts, not findings.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    role_check: bool,
+    states: StateCounts,
+    expected: u64,
+    expected_listening: u64,
+    unmet: Vec<Unmet>,
+    hosts: BTreeMap<(String, IpAddr), HostSummary>,
+    host_count: u64,
+    notes: Vec<Note>,
+    planned: u64,
+    completed: u64,
+    local_failures: u64,
+    failures: Vec<LocalFailure>,
+    aborted: bool,
+}
+
+impl Tally {
+    pub(crate) fn new(role_check: bool, host_count: u64) -> Self {
+        Tally {
+            role_check,
+            host_count,
+            ..Tally::default()
+        }
+    }
+
+    pub(crate) fn add(&mut self, c: &Checked) {
+        let f = &c.finding;
+        self.states.add(f.state);
+        let expected = c.label.need.is_expected();
+        let listening = f.state == PortState::Listening;
+        if expected {
+            self.expected += 1;
+            if listening {
+                self.expected_listening += 1;
+            } else {
+                if self.unmet.len() < MAX_UNMET {
+                    self.unmet.push(Unmet {
+                        host: f.host.clone(),
+                        address: f.address,
+                        port: f.port,
+                        transport: f.transport,
+                        state: f.state,
+                        need: c.label.need,
+                        services: c.label.service_names(),
+                        roles: c.label.roles.clone(),
+                        rpc_interfaces: c.label.rpc_interfaces.clone(),
+                    });
+                }
+            }
+        }
+        let key = (f.host.clone(), f.address);
+        let known = self.hosts.len();
+        let entry = match self.hosts.get_mut(&key) {
+            Some(e) => Some(e),
+            None if known < MAX_HOST_SUMMARIES => {
+                Some(self.hosts.entry(key).or_insert_with(|| HostSummary {
+                    host: f.host.clone(),
+                    address: f.address,
+                    states: StateCounts::default(),
+                    expected: 0,
+                    expected_listening: 0,
+                }))
+            }
+            None => None,
+        };
+        if let Some(h) = entry {
+            h.states.add(f.state);
+            if expected {
+                h.expected += 1;
+                h.expected_listening += u64::from(listening);
+            }
+        }
+    }
+
+    pub(crate) fn note(&mut self, n: Note) {
+        self.notes.push(n);
+    }
+
+    pub(crate) fn pass(&mut self, s: &RunSummary) {
+        self.planned += s.planned;
+        self.completed += s.completed;
+        self.local_failures += s.failure_count;
+        for f in &s.failures {
+            if self.failures.len() < MAX_KEPT_FAILURES {
+                self.failures.push(f.clone());
+            }
+        }
+        self.aborted |= s.aborted;
+    }
+
+    pub(crate) fn interrupted(&mut self) {
+        self.aborted = true;
+    }
+
+    pub(crate) fn finish(mut self, elapsed: Duration) -> CheckSummary {
+        self.unmet.sort_by(|a, b| {
+            (&a.host, a.address, a.transport, a.port).cmp(&(&b.host, b.address, b.transport, b.port))
+        });
+        CheckSummary {
+            role_check: self.role_check,
+            states: self.states,
+            expected: self.expected,
+            expected_listening: self.expected_listening,
+            unmet: self.unmet,
+            hosts: self.hosts.into_values().collect(),
+            host_count: self.host_count,
+            notes: self.notes,
+            planned: self.planned,
+            completed: self.completed,
+            local_failures: self.local_failures,
+            failures: self.failures,
+            elapsed,
+            interrupted: self.aborted,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! portq-probe's integration tests, one binary: the engine, every probe against
+//! loopback fake servers, sweeps in network namespaces, the endpoint-mapper client
+//! against hostile fake mappers, the check pipeline, and interop with the Samba DC lab.
+
+mod check_support;
+
+mod check_engine;
+mod check_lab;
+mod check_probes;
+mod check_sweep;
+mod check_tcp;
+mod check_udp;
+mod pipeline;
+mod rpc_fake_servers;

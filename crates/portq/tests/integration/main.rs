@@ -1,0 +1,8 @@
+//! The portq binary's integration tests, one test binary: the CLI (lookup, rules,
+//! check, rpc, local, help snapshots, the bad-input matrix, interop with the Samba DC
+//! lab), hostile peers, resource limits in network namespaces, and the web console.
+
+mod cli;
+mod hostile;
+mod limits;
+mod serve;
