@@ -36,3 +36,5 @@ if [ "$(id -u)" = 0 ] && [ "$lab" != 0 ]; then
 fi
 
 cargo test --workspace --all-targets --locked
+# The library examples (the check pipeline's among them) are compiled as doctests.
+cargo test --workspace --doc --locked

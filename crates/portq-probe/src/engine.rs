@@ -861,9 +861,8 @@ async fn check_port(
                         Ok(stream) => evidence.extend(probes::run_tcp(kind, stream, &ctx()).await),
                         Err(e) => evidence.push(crate::finding::Evidence::error(
                             crate::finding::ProbeErrorKind::Local,
-                            format!(
-                            "cannot hand the connection to the probe: {e}"
-                        ))),
+                            format!("cannot hand the connection to the probe: {e}"),
+                        )),
                     }
                 }
             }

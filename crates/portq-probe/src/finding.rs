@@ -73,7 +73,6 @@ impl Serialize for PortState {
     }
 }
 
-
 /// Where the AD domain (the Kerberos realm asked for, the CLDAP ping's domain) of a
 /// probe came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -2,6 +2,31 @@
 //! application probes), and the scheduler that runs many at once within limits.
 //! It yields typed findings and never formats output.
 //!
+//! The product's question — "what does role X need on host Y, and is it so?" — is
+//! [`pipeline`]: a labelled plan, the endpoint-mapper follow-up, the verdict. Checking a
+//! domain controller is a handful of lines:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use portq_probe::pipeline::CheckBuilder;
+//!
+//! let report = CheckBuilder::new()
+//!     .target("dc01.example.test")
+//!     .role("domain-controller")
+//!     .plan()?
+//!     .run()
+//!     .await?;
+//! for c in &report.findings {
+//!     println!("{}/{} {} {}", c.finding.port, c.finding.transport, c.finding.state, c.label.text);
+//! }
+//! for line in report.summary.verdict_lines() {
+//!     println!("{line}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Below it, the engine checks raw targets × ports:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use portq_probe::{CheckOptions, Plan, PortSpec, TargetSet};

@@ -95,10 +95,10 @@ pub(crate) async fn check(
                 let reply = buf.get(..n).unwrap_or(&[]);
                 let evidence = match probe.decode(reply, ctx) {
                     Ok(ev) => ev,
-                    Err(e) => Evidence::error(crate::finding::ProbeErrorKind::Decode, format!(
-                        "{n}-byte reply not understood as {}: {e}",
-                        probe.protocol()
-                    )),
+                    Err(e) => Evidence::error(
+                        crate::finding::ProbeErrorKind::Decode,
+                        format!("{n}-byte reply not understood as {}: {e}", probe.protocol()),
+                    ),
                 };
                 return Ok(outcome(PortState::Listening, vec![evidence]));
             }

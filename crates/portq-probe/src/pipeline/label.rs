@@ -63,6 +63,9 @@ pub struct PortLabel {
     /// The catalogue services that use the port (for a registered RPC port: the
     /// services of its interfaces, where the catalogue knows them).
     pub services: Vec<ServiceTag>,
+    /// What the port is for: the application protocols the catalogue names
+    /// (`Active Directory Web Services (ADWS)`, `NTP`).
+    pub protocols: Vec<&'static str>,
     /// The ids of the requested roles that need the port.
     pub roles: Vec<&'static str>,
     /// Who connects to it, per the roles.
@@ -79,6 +82,7 @@ impl PortLabel {
         PortLabel {
             need,
             services: Vec::new(),
+            protocols: Vec::new(),
             roles: Vec::new(),
             directions: Vec::new(),
             rpc_interfaces: Vec::new(),
@@ -89,6 +93,12 @@ impl PortLabel {
     pub(crate) fn add_service(&mut self, s: &'static Service) {
         if !self.services.iter().any(|t| t.id == s.id) {
             self.services.push(ServiceTag::of(s));
+        }
+    }
+
+    pub(crate) fn add_protocol(&mut self, p: &'static str) {
+        if !p.is_empty() && !self.protocols.contains(&p) {
+            self.protocols.push(p);
         }
     }
 

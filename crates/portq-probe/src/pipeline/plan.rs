@@ -173,6 +173,7 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
                 .or_insert_with(|| PortLabel::unknown(Need::Required))
         };
         label.add_service(r.service());
+        label.add_protocol(r.application_protocol);
         label.add_roles(&w.roles, &w.directions);
     }
     for r in req.rpc_ranges {
@@ -221,8 +222,11 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
         }
         labels
             .entry((r.transport, range.start))
-            .or_insert_with(|| PortLabel::unknown(Need::Requested))
-            .add_service(r.service());
+            .or_insert_with(|| PortLabel::unknown(Need::Requested));
+        if let Some(l) = labels.get_mut(&(r.transport, range.start)) {
+            l.add_service(r.service());
+            l.add_protocol(r.application_protocol);
+        }
     }
     labels.extend(required);
 
@@ -245,10 +249,7 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
     };
     Ok(CheckPlan {
         plan: Plan::new(targets, ports),
-        labels: labels
-            .into_iter()
-            .map(|(k, l)| (k, l.finish()))
-            .collect(),
+        labels: labels.into_iter().map(|(k, l)| (k, l.finish())).collect(),
         requested: PortLabel::unknown(Need::Requested).finish(),
         dynamic: if follow_up {
             dynamic

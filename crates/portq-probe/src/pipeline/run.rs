@@ -201,6 +201,9 @@ pub fn check_registered(
     }
 }
 
+/// What each host said in the first pass, by host and address.
+type Facts = BTreeMap<(String, IpAddr), HostFacts>;
+
 /// What a host said in the first pass that the follow-up needs.
 #[derive(Default)]
 struct HostFacts {
@@ -238,7 +241,7 @@ impl Driver {
             .unwrap_or_default()
         };
         let follow_up = !self.plan.dynamic.is_empty() || !deferred.is_empty();
-        let mut facts: BTreeMap<(String, IpAddr), HostFacts> = BTreeMap::new();
+        let mut facts: Facts = BTreeMap::new();
         if !first.is_empty() {
             let run = engine::start_resolved(targets.clone(), first, self.plan.engine.clone());
             let learn = follow_up.then_some((&mut facts, self.plan.options.epm_port));
@@ -302,7 +305,7 @@ impl Driver {
         &mut self,
         mut run: CheckRun,
         dynamic: Option<&BTreeMap<(IpAddr, u16), Arc<PortLabel>>>,
-        mut learn: Option<(&mut BTreeMap<(String, IpAddr), HostFacts>, u16)>,
+        mut learn: Option<(&mut Facts, u16)>,
     ) -> Result<(), Ended> {
         self.progress
             .total
@@ -356,16 +359,14 @@ impl Driver {
         &mut self,
         targets: &ResolvedTargets,
         deferred: &PortSpec,
-        facts: &BTreeMap<(String, IpAddr), HostFacts>,
+        facts: &Facts,
     ) -> (Vec<CheckUnit>, BTreeMap<(IpAddr, u16), Arc<PortLabel>>) {
         let mut dynamic_ports: BTreeMap<(String, IpAddr), Vec<u16>> = BTreeMap::new();
         let mut labels: BTreeMap<(IpAddr, u16), Arc<PortLabel>> = BTreeMap::new();
         if !self.plan.dynamic.is_empty() {
             let mut asked = Vec::new();
             for t in targets.iter() {
-                let epm = facts
-                    .get(&(t.host.clone(), t.address))
-                    .and_then(|f| f.epm);
+                let epm = facts.get(&(t.host.clone(), t.address)).and_then(|f| f.epm);
                 match epm {
                     Some(PortState::Listening) => asked.push(t),
                     Some(state) => {
@@ -552,7 +553,7 @@ fn registered_ports(
 
 /// Notes what the first pass tells the follow-up: the state of 135/tcp and the
 /// domain the host named over CLDAP or LDAP.
-fn learn_from(facts: &mut BTreeMap<(String, IpAddr), HostFacts>, f: &Finding, epm_port: u16) {
+fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16) {
     let entry = facts.entry((f.host.clone(), f.address)).or_default();
     if f.transport == Transport::Tcp && f.port == epm_port {
         entry.epm = Some(f.state);
@@ -603,7 +604,10 @@ mod tests {
             domain_of_dn("DC=example,DC=test").as_deref(),
             Some("example.test")
         );
-        assert_eq!(domain_of_dn("dc=corp, dc=Example, dc=COM").as_deref(), Some("corp.example.com"));
+        assert_eq!(
+            domain_of_dn("dc=corp, dc=Example, dc=COM").as_deref(),
+            Some("corp.example.com")
+        );
         assert_eq!(domain_of_dn("OU=x,DC=example"), None);
         assert_eq!(domain_of_dn(""), None);
         assert_eq!(domain_of_dn("DC="), None);

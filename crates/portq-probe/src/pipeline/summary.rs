@@ -74,6 +74,8 @@ pub struct Unmet {
     pub state: PortState,
     /// Required or registered.
     pub need: Need,
+    /// What it is for: the catalogue's application protocols.
+    pub protocols: Vec<&'static str>,
     /// Friendly names of the services it is for.
     pub services: Vec<&'static str>,
     /// Roles that need it.
@@ -281,17 +283,27 @@ fn host_label(host: &str, address: IpAddr) -> String {
     }
 }
 
-/// `9389/tcp Active Directory Web Services (domain-controller) FILTERED`.
+/// `9389/tcp Active Directory Web Services (ADWS) [Active Directory (local security
+/// authority); domain-controller] NOT LISTENING`.
 fn unmet_text(u: &Unmet) -> String {
     let mut s = format!("{}/{}", u.port, u.transport.as_str());
+    let mut who: Vec<&str> = Vec::new();
     if !u.rpc_interfaces.is_empty() {
         s.push_str(&format!(" RPC {}", u.rpc_interfaces.join(", ")));
-    } else if !u.services.is_empty() {
+    } else if let Some(first) = u.protocols.first() {
         s.push(' ');
-        s.push_str(&u.services.join(", "));
+        s.push_str(first);
+        who.extend(u.services.iter().copied());
+    } else {
+        who.extend(u.services.iter().copied());
     }
-    if !u.roles.is_empty() {
-        s.push_str(&format!(" ({})", u.roles.join(", ")));
+    let who = who.join(", ");
+    let roles = u.roles.join(", ");
+    match (who.is_empty(), roles.is_empty()) {
+        (false, false) => s.push_str(&format!(" [{who}; {roles}]")),
+        (false, true) => s.push_str(&format!(" [{who}]")),
+        (true, false) => s.push_str(&format!(" [{roles}]")),
+        (true, true) => {}
     }
     s.push_str(&format!(" {}", u.state));
     s
@@ -342,6 +354,7 @@ impl Tally {
                         transport: f.transport,
                         state: f.state,
                         need: c.label.need,
+                        protocols: c.label.protocols.clone(),
                         services: c.label.service_names(),
                         roles: c.label.roles.clone(),
                         rpc_interfaces: c.label.rpc_interfaces.clone(),
@@ -395,7 +408,12 @@ impl Tally {
 
     pub(crate) fn finish(mut self, elapsed: Duration) -> CheckSummary {
         self.unmet.sort_by(|a, b| {
-            (&a.host, a.address, a.transport, a.port).cmp(&(&b.host, b.address, b.transport, b.port))
+            (&a.host, a.address, a.transport, a.port).cmp(&(
+                &b.host,
+                b.address,
+                b.transport,
+                b.port,
+            ))
         });
         CheckSummary {
             role_check: self.role_check,

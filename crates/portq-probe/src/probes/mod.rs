@@ -333,10 +333,11 @@ pub(crate) async fn run_tcp(
         Err(_) => evidence.push(Evidence::error(
             ProbeErrorKind::Timeout,
             format!(
-            "{} probe got no complete answer within {} ms",
-            kind.name(),
-            ctx.probe_timeout.as_millis()
-        ))),
+                "{} probe got no complete answer within {} ms",
+                kind.name(),
+                ctx.probe_timeout.as_millis()
+            ),
+        )),
     }
     evidence
 }

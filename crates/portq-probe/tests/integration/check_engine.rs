@@ -1,8 +1,6 @@
 //! The scheduler: plans (no traffic), streaming, progress, limits and stopping early.
 //! Traffic goes only to loopback ports this test binds.
 
-
-
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 

@@ -7,8 +7,6 @@
 //! - `PORTQ_LAB_DOMAIN`: the DC's DNS domain (default `example.test`).
 //! - neither variable: prints that it did not run.
 
-
-
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 

@@ -3,8 +3,6 @@
 //! garbage, silence, early close and oversized answers. A probe failure never
 //! changes the state: the connect already proved the port listening.
 
-
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -5,8 +5,6 @@
 //! Needs root (it creates a namespace); without it, prints that it did not run
 //! (and fails when `PORTQ_NETNS_REQUIRED=1`).
 
-
-
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};

@@ -1,7 +1,5 @@
 //! TCP checks against loopback ports this test binds itself.
 
-
-
 use std::time::{Duration, Instant};
 
 use crate::check_support::*;

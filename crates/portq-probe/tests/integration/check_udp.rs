@@ -1,8 +1,6 @@
 //! UDP checks against loopback ports this test binds itself: replies (captured from
 //! Samba or built here), silence, ICMP port unreachable and garbage.
 
-
-
 use std::time::{Duration, Instant};
 
 use crate::check_support::fixtures;

@@ -125,7 +125,9 @@ fn bad_requests_are_typed_errors() {
         PlanError::NothingToCheck
     ));
     assert!(matches!(
-        err(CheckBuilder::new().target("192.0.2.1").service("no-such-service")),
+        err(CheckBuilder::new()
+            .target("192.0.2.1")
+            .service("no-such-service")),
         PlanError::UnknownService { .. }
     ));
     assert!(matches!(
@@ -133,7 +135,9 @@ fn bad_requests_are_typed_errors() {
         PlanError::NotAServiceName { .. }
     ));
     assert!(matches!(
-        err(CheckBuilder::new().target("192.0.2.1").role("domain-controler")),
+        err(CheckBuilder::new()
+            .target("192.0.2.1")
+            .role("domain-controler")),
         PlanError::Role(_)
     ));
     assert!(matches!(
@@ -253,7 +257,11 @@ async fn the_follow_up_checks_what_the_mapper_registered_labelled_with_its_inter
     assert_eq!(reg.label.need, Need::Registered);
     assert_eq!(reg.label.rpc_interfaces, vec!["lsarpc".to_owned()]);
     assert_eq!(reg.label.text, "RPC dynamic: lsarpc");
-    assert!(reg.label.services.iter().any(|s| s.id == "lsass"), "{:?}", reg.label);
+    assert!(
+        reg.label.services.iter().any(|s| s.id == "lsass"),
+        "{:?}",
+        reg.label
+    );
     assert_eq!(find(mapper).finding.state, PortState::Listening);
     assert_eq!(find(closed).finding.state, PortState::NotListening);
     assert_eq!(find(closed).label.need, Need::Requested);
@@ -286,12 +294,18 @@ async fn a_mapper_that_does_not_listen_is_a_note_and_an_unmet_port() {
     assert_eq!(report.findings.len(), 1);
     let s = &report.summary;
     assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
-    assert!(s.notes[0].to_string().contains("NOT LISTENING"), "{}", s.notes[0]);
+    assert!(
+        s.notes[0].to_string().contains("NOT LISTENING"),
+        "{}",
+        s.notes[0]
+    );
     assert_eq!(s.unmet.len(), 1);
     assert_eq!(s.unmet[0].port, closed_mapper);
     let lines = s.verdict_lines();
     assert!(
-        lines.iter().any(|l| l.starts_with("1 of 1 required port not listening on 127.0.0.1")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("1 of 1 required port not listening on 127.0.0.1")),
         "{lines:?}"
     );
 }

@@ -4,7 +4,7 @@ use crate::exit::{Failure, Status};
 use crate::out;
 use crate::render::{Format, Grid, html};
 use portq_probe::pipeline::{
-    AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, Event, LargeTargets, LabelView,
+    AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, Event, LabelView, LargeTargets,
     PipelineOptions,
 };
 use portq_probe::{CheckOptions, PortState, Transport, evidence_text};
@@ -212,7 +212,10 @@ fn render_html(findings: &[Checked], summary: &CheckSummary) -> String {
     body.push_str("</tbody>\n</table>\n<h2>Details</h2>\n");
     let mut grid = Grid::new(COLUMNS.to_vec());
     for c in findings {
-        grid.push(cells(format!("{} ({})", c.finding.host, c.finding.address), c));
+        grid.push(cells(
+            format!("{} ({})", c.finding.host, c.finding.address),
+            c,
+        ));
     }
     body.push_str(&html::table(&grid));
     html::page("portq check", &body)
@@ -416,15 +419,10 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                     findings.push(*c);
                 }
             }
-            Event::Note(n) => {
-                if !args.quiet {
-                    if let Some(pb) = &pb {
-                        pb.suspend(|| eprintln!("portq: {n}"));
-                    } else {
-                        eprintln!("portq: {n}");
-                    }
-                }
-            }
+            Event::Note(n) if !args.quiet => match &pb {
+                Some(pb) => pb.suspend(|| eprintln!("portq: {n}")),
+                None => eprintln!("portq: {n}"),
+            },
             _ => {}
         }
     }

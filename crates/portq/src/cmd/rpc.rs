@@ -4,10 +4,10 @@
 use crate::exit::{Failure, Status};
 use crate::out;
 use crate::render::{Format, Grid};
-use portq_probe::rpc::{EpmDump, EpmEntry, EpmOptions, dump_endpoints};
 use portq_probe::pipeline::{
     AppProbes, CheckBuilder, LargeTargets, PipelineOptions, Registrations, check_registered,
 };
+use portq_probe::rpc::{EpmDump, EpmEntry, EpmOptions, dump_endpoints};
 use portq_probe::{CheckOptions, PortState, Target, TargetSet};
 use serde::Serialize;
 use std::collections::BTreeMap;

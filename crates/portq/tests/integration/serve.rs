@@ -255,7 +255,14 @@ fn cli_and_console_check_the_samba_dc_the_same_way() {
         return;
     };
     let out = portq()
-        .args(["check", &dc, "--role", "domain-controller", "--format", "json"])
+        .args([
+            "check",
+            &dc,
+            "--role",
+            "domain-controller",
+            "--format",
+            "json",
+        ])
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
@@ -270,7 +277,10 @@ fn cli_and_console_check_the_samba_dc_the_same_way() {
         body.len()
     ));
     let (head, ndjson) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
     let lines: Vec<serde_json::Value> = ndjson
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -285,7 +295,10 @@ fn cli_and_console_check_the_samba_dc_the_same_way() {
         .filter(|r| r.4.starts_with("RPC dynamic:") && r.0 >= 49152)
         .count();
     assert!(dynamic >= 3, "{cli:?}");
-    assert!(cli.iter().any(|r| r.0 == 88 && r.1 == "udp" && r.3.iter().any(|s| s == "kdc")));
+    assert!(
+        cli.iter()
+            .any(|r| r.0 == 88 && r.1 == "udp" && r.3.iter().any(|s| s == "kdc"))
+    );
     let end = lines.last().unwrap();
     assert_eq!(end["type"], "end");
     assert_eq!(end["summary"]["unmet"], doc["summary"]["unmet"]);

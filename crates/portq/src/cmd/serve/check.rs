@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt, stream};
 use ipnet::IpNet;
 use portq_probe::pipeline::{
-    AddressPolicy, AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, Event as PipelineEvent,
-    Note, PipelineOptions, PipelineRun, TargetFiles,
+    AddressPolicy, AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked,
+    Event as PipelineEvent, Note, PipelineOptions, PipelineRun, TargetFiles,
 };
 use portq_probe::{CheckOptions, TargetSpec, Transport, evidence_text};
 use serde::Serialize;

@@ -806,7 +806,12 @@ async fn check_streams_findings_as_ndjson() {
     assert_eq!(end["type"], "end");
     assert_eq!(end["summary"]["states"]["listening"], 1);
     assert_eq!(end["summary"]["states"]["not_listening"], 1);
-    assert!(end["verdict"][0].as_str().unwrap().starts_with("2 checked on 1 host"));
+    assert!(
+        end["verdict"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("2 checked on 1 host")
+    );
     drop(open);
 }
 
