@@ -38,6 +38,8 @@ pub enum Command {
     Local(cmd::local::Args),
     /// A local web console: catalogue search, role builder, rules download, RPC lookup.
     Serve(cmd::serve::Args),
+    /// A Prometheus exporter: `/probe?target=HOST&module=ROLE` runs `portq check` for Prometheus.
+    Exporter(cmd::exporter::Args),
 }
 
 /// Subcommand names, for the shorthand.
@@ -52,6 +54,7 @@ const SUBCOMMANDS: &[&str] = &[
     "rpc",
     "local",
     "serve",
+    "exporter",
     "help",
 ];
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; each parses its own arguments and renders its own output.
 
 pub mod check;
+pub mod exporter;
 pub mod local;
 pub mod lookup;
 pub mod roles;
@@ -44,5 +45,6 @@ pub fn run(command: Command) -> Result<Status, Failure> {
         Command::Rpc(a) => rpc::run(a),
         Command::RpcConfig(a) => rpc_config::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Exporter(a) => exporter::run(a),
     }
 }

@@ -10,7 +10,7 @@
 mod api;
 mod assets;
 mod check;
-mod guard;
+pub(crate) mod guard;
 mod pages;
 mod params;
 #[cfg(test)]
@@ -158,7 +158,7 @@ pub fn error_response(status: StatusCode, message: &str, api: bool) -> Response 
     }
 }
 
-fn parse_nets(list: &[String], what: &str) -> Result<Vec<IpNet>, Failure> {
+pub(crate) fn parse_nets(list: &[String], what: &str) -> Result<Vec<IpNet>, Failure> {
     let items: Vec<&str> = list
         .iter()
         .flat_map(|s| s.split(','))
@@ -299,7 +299,7 @@ async fn serve(
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

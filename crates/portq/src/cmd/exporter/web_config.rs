@@ -1,0 +1,155 @@
+//! The exporter's web config file, in the style of Prometheus' exporter-toolkit:
+//! `basic_auth_users` maps user names to bcrypt hashes (`htpasswd -nBC 10 USER`).
+//!
+//! ```yaml
+//! basic_auth_users:
+//!   prometheus: $2y$10$X0kP...   # bcrypt
+//! ```
+//!
+//! TLS is not served by portq itself: put it behind a TLS-terminating proxy or keep it
+//! on loopback; a `tls_server_config` key is refused rather than silently ignored.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// Largest web config file read.
+const MAX_BYTES: u64 = 64 * 1024;
+/// Credentials remembered after a successful bcrypt check (bcrypt is slow on purpose).
+const CACHE: usize = 64;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    basic_auth_users: BTreeMap<String, String>,
+}
+
+/// Who may use the exporter.
+#[derive(Debug, Default)]
+pub struct WebConfig {
+    users: BTreeMap<String, String>,
+    verified: Mutex<Vec<(String, String)>>,
+}
+
+impl WebConfig {
+    /// Reads and checks a web config file.
+    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read --web-config {}: {e}", path.display()))?;
+        if meta.len() > MAX_BYTES {
+            return Err(format!("--web-config {} is too large", path.display()));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --web-config {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("--web-config {}: {e}", path.display()))
+    }
+
+    /// Parses web config text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: File = serde_yaml_ng::from_str(text).map_err(|e| {
+            e.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })?;
+        for (user, hash) in &file.basic_auth_users {
+            if user.is_empty() || user.contains(':') {
+                return Err(format!("basic_auth_users: invalid user name '{user}'"));
+            }
+            if !(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$")) {
+                return Err(format!(
+                    "basic_auth_users: the password of '{user}' must be a bcrypt hash ($2y$...)"
+                ));
+            }
+        }
+        Ok(WebConfig {
+            users: file.basic_auth_users,
+            verified: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// True when no users are configured, or the request carries valid credentials.
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        if self.users.is_empty() {
+            return true;
+        }
+        let Some((user, password)) = basic_credentials(headers) else {
+            return false;
+        };
+        let Some(hash) = self.users.get(&user) else {
+            return false;
+        };
+        let key = (user, password);
+        {
+            let cache = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.contains(&key) {
+                return true;
+            }
+        }
+        if !bcrypt::verify(&key.1, hash).unwrap_or(false) {
+            return false;
+        }
+        let mut cache = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE {
+            cache.remove(0);
+        }
+        cache.push(key);
+        true
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") || rest.len() > 1024 {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with_auth(user: &str, password: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {token}")).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn basic_auth_checks_bcrypt_hashes() {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        let w = WebConfig::parse(&format!("basic_auth_users:\n  prom: '{hash}'\n")).unwrap();
+        assert!(w.authorized(&with_auth("prom", "s3cret")));
+        assert!(w.authorized(&with_auth("prom", "s3cret")), "cached");
+        assert!(!w.authorized(&with_auth("prom", "wrong")));
+        assert!(!w.authorized(&with_auth("other", "s3cret")));
+        assert!(!w.authorized(&HeaderMap::new()));
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert!(!w.authorized(&h));
+        assert!(WebConfig::default().authorized(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn bad_web_configs_are_refused() {
+        assert!(WebConfig::parse("basic_auth_users:\n  prom: plaintext\n").is_err());
+        assert!(WebConfig::parse("tls_server_config:\n  cert_file: x\n").is_err());
+        assert!(WebConfig::parse("basic_auth_users: [1]\n").is_err());
+    }
+}
