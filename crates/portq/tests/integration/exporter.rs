@@ -1,0 +1,438 @@
+//! `portq exporter` with real components: Debian's `promtool` checks the files in
+//! contrib/prometheus/, and Debian's Prometheus server scrapes the exporter, which
+//! probes the Samba DC lab; the test then asks Prometheus' HTTP API what it stored and
+//! which alerts it raised. Everything listens on 127.0.0.1 ports chosen here; probes go
+//! only to the lab DC (a network namespace of the test suite's own).
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// True when `tool` is installed; a missing tool fails the test with PORTQ_REQUIRE_TOOLS=1.
+fn have(tool: &str) -> bool {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("PORTQ_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "{tool} is required (PORTQ_REQUIRE_TOOLS=1) but not installed"
+        );
+        eprintln!("NOT RUN: {tool} is not installed");
+    }
+    ok
+}
+
+#[test]
+fn contrib_prometheus_files_pass_promtool() {
+    if !have("promtool") {
+        return;
+    }
+    let dir = root().join("contrib/prometheus");
+    for args in [
+        vec!["check", "config", "prometheus.yml"],
+        vec!["check", "rules", "portq-alerts.yml"],
+    ] {
+        let out = Command::new("promtool")
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("grafana-dashboard.json")).unwrap())
+            .unwrap();
+    let exprs = dashboard.to_string();
+    assert!(exprs.contains("portq_port_up") && exprs.contains("probe_success"));
+}
+
+/// A child process killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `portq exporter` on a port of its own; returns it and its address.
+fn start_exporter(extra: &[&str]) -> (Running, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portq"))
+        .args(["exporter", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let running = Running(child);
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the exporter printed its address");
+        if let Some(rest) = line.strip_prefix("portq: exporter at http://") {
+            let addr = rest.split('/').next().unwrap().to_owned();
+            return (running, addr);
+        }
+    }
+}
+
+/// GET over HTTP/1.0; the body.
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    let sock: std::net::SocketAddr = addr.parse().ok()?;
+    let mut s = TcpStream::connect_timeout(&sock, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A Prometheus server scraping `jobs` every second, with the contrib alert rules.
+fn start_prometheus(dir: &Path, jobs: &str) -> (Running, String) {
+    let rules = root().join("contrib/prometheus/portq-alerts.yml");
+    let config = format!(
+        "global:\n  scrape_interval: 2s\n  scrape_timeout: 1900ms\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n{jobs}",
+        rules.display()
+    );
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address={addr}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .unwrap();
+    (Running(child), addr)
+}
+
+/// A scrape job probing `target` with `module` through the exporter at `exporter`.
+fn job(name: &str, exporter: &str, target: &str, module: &str) -> String {
+    format!(
+        "  - job_name: {name}\n    metrics_path: /probe\n    params:\n      module: [{module}]\n    static_configs:\n      - targets: ['{target}']\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: {exporter}\n"
+    )
+}
+
+/// Asks Prometheus an instant query until `check` accepts the result (at most `limit`).
+fn wait_for(
+    prom: &str,
+    query: &str,
+    limit: Duration,
+    check: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let started = Instant::now();
+    let encoded: String = query
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let mut last = Vec::new();
+    while started.elapsed() < limit {
+        if let Some(body) = http_get(prom, &format!("/api/v1/query?query={encoded}"))
+            && let Ok(v) = serde_json::from_str::<Value>(&body)
+        {
+            last = v["data"]["result"].as_array().cloned().unwrap_or_default();
+            if check(&last) {
+                return last;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("{query}: not as expected within {limit:?}; last answer {last:?}");
+}
+
+fn sample(v: &[Value]) -> Option<&str> {
+    v.first()?["value"][1].as_str()
+}
+
+#[test]
+fn prometheus_scrapes_the_exporter_probing_the_samba_dc() {
+    let Ok(dc) = std::env::var("PORTQ_LAB_DC") else {
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_DC is not"
+        );
+        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
+        return;
+    };
+    if !have("prometheus") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("portq-prom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_exporter, exporter) = start_exporter(&["--allow-target", &format!("{dc}/32")]);
+    // The exporter answers a probe itself before Prometheus is involved.
+    let direct = http_get(
+        &exporter,
+        &format!("/probe?target={dc}&module=domain-controller"),
+    )
+    .expect("probe");
+    assert!(
+        direct.contains("portq_port_up{port=\"88\",protocol=\"udp\""),
+        "{direct}"
+    );
+
+    let (_prom, prom) =
+        start_prometheus(&dir, &job("portq-dc", &exporter, &dc, "domain-controller"));
+    let limit = Duration::from_secs(90);
+    for (port, protocol, want) in [
+        ("88", "udp", "1"),
+        ("389", "tcp", "1"),
+        ("445", "tcp", "1"),
+        ("9389", "tcp", "0"),
+    ] {
+        let q = format!("portq_port_up{{port=\"{port}\",protocol=\"{protocol}\"}}");
+        wait_for(&prom, &q, limit, |v| sample(v) == Some(want));
+    }
+    // Samba runs no ADWS (9389) and no NTP: the DC role is not fully served.
+    wait_for(&prom, "probe_success{job=\"portq-dc\"}", limit, |v| {
+        sample(v) == Some("0")
+    });
+    // RPC dynamic ports found through the endpoint mapper are series too.
+    wait_for(
+        &prom,
+        "count(portq_port_up{need=\"registered\"} == 1)",
+        limit,
+        |v| {
+            sample(v)
+                .and_then(|s| s.parse::<u32>().ok())
+                .is_some_and(|n| n >= 3)
+        },
+    );
+    // The contrib alert for a required port that is down becomes pending (for: 5m).
+    let started = Instant::now();
+    let mut seen = String::new();
+    while started.elapsed() < limit {
+        if let Some(body) = http_get(&prom, "/api/v1/alerts") {
+            seen = body.clone();
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let found = v["data"]["alerts"].as_array().is_some_and(|alerts| {
+                alerts.iter().any(|a| {
+                    a["labels"]["alertname"] == "PortqRequiredPortDown"
+                        && a["labels"]["port"] == "9389"
+                        && (a["state"] == "pending" || a["state"] == "firing")
+                })
+            });
+            if found {
+                let _ = std::fs::remove_dir_all(&dir);
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("no PortqRequiredPortDown alert for 9389 within {limit:?}: {seen}");
+}
+
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A second vantage point: a namespace wired to the DC's namespace through a veth pair of
+/// its own (10.203.0.0/24), whose nftables output chain drops 445/tcp to the DC. The DC's
+/// namespace routes between the two links for the duration of the test only. Everything
+/// is removed when this is dropped.
+struct Vantage {
+    name: String,
+    dc_ns: String,
+    forwarding_was: String,
+}
+
+impl Vantage {
+    fn create(dc_ns: &str, dc: &str) -> Option<Vantage> {
+        let name = format!("pqv{}", std::process::id() % 100_000);
+        let forwarding_was = String::from_utf8_lossy(
+            &Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    dc_ns,
+                    "sysctl",
+                    "-n",
+                    "net.ipv4.ip_forward",
+                ])
+                .output()
+                .ok()?
+                .stdout,
+        )
+        .trim()
+        .to_owned();
+        let v = Vantage {
+            name: name.clone(),
+            dc_ns: dc_ns.to_owned(),
+            forwarding_was,
+        };
+        let (a, b) = (format!("{name}a"), format!("{name}b"));
+        let ip4: std::net::Ipv4Addr = dc.parse().ok()?;
+        let [o1, o2, o3, _] = ip4.octets();
+        let lab_net = format!("{o1}.{o2}.{o3}.0/24");
+        let ok = ip(&["netns", "add", &name])
+            && ip(&["link", "add", &a, "type", "veth", "peer", "name", &b])
+            && ip(&["link", "set", &a, "netns", dc_ns])
+            && ip(&["link", "set", &b, "netns", &name])
+            && ip(&["-n", dc_ns, "addr", "add", "10.203.0.1/24", "dev", &a])
+            && ip(&["-n", dc_ns, "link", "set", &a, "up"])
+            && ip(&["-n", &name, "addr", "add", "10.203.0.2/24", "dev", &b])
+            && ip(&["-n", &name, "link", "set", &b, "up"])
+            && ip(&["-n", &name, "link", "set", "lo", "up"])
+            // The DC, and the host side of the lab link (where Prometheus scrapes from).
+            && ip(&["-n", &name, "route", "add", &lab_net, "via", "10.203.0.1"])
+            // Prometheus (here) reaches the second exporter through the DC's namespace.
+            && ip(&["route", "add", "10.203.0.0/24", "via", dc])
+            && Command::new("ip")
+                .args(["netns", "exec", dc_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !ok {
+            return None;
+        }
+        let rules = format!(
+            "table inet portqvantage {{\n  chain output {{\n    type filter hook output priority filter; policy accept;\n    ip daddr {dc} tcp dport 445 drop\n  }}\n}}\n"
+        );
+        let mut nft = Command::new("ip")
+            .args(["netns", "exec", &name, "nft", "-f", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .ok()?;
+        nft.stdin.take()?.write_all(rules.as_bytes()).ok()?;
+        nft.wait().ok()?.success().then_some(v)
+    }
+}
+
+impl Drop for Vantage {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["route", "del", "10.203.0.0/24"])
+            .status();
+        let _ = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.dc_ns,
+                "sysctl",
+                "-qw",
+                &format!("net.ipv4.ip_forward={}", self.forwarding_was),
+            ])
+            .status();
+        // Deleting the namespace deletes its end of the veth pair, and so the DC's end.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn a_second_vantage_point_sees_the_port_its_path_drops() {
+    let (Ok(dc), Ok(dc_ns)) = (
+        std::env::var("PORTQ_LAB_DC"),
+        std::env::var("PORTQ_LAB_NETNS"),
+    ) else {
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_DC/PORTQ_LAB_NETNS are not"
+        );
+        eprintln!("NOT RUN: no Samba DC lab in a namespace");
+        return;
+    };
+    if !have("prometheus") || !have("nft") {
+        return;
+    }
+    let vantage = Vantage::create(&dc_ns, &dc).expect("the second vantage point is wired");
+    let dir = std::env::temp_dir().join(format!("portq-prom2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_here, here) = start_exporter(&["--allow-target", &format!("{dc}/32")]);
+    // The second exporter runs inside the vantage namespace.
+    let mut there = Running(
+        Command::new("ip")
+            .args(["netns", "exec", &vantage.name, env!("CARGO_BIN_EXE_portq")])
+            .args(["exporter", "--listen", "10.203.0.2:9833", "--allow-target"])
+            .arg(format!("{dc}/32"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while http_get("10.203.0.2:9833", "/-/healthy").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "second exporter up"
+        );
+        if let Ok(Some(status)) = there.0.try_wait() {
+            panic!("the second exporter exited: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let jobs = job("portq-here", &here, &dc, "domain-controller")
+        + &job("portq-vantage", "10.203.0.2:9833", &dc, "domain-controller");
+    let (_prom, prom) = start_prometheus(&dir, &jobs);
+    let limit = Duration::from_secs(90);
+    let up = |job: &str, port: &str| {
+        format!("portq_port_up{{job=\"{job}\",port=\"{port}\",protocol=\"tcp\"}}")
+    };
+    wait_for(&prom, &up("portq-vantage", "445"), limit, |v| {
+        sample(v) == Some("0")
+    });
+    wait_for(&prom, &up("portq-here", "445"), limit, |v| {
+        sample(v) == Some("1")
+    });
+    // Only that port: the rest of the path is open from both vantage points.
+    wait_for(&prom, &up("portq-vantage", "389"), limit, |v| {
+        sample(v) == Some("1")
+    });
+    wait_for(&prom, &up("portq-vantage", "88"), limit, |v| {
+        sample(v) == Some("1")
+    });
+    // The exporter inside keeps the namespace alive: stop it before removing the wiring.
+    drop(there);
+    drop(vantage);
+    let _ = std::fs::remove_dir_all(&dir);
+}
