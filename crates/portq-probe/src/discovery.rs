@@ -167,7 +167,9 @@ impl DcLocator {
             Err(_) => return Err(bad("not a valid DNS name")),
         }
         if !d.contains('.') {
-            return Err(bad("an Active Directory DNS domain has at least two labels"));
+            return Err(bad(
+                "an Active Directory DNS domain has at least two labels",
+            ));
         }
         Ok(DcLocator {
             domain: d,
@@ -452,9 +454,11 @@ impl Discovery {
 pub async fn discover(locator: &DcLocator) -> Result<Discovery, DiscoveryError> {
     let resolver = resolver(locator)?;
     // A hard bound on each lookup, whatever the resolver does inside.
-    let deadline = locator
-        .timeout
-        .saturating_mul(u32::try_from(locator.attempts).unwrap_or(5).saturating_add(1));
+    let deadline = locator.timeout.saturating_mul(
+        u32::try_from(locator.attempts)
+            .unwrap_or(5)
+            .saturating_add(1),
+    );
     let queries = locator.queries();
     let answers = futures::future::join_all(
         queries
@@ -731,10 +735,7 @@ mod tests {
     fn bad_domains_sites_and_servers_are_refused() {
         for d in ["", "10.0.0.1", "exa mple.test", "localhostonly", "a..b"] {
             assert!(
-                matches!(
-                    DcLocator::new(d),
-                    Err(DiscoveryError::InvalidDomain { .. })
-                ),
+                matches!(DcLocator::new(d), Err(DiscoveryError::InvalidDomain { .. })),
                 "{d:?}"
             );
         }
@@ -748,7 +749,14 @@ mod tests {
                 "{s:?}"
             );
         }
-        for s in ["", "dc1", "10.0.0.1:0", "10.0.0.1:70000", "0.0.0.0", "224.0.0.1"] {
+        for s in [
+            "",
+            "dc1",
+            "10.0.0.1:0",
+            "10.0.0.1:70000",
+            "0.0.0.0",
+            "224.0.0.1",
+        ] {
             assert!(parse_dns_server(s).is_err(), "{s:?}");
         }
         assert_eq!(

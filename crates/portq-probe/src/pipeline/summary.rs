@@ -274,9 +274,10 @@ impl DiscoveryReport {
     pub fn all_good(&self) -> bool {
         !self.controllers.is_empty()
             && self.records.iter().all(|r| r.state == RecordState::Present)
-            && self.checks.iter().all(|c| {
-                matches!(c.verdict, SrvVerdict::Answers | SrvVerdict::NotChecked)
-            })
+            && self
+                .checks
+                .iter()
+                .all(|c| matches!(c.verdict, SrvVerdict::Answers | SrvVerdict::NotChecked))
     }
 
     /// One line per problem (a record missing or failing, a target with no address or
@@ -298,11 +299,7 @@ impl DiscoveryReport {
                         .iter()
                         .filter_map(|a| a.state.map(|s| format!("{s} on {}", a.address)))
                         .collect();
-                    format!(
-                        "does not answer ({}/tcp {})",
-                        c.port,
-                        states.join(", ")
-                    )
+                    format!("does not answer ({}/tcp {})", c.port, states.join(", "))
                 }
             };
             lines.push(format!("DNS {} -> {}:{}: {what}", c.record, c.host, c.port));
@@ -449,7 +446,9 @@ impl CheckSummary {
     /// True unless DNS discovery found a problem (a DC locator record missing or
     /// failing, no controller, a target with no address or not answering).
     pub fn discovery_good(&self) -> bool {
-        self.discovery.as_ref().is_none_or(DiscoveryReport::all_good)
+        self.discovery
+            .as_ref()
+            .is_none_or(DiscoveryReport::all_good)
     }
 
     /// True when every finding is LISTENING (PortQry's strict sense).

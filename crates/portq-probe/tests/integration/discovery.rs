@@ -12,9 +12,7 @@ use hickory_resolver::proto::op::{Message, OpCode, ResponseCode};
 use hickory_resolver::proto::rr::rdata::{A, SRV};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use portq_probe::PortState;
-use portq_probe::discovery::{
-    DcLocator, DnsFailure, Missing, RecordState, SrvService, discover,
-};
+use portq_probe::discovery::{DcLocator, DnsFailure, Missing, RecordState, SrvService, discover};
 use portq_probe::pipeline::{CheckBuilder, Event, PlanError, SrvVerdict};
 use tokio::net::TcpListener;
 
@@ -38,12 +36,8 @@ enum Answer {
 /// A fake DNS server: names (lower case, no final dot) → answers; any other name is
 /// NXDOMAIN, any other type of a known name is an empty NOERROR.
 async fn fake_dns(table: Vec<(&'static str, Answer)>) -> SocketAddr {
-    let table: Arc<HashMap<String, Answer>> = Arc::new(
-        table
-            .into_iter()
-            .map(|(n, a)| (n.to_owned(), a))
-            .collect(),
-    );
+    let table: Arc<HashMap<String, Answer>> =
+        Arc::new(table.into_iter().map(|(n, a)| (n.to_owned(), a)).collect());
     let port = udp_server(move |req| {
         let q = Message::from_vec(req).ok()?;
         let query = q.queries.first()?.clone();
@@ -260,13 +254,15 @@ async fn the_pipeline_checks_the_controllers_found_and_judges_each_record() {
     let plan = CheckBuilder::new()
         .discover(locator(server))
         .ports(format!("tcp:{open},{closed}"))
-        .options(portq_probe::pipeline::PipelineOptions::default().with_engine(
-            portq_probe::CheckOptions {
-                timeout: Duration::from_millis(300),
-                attempts: 1,
-                ..portq_probe::CheckOptions::default()
-            },
-        ))
+        .options(
+            portq_probe::pipeline::PipelineOptions::default().with_engine(
+                portq_probe::CheckOptions {
+                    timeout: Duration::from_millis(300),
+                    attempts: 1,
+                    ..portq_probe::CheckOptions::default()
+                },
+            ),
+        )
         .plan()
         .expect("plan");
     let mut run = plan.start().await.expect("start");

@@ -463,7 +463,9 @@ fn render_discovery(d: &DiscoveryReport, format: Format) -> String {
             continue;
         }
         for t in &r.targets {
-            let check = checks.next().filter(|c| c.host == t.host && c.port == t.port);
+            let check = checks
+                .next()
+                .filter(|c| c.host == t.host && c.port == t.port);
             let verdict = match check.map(|c| c.verdict) {
                 Some(SrvVerdict::Answers) => "answers".to_owned(),
                 Some(SrvVerdict::NotAnswering) => check

@@ -13,7 +13,7 @@ fn portq() -> Command {
 }
 
 /// Runs portq and returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(args: &[&str]) -> (i32, String, String) {
     let out = portq().args(args).output().expect("run portq");
     (
         out.status.code().unwrap_or(-1),
@@ -33,7 +33,7 @@ fn json(args: &[&str]) -> Vec<Value> {
 }
 
 /// Asserts the usage-error contract: exit 2, exactly one line on stderr, no panic.
-fn assert_usage_error(args: &[&str]) -> String {
+pub(crate) fn assert_usage_error(args: &[&str]) -> String {
     let (code, stdout, stderr) = run(args);
     assert_eq!(code, 2, "{args:?} should exit 2; stderr: {stderr}");
     assert_eq!(
