@@ -286,9 +286,10 @@ fn dry_run(plan: &CheckPlan, format: Format) -> Result<Status, Failure> {
     if let Some(l) = plan.discovery() {
         let names: Vec<String> = l.queries().into_iter().map(|q| q.name).collect();
         text.push_str(&format!(
-            "plan: the targets are the domain controllers of {} found in DNS when the check starts ({}), each checked on the ports below\n",
+            "plan: the targets are the domain controllers of {} found in DNS when the check starts ({}), each checked on {}\n",
             l.domain,
-            names.join(", ")
+            names.join(", "),
+            plan.ports()
         ));
     }
     for r in &dynamic {
@@ -317,7 +318,9 @@ fn dry_run(plan: &CheckPlan, format: Format) -> Result<Status, Failure> {
             plan.label(e.transport, e.port).text.clone(),
         ]);
     }
-    text.push_str(&grid.to_table());
+    if plan.discovery().is_none() {
+        text.push_str(&grid.to_table());
+    }
     if total > DRY_RUN_LIST_LIMIT {
         text.push_str(&format!("... and {} more\n", total - DRY_RUN_LIST_LIMIT));
     }
