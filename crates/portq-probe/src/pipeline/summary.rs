@@ -2,7 +2,7 @@
 //! listen and does not, with what it is for.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,9 +11,7 @@ use serde::{Serialize, Serializer};
 
 use super::Checked;
 use super::label::Need;
-use crate::discovery::{
-    Discovery, DomainController, RecordState, SrvRecord, SrvService, SrvTarget,
-};
+use crate::discovery::{Discovery, RecordState, SrvRecord, SrvService, SrvTarget};
 use crate::engine::{LocalFailure, MAX_KEPT_FAILURES, RunSummary};
 use crate::finding::PortState;
 
@@ -251,19 +249,9 @@ pub struct SrvCheck {
 /// DNS discovery's part of the verdict: what was found, and each record target checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DiscoveryReport {
-    /// The domain asked.
-    pub domain: String,
-    /// The site asked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
-    /// The DNS server asked (`null`: the system's resolvers).
-    pub dns_server: Option<SocketAddr>,
-    /// Every record asked, with its state and targets.
-    pub records: Vec<SrvRecord>,
-    /// The domain controllers found (and checked).
-    pub controllers: Vec<DomainController>,
-    /// Hosts left out above the discovery limit.
-    pub controllers_cut: usize,
+    /// What DNS said: the records, their targets, the controllers found (and checked).
+    #[serde(flatten)]
+    pub found: Discovery,
     /// Every record target, with its verdict, in record order.
     pub checks: Vec<SrvCheck>,
 }
@@ -272,8 +260,12 @@ impl DiscoveryReport {
     /// True when every record is present, at least one controller was found, and no
     /// target is unreachable (no address, or its port checked and not LISTENING).
     pub fn all_good(&self) -> bool {
-        !self.controllers.is_empty()
-            && self.records.iter().all(|r| r.state == RecordState::Present)
+        !self.found.controllers.is_empty()
+            && self
+                .found
+                .records
+                .iter()
+                .all(|r| r.state == RecordState::Present)
             && self
                 .checks
                 .iter()
@@ -284,7 +276,8 @@ impl DiscoveryReport {
     /// not answering), then one line of totals with the controllers found.
     pub fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
-        for r in &self.records {
+        let d = &self.found;
+        for r in &d.records {
             if r.state != RecordState::Present {
                 lines.push(format!("DNS {}: {}", r.query.name, r.state));
             }
@@ -304,12 +297,12 @@ impl DiscoveryReport {
             };
             lines.push(format!("DNS {} -> {}:{}: {what}", c.record, c.host, c.port));
         }
-        let present = self
+        let present = d
             .records
             .iter()
             .filter(|r| r.state == RecordState::Present)
             .count();
-        let dcs: Vec<String> = self
+        let dcs: Vec<String> = d
             .controllers
             .iter()
             .map(|dc| {
@@ -335,14 +328,14 @@ impl DiscoveryReport {
         lines.push(if dcs.is_empty() {
             format!(
                 "DNS {}: {present} of {} DC locator records present; no domain controller found",
-                self.domain,
-                self.records.len()
+                d.domain,
+                d.records.len()
             )
         } else {
             format!(
                 "DNS {}: {present} of {} DC locator records present; {} domain controller{} found: {}",
-                self.domain,
-                self.records.len(),
+                d.domain,
+                d.records.len(),
                 dcs.len(),
                 if dcs.len() == 1 { "" } else { "s" },
                 dcs.join(", ")
@@ -420,14 +413,8 @@ impl SrvTracker {
             .flat_map(|r| r.targets.iter().map(move |t| (r, t)))
             .map(|(r, t)| self.check(r, t))
             .collect();
-        let d = Arc::unwrap_or_clone(self.found);
         DiscoveryReport {
-            domain: d.domain,
-            site: d.site,
-            dns_server: d.dns_server,
-            records: d.records,
-            controllers: d.controllers,
-            controllers_cut: d.controllers_cut,
+            found: Arc::unwrap_or_clone(self.found),
             checks,
         }
     }

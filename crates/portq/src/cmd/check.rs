@@ -449,7 +449,7 @@ const DNS_COLUMNS: [&str; 9] = [
 fn render_discovery(d: &DiscoveryReport, format: Format) -> String {
     let mut grid = Grid::new(DNS_COLUMNS.to_vec());
     let mut checks = d.checks.iter();
-    for r in &d.records {
+    for r in &d.found.records {
         let site = r.query.site.clone().unwrap_or_else(|| "-".into());
         if r.targets.is_empty() {
             grid.push(vec![

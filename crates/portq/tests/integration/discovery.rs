@@ -98,6 +98,13 @@ fn discovery_dry_run_names_the_records_and_sends_nothing() {
     assert!(v["checks"].as_u64().unwrap_or(0) > 0);
 }
 
+/// `portq check --domain example.test --dns-server DNS ARGS...`.
+fn discover_through(dns: &str, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["check", "--domain", "example.test", "--dns-server", dns];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
 /// The lab's Samba DC serves its own zone: `--domain example.test --dns-server DC`
 /// finds dc1 through it and checks it as a domain controller.
 #[test]
@@ -110,17 +117,7 @@ fn discovery_finds_the_samba_dc_through_its_own_dns_and_checks_it() {
         eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
         return;
     };
-    let (code, stdout, stderr) = run(&[
-        "check",
-        "--domain",
-        "example.test",
-        "--dns-server",
-        &dc,
-        "--role",
-        "dc",
-        "--format",
-        "json",
-    ]);
+    let (code, stdout, stderr) = discover_through(&dc, &["--role", "dc", "--format", "json"]);
     // Samba runs no NTP and no ADWS, so not everything listens (exit 1, not 2 or 3).
     assert_eq!(code, 1, "{stderr}");
     let doc: Value = serde_json::from_str(&stdout).expect("json");
@@ -161,15 +158,7 @@ fn discovery_finds_the_samba_dc_through_its_own_dns_and_checks_it() {
     );
 
     // The table shows the records, their targets, priorities and weights first.
-    let (_, table, _) = run(&[
-        "check",
-        "--domain",
-        "example.test",
-        "--dns-server",
-        &dc,
-        "-p",
-        "tcp:389",
-    ]);
+    let (_, table, _) = discover_through(&dc, &["-p", "tcp:389"]);
     let ldap = table
         .lines()
         .find(|l| l.contains("_ldap._tcp.dc._msdcs.example.test"))
@@ -192,19 +181,10 @@ fn discovery_finds_the_samba_dc_through_its_own_dns_and_checks_it() {
 
     // A site the domain does not have: its records are missing (exit 1), and the
     // domain's controllers are still checked, as the DC locator falls back.
-    let (code, stdout, stderr) = run(&[
-        "check",
-        "--domain",
-        "example.test",
-        "--dns-server",
+    let (code, stdout, stderr) = discover_through(
         &dc,
-        "--site",
-        "NoSuchSite",
-        "-p",
-        "tcp:389",
-        "--format",
-        "json",
-    ]);
+        &["--site", "NoSuchSite", "-p", "tcp:389", "--format", "json"],
+    );
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains(
