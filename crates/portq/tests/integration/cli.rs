@@ -32,6 +32,20 @@ fn json(args: &[&str]) -> Vec<Value> {
         .clone()
 }
 
+/// The Samba DC lab's address (PORTQ_LAB_DC), or `None` with a NOT RUN line when the lab
+/// is not up (a failure when PORTQ_LAB_REQUIRED is set).
+pub(crate) fn lab_dc() -> Option<String> {
+    let dc = std::env::var("PORTQ_LAB_DC").ok();
+    if dc.is_none() {
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_DC is not"
+        );
+        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
+    }
+    dc
+}
+
 /// Asserts the usage-error contract: exit 2, exactly one line on stderr, no panic.
 pub(crate) fn assert_usage_error(args: &[&str]) -> String {
     let (code, stdout, stderr) = run(args);

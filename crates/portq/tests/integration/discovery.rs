@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::cli::{assert_usage_error, run};
+use crate::cli::{assert_usage_error, lab_dc, run};
 
 #[test]
 fn discovery_bad_input_is_one_line_and_exit_2() {
@@ -109,12 +109,7 @@ fn discover_through(dns: &str, args: &[&str]) -> (i32, String, String) {
 /// finds dc1 through it and checks it as a domain controller.
 #[test]
 fn discovery_finds_the_samba_dc_through_its_own_dns_and_checks_it() {
-    let Some(dc) = std::env::var("PORTQ_LAB_DC").ok() else {
-        assert!(
-            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
-            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_DC is not"
-        );
-        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
+    let Some(dc) = lab_dc() else {
         return;
     };
     let (code, stdout, stderr) = discover_through(&dc, &["--role", "dc", "--format", "json"]);
