@@ -14,10 +14,10 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use portq_probe::discovery::{DcLocator, discover};
 //!
-//! let locator = DcLocator::new("example.test")?.with_dns_server("10.200.0.2".parse()?);
+//! let locator = DcLocator::new("example.test")?.with_dns_server("10.200.0.2:53".parse()?);
 //! let found = discover(&locator).await?;
 //! for r in &found.records {
-//!     println!("{} {}", r.name, r.state);
+//!     println!("{} {}", r.query.name, r.state);
 //! }
 //! for dc in &found.controllers {
 //!     println!("{} {:?} priority {} weight {}", dc.host, dc.addresses, dc.priority, dc.weight);
