@@ -49,6 +49,7 @@
 pub mod local;
 pub mod rpc;
 
+pub mod discovery;
 pub mod engine;
 pub mod finding;
 pub mod limits;

@@ -375,7 +375,7 @@ fn u128_to_ip(v: u128, v4: bool) -> IpAddr {
 }
 
 /// The parsed, counted set of targets of one check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetSet {
     specs: Vec<TargetSpec>,
     count: u64,

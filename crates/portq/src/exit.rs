@@ -72,13 +72,19 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
         }
         _ => {
             let text = e.render().to_string();
-            let first = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines
+                .next()
                 .unwrap_or("invalid arguments")
-                .trim()
                 .trim_start_matches("error: ");
-            eprintln!("portq: {first} (see portq --help)");
+            // "the following required arguments were not provided:" names them below.
+            let named = match lines.next() {
+                Some(next) if first.ends_with(':') && !next.starts_with("Usage:") => {
+                    format!(" {next}")
+                }
+                _ => String::new(),
+            };
+            eprintln!("portq: {first}{named} (see portq --help)");
             ExitCode::from(2)
         }
     }

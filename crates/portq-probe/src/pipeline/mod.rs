@@ -30,6 +30,29 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! With no targets, the domain controllers come from DNS: [`CheckBuilder::discover`]
+//! takes a [`DcLocator`]; [`CheckPlan::start`] asks the DC locator's SRV records, checks
+//! every controller found, and reports each record (present, missing, pointing to a host
+//! that does not answer) in [`Event::Discovery`] and [`CheckSummary::discovery`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use portq_probe::discovery::DcLocator;
+//! use portq_probe::pipeline::CheckBuilder;
+//!
+//! let locator = DcLocator::new("example.test")?.with_dns_server("10.200.0.2:53".parse()?);
+//! let report = CheckBuilder::new()
+//!     .discover(locator)
+//!     .role("domain-controller")
+//!     .plan()?
+//!     .run()
+//!     .await?;
+//! for line in report.summary.verdict_lines() {
+//!     println!("{line}");
+//! }
+//! # Ok(()) }
+//! ```
 
 mod label;
 mod plan;
@@ -46,9 +69,11 @@ pub use label::{Need, PortLabel, ServiceTag};
 pub use plan::{CheckPlan, DynamicRange, SkippedRange};
 pub use run::{CheckReport, PipelineProgress, PipelineRun, Registrations, check_registered};
 pub use summary::{
-    CheckSummary, HostSummary, MAX_HOST_SUMMARIES, MAX_UNMET, Note, StateCounts, Unmet,
+    AddressState, CheckSummary, DiscoveryReport, HostSummary, MAX_HOST_SUMMARIES, MAX_UNMET, Note,
+    SrvCheck, SrvVerdict, StateCounts, Unmet,
 };
 
+use crate::discovery::{DcLocator, Discovery, DiscoveryError};
 use crate::engine::CheckOptions;
 use crate::finding::Finding;
 use crate::portspec::PortSpecError;
@@ -72,6 +97,9 @@ pub enum Event {
     Finding(Box<Checked>),
     /// Something said besides findings (an endpoint mapper that did not answer, ...).
     Note(Note),
+    /// What DNS discovery found (first, before any finding, when the targets came
+    /// from the DC locator records).
+    Discovery(Arc<Discovery>),
 }
 
 /// Whether application probes (LDAP, SMB, HTTP, ...) run after a TCP connect.
@@ -251,6 +279,9 @@ pub enum PlanError {
     /// The roles and services have no port that can be checked (only ICMP, GRE, ...).
     #[error("the roles and services given have no TCP or UDP port to check")]
     NoPorts,
+    /// Targets were given and discovery asked for: the targets would be ignored.
+    #[error("give targets or discover them from the domain, not both")]
+    TargetsAndDiscovery,
     /// `@file` targets are refused here.
     #[error("target files are not accepted here: '{target}'")]
     TargetFileRefused {
@@ -266,6 +297,9 @@ pub enum StartError {
     /// A name did not resolve.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// DNS discovery could not run (its resolver could not be set up).
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
     /// An address is outside what the [`AddressPolicy`] allows.
     #[error("{host} ({address}) is outside the networks this check may reach")]
     AddressRefused {
@@ -284,6 +318,7 @@ pub struct CheckBuilder {
     services: Vec<String>,
     ports: Vec<String>,
     rpc_ranges: Vec<portq_catalog::PortRange>,
+    discovery: Option<DcLocator>,
     options: PipelineOptions,
 }
 
@@ -354,6 +389,14 @@ impl CheckBuilder {
         self
     }
 
+    /// Finds the targets in DNS when the check starts: the domain controllers the DC
+    /// locator's SRV records name (give no target then). The domain is also the
+    /// Kerberos realm and CLDAP domain asked, unless the engine options name one.
+    pub fn discover(mut self, locator: DcLocator) -> Self {
+        self.discovery = Some(locator);
+        self
+    }
+
     /// Sets the options.
     pub fn options(mut self, o: PipelineOptions) -> Self {
         self.options = o;
@@ -369,21 +412,35 @@ impl CheckBuilder {
             services: &self.services,
             ports: &self.ports,
             rpc_ranges: &self.rpc_ranges,
+            discovery: self.discovery,
             options: self.options,
         })
     }
 }
 
 impl CheckPlan {
-    /// Looks the names up, applies the address policy, and starts the check in the
-    /// background of the current tokio runtime.
+    /// Looks the names up (or, for a discovery plan, asks DNS for the domain
+    /// controllers), applies the address policy, and starts the check in the background
+    /// of the current tokio runtime.
     pub async fn start(&self) -> Result<PipelineRun, StartError> {
+        if let Some(locator) = &self.discovery {
+            let found = crate::discovery::discover(locator).await?;
+            let targets = ResolvedTargets::from_targets(found.targets());
+            self.allowed(&targets)?;
+            return Ok(run::launch(self, targets, Some(Arc::new(found))));
+        }
         let targets = self.targets().resolve().await?;
         self.start_resolved(targets)
     }
 
     /// Starts the check on targets already looked up (the policy still applies).
     pub fn start_resolved(&self, targets: ResolvedTargets) -> Result<PipelineRun, StartError> {
+        self.allowed(&targets)?;
+        Ok(run::launch(self, targets, None))
+    }
+
+    /// Refuses targets outside the address policy.
+    fn allowed(&self, targets: &ResolvedTargets) -> Result<(), StartError> {
         if let Some(policy) = &self.options.address_policy
             && let Some(t) = targets.iter().find(|t| !policy.allows(t.address))
         {
@@ -392,7 +449,7 @@ impl CheckPlan {
                 address: t.address,
             });
         }
-        Ok(run::launch(self, targets))
+        Ok(())
     }
 
     /// Runs the check to the end: every finding (sorted) and the verdict.

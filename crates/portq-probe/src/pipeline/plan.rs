@@ -10,6 +10,7 @@ use portq_catalog::{Direction, PortRange, Qualifier, Query, Requirement, Transpo
 
 use super::label::{Need, PortLabel};
 use super::{PipelineOptions, PlanError};
+use crate::discovery::DcLocator;
 use crate::engine::{CheckOptions, Plan, PlannedCheck};
 use crate::portspec::PortSpec;
 use crate::target::{TargetLimits, TargetSet};
@@ -49,10 +50,16 @@ pub struct CheckPlan {
     pub(super) engine: CheckOptions,
     pub(super) options: PipelineOptions,
     pub(super) role_check: bool,
+    pub(super) discovery: Option<DcLocator>,
 }
 
 impl CheckPlan {
-    /// The targets (names not yet looked up).
+    /// The DC locator the targets come from when the check starts (no target given).
+    pub fn discovery(&self) -> Option<&DcLocator> {
+        self.discovery.as_ref()
+    }
+
+    /// The targets (names not yet looked up; empty for a discovery plan).
     pub fn targets(&self) -> &TargetSet {
         self.plan.targets()
     }
@@ -112,6 +119,7 @@ pub(super) struct Request<'a> {
     pub services: &'a [String],
     pub ports: &'a [String],
     pub rpc_ranges: &'a [PortRange],
+    pub discovery: Option<DcLocator>,
     pub options: PipelineOptions,
 }
 
@@ -239,9 +247,18 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
     {
         return Err(PlanError::TargetFileRefused { target: t.clone() });
     }
-    let targets = TargetSet::parse_with(req.targets, limits)?;
+    let targets = match &req.discovery {
+        Some(_) if !req.targets.is_empty() => return Err(PlanError::TargetsAndDiscovery),
+        Some(_) => TargetSet::default(),
+        None => TargetSet::parse_with(req.targets, limits)?,
+    };
 
     let mut engine = req.options.engine.clone();
+    if let Some(locator) = &req.discovery
+        && engine.domain.is_none()
+    {
+        engine.domain = Some(locator.domain.clone());
+    }
     engine.app_probes = match req.options.app_probes {
         super::AppProbes::Auto => role_check,
         super::AppProbes::On => true,
@@ -273,6 +290,7 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
         engine,
         options: req.options,
         role_check,
+        discovery: req.discovery,
     })
 }
 

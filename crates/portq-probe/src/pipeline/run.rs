@@ -17,6 +17,7 @@ use super::label::{Need, PortLabel};
 use super::plan::CheckPlan;
 use super::summary::{CheckSummary, Note, Tally};
 use super::{Checked, Event, RpcFollowUp};
+use crate::discovery::Discovery;
 use crate::engine::{self, CheckRun, CheckUnit};
 use crate::finding::{DomainOrigin, Evidence, Finding, PortState};
 use crate::portspec::PortSpec;
@@ -122,18 +123,26 @@ fn empty(role_check: bool) -> CheckSummary {
     t.finish(Duration::ZERO)
 }
 
-pub(super) fn launch(plan: &CheckPlan, targets: ResolvedTargets) -> PipelineRun {
+pub(super) fn launch(
+    plan: &CheckPlan,
+    targets: ResolvedTargets,
+    discovery: Option<Arc<Discovery>>,
+) -> PipelineRun {
     let (tx, rx) = mpsc::channel(256);
     let progress = PipelineProgress::default();
     let stop = Arc::new(AtomicBool::new(false));
+    let mut tally = Tally::new(plan.role_check, targets.count());
+    if let Some(d) = &discovery {
+        tally.discovered(Arc::clone(d));
+    }
     let driver = Driver {
         plan: plan.clone(),
         tx,
         progress: progress.clone(),
         stop: Arc::clone(&stop),
-        tally: Tally::new(plan.role_check, targets.count()),
+        tally,
     };
-    let task = tokio::spawn(driver.run(targets));
+    let task = tokio::spawn(driver.run(targets, discovery));
     PipelineRun {
         rx,
         progress,
@@ -226,8 +235,18 @@ enum Ended {
 }
 
 impl Driver {
-    async fn run(mut self, targets: ResolvedTargets) -> CheckSummary {
+    async fn run(
+        mut self,
+        targets: ResolvedTargets,
+        discovery: Option<Arc<Discovery>>,
+    ) -> CheckSummary {
         let started = Instant::now();
+        if let Some(d) = discovery
+            && self.tx.send(Event::Discovery(d)).await.is_err()
+        {
+            self.tally.interrupted();
+            return self.tally.finish(started.elapsed());
+        }
         let deferred = self.deferred_ports();
         let first: PortSpec = if deferred.is_empty() {
             self.plan.ports().clone()

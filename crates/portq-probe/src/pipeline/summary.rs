@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use portq_catalog::Transport;
@@ -10,6 +11,7 @@ use serde::{Serialize, Serializer};
 
 use super::Checked;
 use super::label::Need;
+use crate::discovery::{Discovery, RecordState, SrvRecord, SrvService, SrvTarget};
 use crate::engine::{LocalFailure, MAX_KEPT_FAILURES, RunSummary};
 use crate::finding::PortState;
 
@@ -195,6 +197,227 @@ pub struct CheckSummary {
     pub elapsed: Duration,
     /// True when the check was stopped before the end.
     pub interrupted: bool,
+    /// The DC locator records and how their targets fared, when the targets came from
+    /// DNS. Not in this struct's JSON: front ends put it beside the summary
+    /// (`portq check`'s `discovery` field).
+    #[serde(skip)]
+    pub discovery: Option<DiscoveryReport>,
+}
+
+/// How an SRV record's target fared in the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SrvVerdict {
+    /// Its port is LISTENING on at least one of its addresses.
+    Answers,
+    /// Its port was checked on its addresses and is LISTENING on none.
+    NotAnswering,
+    /// The target host has no address: nothing can reach it.
+    NoAddress,
+    /// Its port is not among the ports checked.
+    NotChecked,
+}
+
+/// What the advertised port did on one address of an SRV target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressState {
+    /// The address.
+    pub address: IpAddr,
+    /// The port's state there (`None`: not checked).
+    pub state: Option<PortState>,
+}
+
+/// One target of one SRV record, checked: the DNS record combined with what the host
+/// did on the advertised port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SrvCheck {
+    /// The record name.
+    pub record: String,
+    /// What the record advertises.
+    pub service: SrvService,
+    /// The target host.
+    pub host: String,
+    /// The port advertised (TCP).
+    pub port: u16,
+    /// The verdict.
+    pub verdict: SrvVerdict,
+    /// The port's state on each address of the host.
+    pub states: Vec<AddressState>,
+}
+
+/// DNS discovery's part of the verdict: what was found, and each record target checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiscoveryReport {
+    /// What DNS said: the records, their targets, the controllers found (and checked).
+    #[serde(flatten)]
+    pub found: Discovery,
+    /// Every record target, with its verdict, in record order.
+    pub checks: Vec<SrvCheck>,
+}
+
+impl DiscoveryReport {
+    /// True when every record is present, at least one controller was found, and no
+    /// target is unreachable (no address, or its port checked and not LISTENING).
+    pub fn all_good(&self) -> bool {
+        !self.found.controllers.is_empty()
+            && self
+                .found
+                .records
+                .iter()
+                .all(|r| r.state == RecordState::Present)
+            && self
+                .checks
+                .iter()
+                .all(|c| matches!(c.verdict, SrvVerdict::Answers | SrvVerdict::NotChecked))
+    }
+
+    /// One line per problem (a record missing or failing, a target with no address or
+    /// not answering), then one line of totals with the controllers found.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let d = &self.found;
+        for r in &d.records {
+            if r.state != RecordState::Present {
+                lines.push(format!("DNS {}: {}", r.query.name, r.state));
+            }
+        }
+        for c in &self.checks {
+            let what = match c.verdict {
+                SrvVerdict::Answers | SrvVerdict::NotChecked => continue,
+                SrvVerdict::NoAddress => "the host has no address".to_owned(),
+                SrvVerdict::NotAnswering => {
+                    let states: Vec<String> = c
+                        .states
+                        .iter()
+                        .filter_map(|a| a.state.map(|s| format!("{s} on {}", a.address)))
+                        .collect();
+                    format!("does not answer ({}/tcp {})", c.port, states.join(", "))
+                }
+            };
+            lines.push(format!("DNS {} -> {}:{}: {what}", c.record, c.host, c.port));
+        }
+        let present = d
+            .records
+            .iter()
+            .filter(|r| r.state == RecordState::Present)
+            .count();
+        let dcs: Vec<String> = d
+            .controllers
+            .iter()
+            .map(|dc| {
+                let addrs: Vec<String> = dc.addresses.iter().map(|a| a.to_string()).collect();
+                let site = dc
+                    .site
+                    .as_deref()
+                    .map(|s| format!(", site {s}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} ({}; priority {}, weight {}{site})",
+                    dc.host,
+                    if addrs.is_empty() {
+                        "no address".to_owned()
+                    } else {
+                        addrs.join(", ")
+                    },
+                    dc.priority,
+                    dc.weight
+                )
+            })
+            .collect();
+        lines.push(if dcs.is_empty() {
+            format!(
+                "DNS {}: {present} of {} DC locator records present; no domain controller found",
+                d.domain,
+                d.records.len()
+            )
+        } else {
+            format!(
+                "DNS {}: {present} of {} DC locator records present; {} domain controller{} found: {}",
+                d.domain,
+                d.records.len(),
+                dcs.len(),
+                if dcs.len() == 1 { "" } else { "s" },
+                dcs.join(", ")
+            )
+        });
+        lines
+    }
+}
+
+/// Follows the advertised ports of SRV targets as findings pass by.
+#[derive(Debug)]
+struct SrvTracker {
+    found: Arc<Discovery>,
+    /// (host, address, port) of every record target → its state once checked.
+    states: BTreeMap<(String, IpAddr, u16), Option<PortState>>,
+}
+
+impl SrvTracker {
+    fn new(found: Arc<Discovery>) -> Self {
+        let mut states = BTreeMap::new();
+        for t in found.records.iter().flat_map(|r| &r.targets) {
+            for a in &t.addresses {
+                states.insert((t.host.clone(), *a, t.port), None);
+            }
+        }
+        SrvTracker { found, states }
+    }
+
+    fn add(&mut self, f: &crate::finding::Finding) {
+        if f.transport != Transport::Tcp {
+            return;
+        }
+        if let Some(s) = self.states.get_mut(&(f.host.clone(), f.address, f.port)) {
+            *s = Some(f.state);
+        }
+    }
+
+    fn check(&self, record: &SrvRecord, t: &SrvTarget) -> SrvCheck {
+        let states: Vec<AddressState> = t
+            .addresses
+            .iter()
+            .map(|a| AddressState {
+                address: *a,
+                state: self
+                    .states
+                    .get(&(t.host.clone(), *a, t.port))
+                    .copied()
+                    .flatten(),
+            })
+            .collect();
+        let verdict = if states.is_empty() {
+            SrvVerdict::NoAddress
+        } else if states.iter().any(|a| a.state == Some(PortState::Listening)) {
+            SrvVerdict::Answers
+        } else if states.iter().any(|a| a.state.is_some()) {
+            SrvVerdict::NotAnswering
+        } else {
+            SrvVerdict::NotChecked
+        };
+        SrvCheck {
+            record: record.query.name.clone(),
+            service: record.query.service,
+            host: t.host.clone(),
+            port: t.port,
+            verdict,
+            states,
+        }
+    }
+
+    fn finish(self) -> DiscoveryReport {
+        let checks = self
+            .found
+            .records
+            .iter()
+            .flat_map(|r| r.targets.iter().map(move |t| (r, t)))
+            .map(|(r, t)| self.check(r, t))
+            .collect();
+        DiscoveryReport {
+            found: Arc::unwrap_or_clone(self.found),
+            checks,
+        }
+    }
 }
 
 fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -207,6 +430,14 @@ impl CheckSummary {
         self.expected > 0 && self.expected_listening == self.expected
     }
 
+    /// True unless DNS discovery found a problem (a DC locator record missing or
+    /// failing, no controller, a target with no address or not answering).
+    pub fn discovery_good(&self) -> bool {
+        self.discovery
+            .as_ref()
+            .is_none_or(DiscoveryReport::all_good)
+    }
+
     /// True when every finding is LISTENING (PortQry's strict sense).
     pub fn all_listening(&self) -> bool {
         self.states.total() > 0 && self.states.listening == self.states.total()
@@ -217,6 +448,9 @@ impl CheckSummary {
     /// Directory Web Services (domain-controller), 123/udp Windows Time`.
     pub fn verdict_lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        if let Some(d) = &self.discovery {
+            lines.extend(d.lines());
+        }
         if !self.role_check && self.expected == 0 {
             let t = self.states;
             lines.push(format!(
@@ -325,6 +559,7 @@ pub(crate) struct Tally {
     local_failures: u64,
     failures: Vec<LocalFailure>,
     aborted: bool,
+    srv: Option<SrvTracker>,
 }
 
 impl Tally {
@@ -336,8 +571,16 @@ impl Tally {
         }
     }
 
+    /// Follows the SRV targets of what discovery found.
+    pub(crate) fn discovered(&mut self, found: Arc<Discovery>) {
+        self.srv = Some(SrvTracker::new(found));
+    }
+
     pub(crate) fn add(&mut self, c: &Checked) {
         let f = &c.finding;
+        if let Some(srv) = &mut self.srv {
+            srv.add(f);
+        }
         self.states.add(f.state);
         let expected = c.label.need.is_expected();
         let listening = f.state == PortState::Listening;
@@ -430,6 +673,7 @@ impl Tally {
             failures: self.failures,
             elapsed,
             interrupted: self.aborted,
+            discovery: self.srv.map(SrvTracker::finish),
         }
     }
 }

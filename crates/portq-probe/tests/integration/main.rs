@@ -10,5 +10,6 @@ mod check_probes;
 mod check_sweep;
 mod check_tcp;
 mod check_udp;
+mod discovery;
 mod pipeline;
 mod rpc_fake_servers;

@@ -3,9 +3,10 @@
 use crate::exit::{Failure, Status};
 use crate::out;
 use crate::render::{Format, Grid, html};
+use portq_probe::discovery::{DcLocator, parse_dns_server};
 use portq_probe::pipeline::{
-    AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, Event, LabelView, LargeTargets,
-    PipelineOptions,
+    AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, DiscoveryReport, Event, LabelView,
+    LargeTargets, PipelineOptions, SrvVerdict,
 };
 use portq_probe::{CheckOptions, PortState, Transport, evidence_text};
 use serde::Serialize;
@@ -24,8 +25,9 @@ const DRY_RUN_LIST_LIMIT: u64 = 2000;
 /// Arguments of `portq check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Hosts: names, IPv4, IPv6, CIDR blocks, ranges (10.0.0.1-20), @file lists.
-    #[arg(value_name = "TARGET", required = true)]
+    /// Hosts: names, IPv4, IPv6, CIDR blocks, ranges (10.0.0.1-20), @file lists. None with
+    /// --domain: the domain controllers are found in DNS (the DC locator's SRV records).
+    #[arg(value_name = "TARGET", required_unless_present = "domain")]
     pub targets: Vec<String>,
     /// Ports: `53,88,135`, `1-1024`, `tcp:1-1024,udp:53,137`, `all`. Default: the roles' and services' ports.
     #[arg(long, short = 'p', value_name = "SPEC")]
@@ -67,8 +69,17 @@ pub struct Args {
     #[arg(long, default_value = "public")]
     pub community: String,
     /// The AD DNS domain, for the Kerberos realm and the CLDAP ping (guessed from host names).
+    /// Without TARGET: find the domain's controllers in DNS and check every one.
     #[arg(long, value_name = "DOMAIN")]
     pub domain: Option<String>,
+    /// With --domain and no TARGET: also ask this AD site's DC locator records (and check
+    /// the site's controllers when it has any).
+    #[arg(long, value_name = "NAME", requires = "domain")]
+    pub site: Option<String>,
+    /// With --domain and no TARGET: ask this DNS server (IP or IP:PORT) instead of the
+    /// system's resolvers.
+    #[arg(long = "dns-server", value_name = "IP", requires = "domain")]
+    pub dns_server: Option<String>,
     /// Print the plan (targets × ports × probes) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -246,7 +257,16 @@ fn dry_run(plan: &CheckPlan, format: Format) -> Result<Status, Failure> {
                 })
             })
             .collect();
+        let discovery = plan.discovery().map(|l| {
+            serde_json::json!({
+                "domain": l.domain,
+                "site": l.site,
+                "dns_server": l.dns_server,
+                "records": l.queries(),
+            })
+        });
         let v = serde_json::json!({
+            "discovery": discovery,
             "targets": plan.targets().count(),
             "ports": plan.ports().count(),
             "checks": total,
@@ -263,6 +283,15 @@ fn dry_run(plan: &CheckPlan, format: Format) -> Result<Status, Failure> {
         plan.ports().count(),
         total
     );
+    if let Some(l) = plan.discovery() {
+        let names: Vec<String> = l.queries().into_iter().map(|q| q.name).collect();
+        text.push_str(&format!(
+            "plan: the targets are the domain controllers of {} found in DNS when the check starts ({}), each checked on {}\n",
+            l.domain,
+            names.join(", "),
+            plan.ports()
+        ));
+    }
     for r in &dynamic {
         text.push_str(&format!(
             "plan: RPC dynamic range {r}/tcp is not swept; the endpoint mapper on 135/tcp is asked which of its ports are registered, and those are checked\n"
@@ -289,7 +318,9 @@ fn dry_run(plan: &CheckPlan, format: Format) -> Result<Status, Failure> {
             plan.label(e.transport, e.port).text.clone(),
         ]);
     }
-    text.push_str(&grid.to_table());
+    if plan.discovery().is_none() {
+        text.push_str(&grid.to_table());
+    }
     if total > DRY_RUN_LIST_LIMIT {
         text.push_str(&format!("... and {} more\n", total - DRY_RUN_LIST_LIMIT));
     }
@@ -376,16 +407,110 @@ fn options(args: &Args) -> Result<PipelineOptions, Failure> {
 #[derive(Serialize)]
 struct Document<'a> {
     findings: Vec<Row<'a>>,
+    /// With --domain and no target: the DC locator records and their targets' checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discovery: Option<&'a DiscoveryReport>,
     summary: &'a CheckSummary,
+}
+
+/// The DC locator `--domain` asks when no target is given (`None` with targets).
+fn locator(args: &Args) -> Result<Option<DcLocator>, Failure> {
+    let Some(domain) = args.domain.as_deref().filter(|_| args.targets.is_empty()) else {
+        if args.site.is_some() || args.dns_server.is_some() {
+            return Err(Failure::usage(
+                "--site and --dns-server apply only when the domain controllers are discovered (--domain and no TARGET)",
+            ));
+        }
+        return Ok(None);
+    };
+    let mut l = DcLocator::new(domain).map_err(Failure::usage)?;
+    if let Some(site) = &args.site {
+        l = l.with_site(site).map_err(Failure::usage)?;
+    }
+    if let Some(server) = &args.dns_server {
+        l = l.with_dns_server(parse_dns_server(server).map_err(Failure::usage)?);
+    }
+    Ok(Some(l))
+}
+
+const DNS_COLUMNS: [&str; 9] = [
+    "DNS RECORD",
+    "STATE",
+    "TARGET",
+    "PORT",
+    "PRIORITY",
+    "WEIGHT",
+    "SITE",
+    "ADDRESSES",
+    "CHECK",
+];
+
+/// The DC locator records, one row per target (a record without targets gets one row).
+fn render_discovery(d: &DiscoveryReport, format: Format) -> String {
+    let mut grid = Grid::new(DNS_COLUMNS.to_vec());
+    let mut checks = d.checks.iter();
+    for r in &d.found.records {
+        let site = r.query.site.clone().unwrap_or_else(|| "-".into());
+        if r.targets.is_empty() {
+            grid.push(vec![
+                r.query.name.clone(),
+                r.state.to_string(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                site,
+                "-".into(),
+                "-".into(),
+            ]);
+            continue;
+        }
+        for t in &r.targets {
+            let check = checks
+                .next()
+                .filter(|c| c.host == t.host && c.port == t.port);
+            let verdict = match check.map(|c| c.verdict) {
+                Some(SrvVerdict::Answers) => "answers".to_owned(),
+                Some(SrvVerdict::NotAnswering) => check
+                    .and_then(|c| c.states.iter().find_map(|a| a.state))
+                    .map(|s| format!("does not answer ({s})"))
+                    .unwrap_or_else(|| "does not answer".into()),
+                Some(SrvVerdict::NoAddress) => format!("no address ({})", t.address_lookup),
+                _ => "not checked".into(),
+            };
+            let addresses: Vec<String> = t.addresses.iter().map(|a| a.to_string()).collect();
+            grid.push(vec![
+                r.query.name.clone(),
+                r.state.to_string(),
+                t.host.clone(),
+                t.port.to_string(),
+                t.priority.to_string(),
+                t.weight.to_string(),
+                site.clone(),
+                if addresses.is_empty() {
+                    "-".into()
+                } else {
+                    addresses.join(", ")
+                },
+                verdict,
+            ]);
+        }
+    }
+    grid.render(format, "portq check: DNS discovery")
+        .unwrap_or_default()
 }
 
 async fn run_async(args: Args) -> Result<Status, Failure> {
     let opts = options(&args)?;
+    let discovery = locator(&args)?;
     let mut builder = CheckBuilder::new()
         .targets(args.targets.iter().cloned())
         .roles(args.roles.iter().cloned())
         .services(args.services.iter().cloned())
         .options(opts);
+    if let Some(l) = discovery {
+        builder = builder.discover(l);
+    }
     if let Some(p) = &args.ports {
         builder = builder.ports(p.clone());
     }
@@ -455,21 +580,34 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             Format::Json => {
                 let doc = Document {
                     findings: findings.iter().map(row).collect(),
+                    discovery: summary.discovery.as_ref(),
                     summary: &summary,
                 };
                 Some(serde_json::to_string_pretty(&doc).map_err(Failure::runtime)? + "\n")
             }
             Format::Html => Some(render_html(&findings, &summary)),
+            Format::Table | Format::Markdown => {
+                let dns = summary
+                    .discovery
+                    .as_ref()
+                    .map(|d| render_discovery(d, args.format) + "\n")
+                    .unwrap_or_default();
+                Some(dns + &render_table(&findings, args.format))
+            }
             f => Some(render_table(&findings, f)),
         };
         if let Some(t) = text {
             out::print(&t).map_err(Failure::runtime)?;
         }
+        if let (Format::Ndjson, Some(d)) = (args.format, &summary.discovery) {
+            let line = serde_json::json!({ "discovery": d });
+            out::print(&format!("{line}\n")).map_err(Failure::runtime)?;
+        }
         for line in summary.verdict_lines() {
             eprintln!("portq: {line}");
         }
     }
-    Ok(if summary.all_listening() {
+    Ok(if summary.all_listening() && summary.discovery_good() {
         Status::Ok
     } else {
         Status::NotAsExpected

@@ -13,7 +13,7 @@ fn portq() -> Command {
 }
 
 /// Runs portq and returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(args: &[&str]) -> (i32, String, String) {
     let out = portq().args(args).output().expect("run portq");
     (
         out.status.code().unwrap_or(-1),
@@ -32,8 +32,22 @@ fn json(args: &[&str]) -> Vec<Value> {
         .clone()
 }
 
+/// The Samba DC lab's address (PORTQ_LAB_DC), or `None` with a NOT RUN line when the lab
+/// is not up (a failure when PORTQ_LAB_REQUIRED is set).
+pub(crate) fn lab_dc() -> Option<String> {
+    let dc = std::env::var("PORTQ_LAB_DC").ok();
+    if dc.is_none() {
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_DC is not"
+        );
+        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_DC unset)");
+    }
+    dc
+}
+
 /// Asserts the usage-error contract: exit 2, exactly one line on stderr, no panic.
-fn assert_usage_error(args: &[&str]) -> String {
+pub(crate) fn assert_usage_error(args: &[&str]) -> String {
     let (code, stdout, stderr) = run(args);
     assert_eq!(code, 2, "{args:?} should exit 2; stderr: {stderr}");
     assert_eq!(

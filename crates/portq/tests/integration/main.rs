@@ -3,6 +3,7 @@
 //! lab), hostile peers, resource limits in network namespaces, and the web console.
 
 mod cli;
+mod discovery;
 mod exporter;
 mod hostile;
 mod limits;
