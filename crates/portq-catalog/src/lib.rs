@@ -18,11 +18,16 @@ pub mod search;
 pub mod services_file;
 
 pub use model::{
-    Direction, PortRange, Qualifier, Requirement, Role, RoleOption, RoleRequirement, Service,
-    ServiceId, Source, Transport,
+    Citation, Direction, Disagreement, Document, DocumentId, PortRange, Qualifier, Requirement,
+    Role, RoleOption, RoleRequirement, Service, ServiceId, Transport,
 };
 pub use query::{Query, QueryError};
 pub use search::{Hit, Origin, SearchOptions, SearchResult};
+
+/// Every document the catalogue cites, in data-file order (`data/documents.toml`).
+pub fn documents() -> &'static [Document] {
+    generated::DOCUMENTS
+}
 
 /// Every service of the catalogue, in data-file order.
 pub fn services() -> &'static [Service] {
