@@ -614,6 +614,14 @@ fn requirements(
         });
     }
     check_disagreements(&out, errors);
+    for (i, d) in docs.iter().enumerate() {
+        if !out.iter().any(|r| r.citations.iter().any(|c| c.document == i)) {
+            errors.push(format!(
+                "documents.toml: document {} is cited by no row of requirements.csv",
+                d.id
+            ));
+        }
+    }
     out
 }
 
