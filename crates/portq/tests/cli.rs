@@ -179,17 +179,17 @@ fn unknown_things_exit_1() {
 
 #[test]
 fn fallbacks_are_labelled() {
-    let rows = json(&["lookup", "22/tcp", "--format", "json"]);
+    let rows = json(&["lookup", "873/tcp", "--format", "json"]);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["source"], "iana");
-    assert_eq!(rows[0]["service"], "ssh");
+    assert_eq!(rows[0]["service"], "rsync");
     let dir = std::env::temp_dir().join(format!("portq-services-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("services");
-    std::fs::write(&file, "portq-test 22/tcp # a local name\n").unwrap();
+    std::fs::write(&file, "portq-test 873/tcp # a local name\n").unwrap();
     let rows = json(&[
         "lookup",
-        "22/tcp",
+        "873/tcp",
         "--services-file",
         file.to_str().unwrap(),
         "--format",
@@ -201,7 +201,7 @@ fn fallbacks_are_labelled() {
     );
     assert_usage_error(&[
         "lookup",
-        "22",
+        "873",
         "--services-file",
         "/nonexistent/portq/services",
     ]);
