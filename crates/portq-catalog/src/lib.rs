@@ -57,3 +57,28 @@ pub fn requirements_by_port() -> Vec<&'static Requirement> {
 pub fn roles() -> &'static [Role] {
     generated::ROLES
 }
+
+/// The documents (shortest form, `KB 832017, 2023-12-26`) that the requirements of a
+/// service on one transport, on these ports (any, when empty), cite, each once, joined
+/// with `; `; empty for an id that is not a catalogue service. Firewall rules name them
+/// in their comments.
+pub fn sources_of(service_id: &str, transport: Transport, ports: &[PortRange]) -> String {
+    let mut seen: Vec<&'static str> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    for r in requirements() {
+        if r.service().id != service_id || r.transport != transport {
+            continue;
+        }
+        if !ports.is_empty() && !r.ports.is_some_and(|p| ports.iter().any(|q| q.overlaps(&p))) {
+            continue;
+        }
+        for c in r.citations {
+            let d = c.document();
+            if !seen.contains(&d.id) {
+                seen.push(d.id);
+                out.push(d.short());
+            }
+        }
+    }
+    out.join("; ")
+}

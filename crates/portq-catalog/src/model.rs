@@ -185,6 +185,22 @@ impl Document {
     }
 }
 
+impl Document {
+    /// The shortest citation: `KB n, date` for KB articles, `title, date` otherwise.
+    pub fn short(&self) -> String {
+        let date = if self.date.is_empty() {
+            "undated"
+        } else {
+            self.date
+        };
+        if self.kb.is_empty() {
+            format!("{}, {date}", self.title)
+        } else {
+            format!("KB {}, {date}", self.kb)
+        }
+    }
+}
+
 /// Index of a document in [`crate::documents`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocumentId(pub u16);
