@@ -496,9 +496,9 @@ fn disagreement(cell: &str) -> Result<Option<(String, bool)>, String> {
     if cell.trim().is_empty() {
         return Ok(None);
     }
-    let (topic, standing) = cell
-        .split_once(':')
-        .ok_or_else(|| format!("disagreement {cell:?} must be topic:current or topic:superseded"))?;
+    let (topic, standing) = cell.split_once(':').ok_or_else(|| {
+        format!("disagreement {cell:?} must be topic:current or topic:superseded")
+    })?;
     if !is_slug(topic) {
         return Err(format!("disagreement topic {topic:?} must be a slug"));
     }
@@ -615,7 +615,10 @@ fn requirements(
     }
     check_disagreements(&out, errors);
     for (i, d) in docs.iter().enumerate() {
-        if !out.iter().any(|r| r.citations.iter().any(|c| c.document == i)) {
+        if !out
+            .iter()
+            .any(|r| r.citations.iter().any(|c| c.document == i))
+        {
             errors.push(format!(
                 "documents.toml: document {} is cited by no row of requirements.csv",
                 d.id
@@ -676,7 +679,11 @@ fn roles(
         }
         let option_ids: BTreeSet<&str> = role.options.iter().map(|o| o.id.as_str()).collect();
         for o in &role.options {
-            if !role.allow.iter().any(|a| a.option.as_deref() == Some(o.id.as_str())) {
+            if !role
+                .allow
+                .iter()
+                .any(|a| a.option.as_deref() == Some(o.id.as_str()))
+            {
                 errors.push(format!(
                     "roles.toml: role {}, option {:?} switches no requirement on",
                     role.id, o.id

@@ -69,7 +69,11 @@ pub fn sources_of(service_id: &str, transport: Transport, ports: &[PortRange]) -
         if r.service().id != service_id || r.transport != transport {
             continue;
         }
-        if !ports.is_empty() && !r.ports.is_some_and(|p| ports.iter().any(|q| q.overlaps(&p))) {
+        if !ports.is_empty()
+            && !r
+                .ports
+                .is_some_and(|p| ports.iter().any(|q| q.overlaps(&p)))
+        {
             continue;
         }
         for c in r.citations {

@@ -49,15 +49,24 @@ fn a_row_without_a_source_is_rejected() {
     let e = errors(&bad, ROLES, DOCUMENTS);
     assert!(has(&e, "every row needs a source"), "{e:?}");
     // ... and the document it was the only citation of is now cited by nothing.
-    assert!(has(&e, "document openssh-install is cited by no row"), "{e:?}");
+    assert!(
+        has(&e, "document openssh-install is cited by no row"),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn unknown_documents_and_sections_are_rejected() {
     let bad = REQUIREMENTS.replace("openssh-install#install=", "openssh-install#nowhere=");
-    assert!(has(&errors(&bad, ROLES, DOCUMENTS), "has no section \"nowhere\""));
+    assert!(has(
+        &errors(&bad, ROLES, DOCUMENTS),
+        "has no section \"nowhere\""
+    ));
     let bad = REQUIREMENTS.replace("openssh-install#install=", "no-such-doc#install=");
-    assert!(has(&errors(&bad, ROLES, DOCUMENTS), "unknown document \"no-such-doc\""));
+    assert!(has(
+        &errors(&bad, ROLES, DOCUMENTS),
+        "unknown document \"no-such-doc\""
+    ));
 }
 
 #[test]
@@ -65,7 +74,10 @@ fn a_document_needs_a_real_date_or_a_reason() {
     let bad = DOCUMENTS.replace("date = \"2026-02-12\"", "date = \"2026-02-30\"");
     assert!(has(&errors(REQUIREMENTS, ROLES, &bad), "is not YYYY-MM-DD"));
     let bad = DOCUMENTS.replace("date_note = \"the stored copy carries no ms.date\"\n", "");
-    assert!(has(&errors(REQUIREMENTS, ROLES, &bad), "needs a date, or a date_note"));
+    assert!(has(
+        &errors(REQUIREMENTS, ROLES, &bad),
+        "needs a date, or a date_note"
+    ));
 }
 
 #[test]
@@ -76,7 +88,10 @@ fn a_disagreement_keeps_one_current_and_one_superseded_fact() {
         "disagreement cluster-137 needs one current row and at least one superseded row (has 2 and 0)"
     ));
     let bad = REQUIREMENTS.replace("cluster-137:superseded", "cluster-137:maybe");
-    assert!(has(&errors(&bad, ROLES, DOCUMENTS), "must end in :current or :superseded"));
+    assert!(has(
+        &errors(&bad, ROLES, DOCUMENTS),
+        "must end in :current or :superseded"
+    ));
 }
 
 #[test]
@@ -116,7 +131,10 @@ fn roles_never_take_outbound_or_superseded_rows() {
         "ports = [\"3343/udp\", \"3343/tcp\", \"445/tcp\", \"137/tcp\", \"icmp\"]",
     );
     assert_ne!(bad, ROLES);
-    assert!(has(&errors(REQUIREMENTS, &bad, DOCUMENTS), "137/tcp matches no current"));
+    assert!(has(
+        &errors(REQUIREMENTS, &bad, DOCUMENTS),
+        "137/tcp matches no current"
+    ));
 }
 
 #[test]
@@ -126,5 +144,8 @@ fn outbound_rows_say_so_in_their_notes() {
         "outbound;optional,\"Connect Health agent",
     );
     assert_ne!(bad, REQUIREMENTS);
-    assert!(has(&errors(&bad, ROLES, DOCUMENTS), "an outbound row's notes must start"));
+    assert!(has(
+        &errors(&bad, ROLES, DOCUMENTS),
+        "an outbound row's notes must start"
+    ));
 }

@@ -4,7 +4,6 @@
 //! UDP socket on 3391, and WinRM's HTTP on TCP 5985. Binding 443 needs root; without it
 //! the test says so and returns.
 
-#[allow(dead_code)]
 #[path = "../../portq-probe/tests/check_support/fixtures.rs"]
 mod fixtures;
 
@@ -19,14 +18,17 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 /// A loopback address of our own: 127.<pid-derived>.<pid-derived>.77.
 fn own_address() -> Ipv4Addr {
     let pid = std::process::id();
-    Ipv4Addr::new(127, 100 + (pid % 100) as u8, ((pid / 100) % 250) as u8 + 1, 77)
+    Ipv4Addr::new(
+        127,
+        100 + (pid % 100) as u8,
+        ((pid / 100) % 250) as u8 + 1,
+        77,
+    )
 }
 
 fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
     let cert = CertificateDer::from(fixtures::bytes(fixtures::TLS_CERT));
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(fixtures::bytes(
-        fixtures::TLS_KEY,
-    )));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(fixtures::bytes(fixtures::TLS_KEY)));
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -156,15 +158,24 @@ fn check_role_rd_gateway_against_loopback_fakes() {
         .unwrap_or_default();
     assert_eq!(kinds, ["tls_certificate", "http"], "{gw}");
     assert!(
-        gw["service"].as_str().unwrap_or("").contains("Remote Desktop Gateway"),
+        gw["service"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Remote Desktop Gateway"),
         "{gw}"
     );
     let winrm = finding(&rows, 5985, "tcp");
     assert_eq!(winrm["state"], "listening");
-    assert!(winrm["evidence"][0].as_str().unwrap_or("").contains("404"), "{winrm}");
+    assert!(
+        winrm["evidence"][0].as_str().unwrap_or("").contains("404"),
+        "{winrm}"
+    );
     // RD Gateway's UDP side channel needs an authenticated HTTP main channel first, so
     // a bound, silent 3391 can only be "listening or filtered".
-    assert_eq!(finding(&rows, 3391, "udp")["state"], "listening_or_filtered");
+    assert_eq!(
+        finding(&rows, 3391, "udp")["state"],
+        "listening_or_filtered"
+    );
     drop(udp);
     // Without the UDP socket the kernel answers port unreachable: NOT LISTENING, exit 1.
     let (code, rows) = check(addr);

@@ -320,7 +320,10 @@ fn every_fact_of_the_modern_docs_is_answered() {
         let line: usize = e["line"].parse().expect("line number");
         let fact = &facts[line - 2];
         for k in ["service_friendly_name", "port", "transport"] {
-            assert_eq!(e[k], fact[k], "exclusion for line {line} does not match the fact");
+            assert_eq!(
+                e[k], fact[k],
+                "exclusion for line {line} does not match the fact"
+            );
         }
         assert!(e["reason"].len() > 20, "exclusion {line} needs a reason");
         excluded.insert(line, e["reason"].clone());
@@ -409,7 +412,9 @@ fn lookup_explain_adds_a_source_column() {
     let header = out.lines().next().unwrap_or("");
     assert!(header.contains("SOURCE"), "{out}");
     assert!(
-        out.contains("Ports that are used by Remote Desktop Services, \u{a7} RD Gateway, 2026-02-12"),
+        out.contains(
+            "Ports that are used by Remote Desktop Services, \u{a7} RD Gateway, 2026-02-12"
+        ),
         "{out}"
     );
     let (_, plain, _) = run(&["lookup", "3391/udp"]);
@@ -429,16 +434,25 @@ fn lookup_sources_lists_every_document_with_its_date() {
             date.len() == 10 || !d["date_note"].as_str().unwrap_or("").is_empty(),
             "{d}"
         );
-        assert!(d["rows"].as_u64().unwrap_or(0) > 0, "every document is cited: {d}");
+        assert!(
+            d["rows"].as_u64().unwrap_or(0) > 0,
+            "every document is cited: {d}"
+        );
     }
     let dates: Vec<&str> = docs.iter().filter_map(|d| d["date"].as_str()).collect();
     let mut sorted = dates.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(dates, sorted, "newest first");
-    assert!(docs.iter().any(|d| d["id"] == "kb832017" && d["kb"] == "832017"));
+    assert!(
+        docs.iter()
+            .any(|d| d["id"] == "kb832017" && d["kb"] == "832017")
+    );
     let (code, table, _) = run(&["lookup", "--sources"]);
     assert_eq!(code, 0);
-    assert!(table.contains("2026-02-12") && table.contains("Ports that are used by Remote Desktop Services"));
+    assert!(
+        table.contains("2026-02-12")
+            && table.contains("Ports that are used by Remote Desktop Services")
+    );
     assert_usage_error(&["lookup", "--sources", "445"]);
 }
 
@@ -456,7 +470,11 @@ fn modern_service_phrases_are_answered_in_the_first_three() {
             .iter()
             .take(3)
             .any(|r| r["port_start"] == port && r["protocol"] == p["transport"].as_str());
-        assert!(ok, "`portq lookup {}`: {port}/{} not in the first three", p["phrase"], p["transport"]);
+        assert!(
+            ok,
+            "`portq lookup {}`: {port}/{} not in the first three",
+            p["phrase"], p["transport"]
+        );
     }
 }
 
