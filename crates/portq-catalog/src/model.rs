@@ -169,34 +169,30 @@ pub struct Document {
 }
 
 impl Document {
-    /// `title (KB n), date` in one line, without links.
-    pub fn cite(&self) -> String {
-        let mut s = self.title.to_owned();
-        if !self.kb.is_empty() && !self.title.contains(self.kb) {
-            s.push_str(&format!(" (KB {})", self.kb));
+    /// The title, with ` (KB n)` when the title does not already name its KB number.
+    pub fn full_title(&self) -> String {
+        if self.kb.is_empty() || self.title.contains(self.kb) {
+            self.title.to_owned()
+        } else {
+            format!("{} (KB {})", self.title, self.kb)
         }
-        s.push_str(", ");
-        s.push_str(if self.date.is_empty() {
+    }
+
+    /// The date, or `undated`.
+    pub fn date_text(&self) -> &'static str {
+        if self.date.is_empty() {
             "undated"
         } else {
             self.date
-        });
-        s
+        }
     }
-}
 
-impl Document {
     /// The shortest citation: `KB n, date` for KB articles, `title, date` otherwise.
     pub fn short(&self) -> String {
-        let date = if self.date.is_empty() {
-            "undated"
-        } else {
-            self.date
-        };
         if self.kb.is_empty() {
-            format!("{}, {date}", self.title)
+            format!("{}, {}", self.title, self.date_text())
         } else {
-            format!("KB {}, {date}", self.kb)
+            format!("KB {}, {}", self.kb, self.date_text())
         }
     }
 }
@@ -233,15 +229,12 @@ impl Citation {
     /// One line, link-free: `title (KB n), section, date`, and the document's label.
     pub fn text(&self) -> String {
         let d = self.document();
-        let mut s = d.title.to_owned();
-        if !d.kb.is_empty() && !d.title.contains(d.kb) {
-            s.push_str(&format!(" (KB {})", d.kb));
-        }
-        s.push_str(&format!(
-            ", \u{a7} {}, {}",
+        let mut s = format!(
+            "{}, \u{a7} {}, {}",
+            d.full_title(),
             self.section,
-            if d.date.is_empty() { "undated" } else { d.date }
-        ));
+            d.date_text()
+        );
         if !self.label.is_empty() {
             s.push_str(&format!(" (as \"{}\")", self.label));
         }
@@ -344,20 +337,6 @@ impl Requirement {
     /// The service of this requirement.
     pub fn service(&self) -> &'static Service {
         self.service.get()
-    }
-
-    /// The citations as one link-free line each.
-    pub fn citation_lines(&self) -> Vec<String> {
-        self.citations.iter().map(Citation::text).collect()
-    }
-
-    /// The first citation, shortest form: `title, date` (for one-cell displays and rule
-    /// comments).
-    pub fn short_source(&self) -> String {
-        self.citations
-            .first()
-            .map(|c| c.document().cite())
-            .unwrap_or_default()
     }
 }
 

@@ -8,7 +8,6 @@
 mod fixtures;
 
 use assert_cmd::Command;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -27,17 +26,7 @@ fn own_address() -> Ipv4Addr {
 }
 
 fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
-    let cert = CertificateDer::from(fixtures::bytes(fixtures::TLS_CERT));
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(fixtures::bytes(fixtures::TLS_KEY)));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_no_client_auth()
-    .with_single_cert(vec![cert], key)
-    .expect("test certificate");
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    tokio_rustls::TlsAcceptor::from(Arc::new(fixtures::tls_server_config()))
 }
 
 /// Answers every request on the stream with `reply`, a bounded number of times.

@@ -493,6 +493,8 @@ struct DocumentView {
     commit: &'static str,
     /// How many catalogue rows cite it.
     rows: usize,
+    #[serde(skip)]
+    doc: &'static portq_catalog::Document,
 }
 
 /// `portq lookup --sources`: the documents the catalogue is built from, newest first.
@@ -512,6 +514,7 @@ fn sources(format: LookupFormat) -> Result<Status, Failure> {
                 .iter()
                 .filter(|r| r.citations.iter().any(|c| std::ptr::eq(c.document(), d)))
                 .count(),
+            doc: d,
         })
         .collect();
     docs.sort_by(|a, b| b.date.cmp(a.date).then(a.id.cmp(b.id)));
@@ -520,15 +523,8 @@ fn sources(format: LookupFormat) -> Result<Status, Failure> {
         f => {
             let mut grid = Grid::new(vec!["DATE", "DOCUMENT", "TITLE", "ROWS", "READ FROM"]);
             for d in &docs {
-                let mut title = d.title.to_owned();
-                if !d.kb.is_empty() && !title.contains(d.kb) {
-                    title.push_str(&format!(" (KB {})", d.kb));
-                }
-                let date = if d.date.is_empty() {
-                    "undated".to_owned()
-                } else {
-                    d.date.to_owned()
-                };
+                let title = d.doc.full_title();
+                let date = d.doc.date_text().to_owned();
                 let from = if d.commit.is_empty() {
                     d.path.to_owned()
                 } else {
