@@ -1,7 +1,7 @@
 //! The build script's data-file parser (`crates/portq-catalog/src/datafile.rs`, included
 //! here exactly as `build.rs` includes it) on arbitrary text. The input is split on NUL
 //! bytes into services.toml, requirements.csv, roles.toml, rpc-interfaces.csv,
-//! rpc-services.csv and iana-service-ports.csv (missing parts are empty). Never
+//! rpc-services.csv, iana-service-ports.csv and documents.toml (missing parts are empty). Never
 //! panics; whatever it returns is consistent enough to generate code from: every index
 //! points into its table, IANA text slices lie inside the text, and rows are sorted.
 #![no_main]
@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let mut next = || parts.next().unwrap_or_default();
     let (services, requirements, roles) = (next(), next(), next());
     let (rpc_interfaces, rpc_services, iana) = (next(), next(), next());
+    let documents = next();
     let (c, errors) = datafile::parse_all(&datafile::Sources {
         services: &services,
         requirements: &requirements,
@@ -24,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
         rpc_interfaces: &rpc_interfaces,
         rpc_services: &rpc_services,
         iana: &iana,
+        documents: &documents,
     });
     for e in &errors {
         assert!(!e.is_empty());
@@ -34,6 +36,9 @@ fuzz_target!(|data: &[u8]| {
             assert!(a >= 1 && a <= b);
         }
         assert_eq!(r.ports.is_some(), matches!(r.transport, "Tcp" | "Udp"));
+        for cite in &r.citations {
+            assert!(cite.document < c.documents.len());
+        }
     }
     for role in &c.roles {
         for rr in &role.requirements {

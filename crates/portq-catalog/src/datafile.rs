@@ -22,10 +22,14 @@ pub struct Sources<'a> {
     pub rpc_services: &'a str,
     /// `iana-service-ports.csv`.
     pub iana: &'a str,
+    /// `documents.toml`.
+    pub documents: &'a str,
 }
 
 /// The whole catalogue, validated. Indices refer to positions in the vectors here.
 pub struct Catalog {
+    /// The cited documents in file order.
+    pub documents: Vec<Document>,
     /// Services in file order.
     pub services: Vec<Service>,
     /// Requirements in file order; `service` indexes `services`.
@@ -57,6 +61,36 @@ pub struct Service {
     pub description: String,
 }
 
+/// One `[[document]]` of documents.toml: a source the catalogue cites.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    /// Stable slug cited as `id#section`.
+    pub id: String,
+    /// The document's title.
+    pub title: String,
+    /// Microsoft KB number, when it has one.
+    #[serde(default)]
+    pub kb: String,
+    /// Where the copy was read: `repository:path`.
+    pub path: String,
+    /// The stored version read (short commit), when known.
+    #[serde(default)]
+    pub commit: String,
+    /// The document's own date, `YYYY-MM-DD`; empty only with a `date_note`.
+    pub date: String,
+    /// Why there is no date.
+    #[serde(default)]
+    pub date_note: String,
+    /// Section id -> heading.
+    pub sections: BTreeMap<String, String>,
+}
+
+#[derive(serde::Deserialize)]
+struct DocumentsFile {
+    document: Vec<Document>,
+}
+
 #[derive(serde::Deserialize)]
 struct ServicesFile {
     service: Vec<Service>,
@@ -71,7 +105,8 @@ struct RequirementIn {
     qualifiers: String,
     notes: String,
     listed_as: String,
-    tables: String,
+    sources: String,
+    disagreement: String,
 }
 
 /// One row of requirements.csv, validated; the strings are Rust variant names.
@@ -90,8 +125,20 @@ pub struct Req {
     pub notes: String,
     /// Labels the article lists the row under.
     pub listed_as: Vec<String>,
-    /// `Source` variants.
-    pub sources: Vec<&'static str>,
+    /// Where the row comes from, at least one.
+    pub citations: Vec<Cite>,
+    /// The disagreement the row belongs to: (topic, true when this is the current fact).
+    pub disagreement: Option<(String, bool)>,
+}
+
+/// A citation of a requirement: a document section, and the label the document uses.
+pub struct Cite {
+    /// Index into [`Catalog::documents`].
+    pub document: usize,
+    /// The section's heading.
+    pub section: String,
+    /// The name the document gives the service for this row (empty: the service's own).
+    pub label: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -217,17 +264,19 @@ pub type Errors = Vec<String>;
 /// Parses and validates every file; the catalogue is usable only when no error is returned.
 pub fn parse_all(src: &Sources<'_>) -> (Catalog, Errors) {
     let mut errors = Errors::new();
+    let documents = documents(src.documents, &mut errors);
     let services = services(src.services, &mut errors);
     let index: HashMap<String, usize> = services
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.clone(), i))
         .collect();
-    let requirements = requirements(src.requirements, &index, &mut errors);
+    let requirements = requirements(src.requirements, &index, &documents, &mut errors);
     let roles = roles(src.roles, &index, &requirements, &mut errors);
     let (rpc, rpc_unnamed) = rpc(src.rpc_interfaces, src.rpc_services, &index, &mut errors);
     let iana = iana(src.iana, &mut errors);
     let catalog = Catalog {
+        documents,
         services,
         requirements,
         roles,
@@ -254,6 +303,118 @@ fn csv_rows<T: serde::de::DeserializeOwned>(
     rows
 }
 
+/// True for a real calendar date written `YYYY-MM-DD`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if s.bytes().filter(u8::is_ascii_digit).count() != 8 {
+        return false;
+    }
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1990..=2100).contains(&y) && (1..=days).contains(&d)
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn documents(text: &str, errors: &mut Errors) -> Vec<Document> {
+    let file: DocumentsFile = match toml::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(format!("documents.toml: {e}"));
+            return Vec::new();
+        }
+    };
+    let mut ids = BTreeSet::new();
+    for d in &file.document {
+        let at = format!("documents.toml: document {:?}", d.id);
+        if !is_slug(&d.id) {
+            errors.push(format!(
+                "{at}: id must be lower-case letters, digits and '-'"
+            ));
+        }
+        if !ids.insert(d.id.clone()) {
+            errors.push(format!("{at}: duplicate id"));
+        }
+        if d.title.trim().is_empty() {
+            errors.push(format!("{at}: needs a title"));
+        }
+        if !d.path.contains(':') {
+            errors.push(format!("{at}: path must be repository:path"));
+        }
+        if d.date.is_empty() {
+            if d.date_note.trim().is_empty() {
+                errors.push(format!("{at}: needs a date, or a date_note saying why not"));
+            }
+        } else if !is_date(&d.date) {
+            errors.push(format!("{at}: date {:?} is not YYYY-MM-DD", d.date));
+        }
+        if d.sections.is_empty() {
+            errors.push(format!("{at}: needs at least one section"));
+        }
+        for (id, heading) in &d.sections {
+            if !is_slug(id) || heading.trim().is_empty() {
+                errors.push(format!("{at}: bad section {id:?}"));
+            }
+        }
+    }
+    file.document
+}
+
+/// Parses the `sources` cell: `doc#section` or `doc#section=Label`, separated by `;`.
+fn citations(cell: &str, docs: &[Document], at: &str, errors: &mut Errors) -> Vec<Cite> {
+    let mut out: Vec<Cite> = Vec::new();
+    for part in cell.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (place, label) = part.split_once('=').unwrap_or((part, ""));
+        let Some((doc, section)) = place.split_once('#') else {
+            errors.push(format!("{at}: source {part:?} is not document#section"));
+            continue;
+        };
+        let Some(di) = docs.iter().position(|d| d.id == doc) else {
+            errors.push(format!("{at}: unknown document {doc:?}"));
+            continue;
+        };
+        let Some(heading) = docs[di].sections.get(section) else {
+            errors.push(format!("{at}: document {doc} has no section {section:?}"));
+            continue;
+        };
+        if out
+            .iter()
+            .any(|c| c.document == di && c.section == *heading && c.label == label)
+        {
+            errors.push(format!("{at}: source {part:?} given twice"));
+            continue;
+        }
+        out.push(Cite {
+            document: di,
+            section: heading.clone(),
+            label: label.trim().to_owned(),
+        });
+    }
+    if out.is_empty() {
+        errors.push(format!(
+            "{at}: every row needs a source (document#section in the sources column)"
+        ));
+    }
+    out
+}
+
 fn services(text: &str, errors: &mut Errors) -> Vec<Service> {
     let file: ServicesFile = match toml::from_str(text) {
         Ok(f) => f,
@@ -265,11 +426,7 @@ fn services(text: &str, errors: &mut Errors) -> Vec<Service> {
     let mut ids = BTreeSet::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for s in &file.service {
-        let ok_id = !s.id.is_empty()
-            && s.id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok_id {
+        if !is_slug(&s.id) {
             errors.push(format!(
                 "services.toml: id {:?} must be lower-case letters, digits and '-'",
                 s.id
@@ -328,21 +485,61 @@ fn qualifier(q: &str) -> Option<&'static str> {
         "rpc-legacy-range" => "RpcLegacyRange",
         "rpc-endpoint-mapper" => "RpcEndpointMapper",
         "optional" => "Optional",
+        "outbound" => "Outbound",
+        "convention" => "Convention",
         _ => return None,
     })
 }
 
-fn source(s: &str) -> Option<&'static str> {
-    Some(match s {
-        "services" => "ServiceTable",
-        "ports" => "PortTable",
-        "text" => "ArticleText",
-        "rules" => "RuleGroups",
-        _ => return None,
-    })
+/// Parses the `disagreement` cell: `topic:current` or `topic:superseded`.
+fn disagreement(cell: &str) -> Result<Option<(String, bool)>, String> {
+    if cell.trim().is_empty() {
+        return Ok(None);
+    }
+    let (topic, standing) = cell.split_once(':').ok_or_else(|| {
+        format!("disagreement {cell:?} must be topic:current or topic:superseded")
+    })?;
+    if !is_slug(topic) {
+        return Err(format!("disagreement topic {topic:?} must be a slug"));
+    }
+    match standing {
+        "current" => Ok(Some((topic.to_owned(), true))),
+        "superseded" => Ok(Some((topic.to_owned(), false))),
+        _ => Err(format!(
+            "disagreement {cell:?} must end in :current or :superseded"
+        )),
+    }
 }
 
-fn requirements(text: &str, index: &HashMap<String, usize>, errors: &mut Errors) -> Vec<Req> {
+/// Every disagreement keeps both facts: exactly one current row and at least one
+/// superseded row per topic, each cited.
+fn check_disagreements(reqs: &[Req], errors: &mut Errors) {
+    let mut topics: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for r in reqs {
+        if let Some((t, current)) = &r.disagreement {
+            let e = topics.entry(t.as_str()).or_default();
+            if *current {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+    }
+    for (t, (current, superseded)) in topics {
+        if current != 1 || superseded == 0 {
+            errors.push(format!(
+                "requirements.csv: disagreement {t} needs one current row and at least one superseded row (has {current} and {superseded})"
+            ));
+        }
+    }
+}
+
+fn requirements(
+    text: &str,
+    index: &HashMap<String, usize>,
+    docs: &[Document],
+    errors: &mut Errors,
+) -> Vec<Req> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for (line, r) in csv_rows::<RequirementIn>("requirements.csv", text, errors) {
@@ -379,12 +576,18 @@ fn requirements(text: &str, index: &HashMap<String, usize>, errors: &mut Errors)
         if qualifiers.contains(&"RpcDynamic") && ports.is_some_and(|(a, b)| a == b) {
             errors.push(format!("{at}: an RPC dynamic requirement must be a range"));
         }
-        let mut sources = Vec::new();
-        for s in r.tables.split('+') {
-            match source(s) {
-                Some(v) => sources.push(v),
-                None => errors.push(format!("{at}: unknown table {s:?}")),
+        let citations = citations(&r.sources, docs, &at, errors);
+        let disagreement = match disagreement(&r.disagreement) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(format!("{at}: {e}"));
+                None
             }
+        };
+        if qualifiers.contains(&"Outbound") && !r.notes.starts_with("outbound") {
+            errors.push(format!(
+                "{at}: an outbound row's notes must start with \"outbound\""
+            ));
         }
         let key = (service, ports, t, r.application_protocol.to_lowercase());
         if !seen.insert(key) {
@@ -406,8 +609,21 @@ fn requirements(text: &str, index: &HashMap<String, usize>, errors: &mut Errors)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            sources,
+            citations,
+            disagreement,
         });
+    }
+    check_disagreements(&out, errors);
+    for (i, d) in docs.iter().enumerate() {
+        if !out
+            .iter()
+            .any(|r| r.citations.iter().any(|c| c.document == i))
+        {
+            errors.push(format!(
+                "documents.toml: document {} is cited by no row of requirements.csv",
+                d.id
+            ));
+        }
     }
     out
 }
@@ -462,6 +678,19 @@ fn roles(
             }
         }
         let option_ids: BTreeSet<&str> = role.options.iter().map(|o| o.id.as_str()).collect();
+        for o in &role.options {
+            if !role
+                .allow
+                .iter()
+                .any(|a| a.option.as_deref() == Some(o.id.as_str()))
+            {
+                errors.push(format!(
+                    "roles.toml: role {}, option {:?} switches no requirement on",
+                    role.id, o.id
+                ));
+            }
+        }
+
         let mut requirements = Vec::new();
         let mut chosen: BTreeSet<(usize, &str)> = BTreeSet::new();
         for a in &role.allow {
@@ -497,6 +726,14 @@ fn roles(
                     {
                         continue;
                     }
+                    // A role lists what its server accepts, by today's documents: rows
+                    // the server opens outward and facts another document supersedes
+                    // are never part of one.
+                    if r.qualifiers.contains(&"Outbound")
+                        || r.disagreement.as_ref().is_some_and(|d| !d.1)
+                    {
+                        continue;
+                    }
                     matched += 1;
                     if chosen.insert((ri, dir)) {
                         requirements.push(RoleReq {
@@ -508,7 +745,7 @@ fn roles(
                 }
                 if matched == 0 {
                     errors.push(format!(
-                        "{at}: {sel} matches no catalogue requirement of that service"
+                        "{at}: {sel} matches no current, inbound catalogue requirement of that service"
                     ));
                 }
             }

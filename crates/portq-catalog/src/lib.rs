@@ -18,11 +18,16 @@ pub mod search;
 pub mod services_file;
 
 pub use model::{
-    Direction, PortRange, Qualifier, Requirement, Role, RoleOption, RoleRequirement, Service,
-    ServiceId, Source, Transport,
+    Citation, Direction, Disagreement, Document, DocumentId, PortRange, Qualifier, Requirement,
+    Role, RoleOption, RoleRequirement, Service, ServiceId, Transport,
 };
 pub use query::{Query, QueryError};
 pub use search::{Hit, Origin, SearchOptions, SearchResult};
+
+/// Every document the catalogue cites, in data-file order (`data/documents.toml`).
+pub fn documents() -> &'static [Document] {
+    generated::DOCUMENTS
+}
 
 /// Every service of the catalogue, in data-file order.
 pub fn services() -> &'static [Service] {
@@ -51,4 +56,33 @@ pub fn requirements_by_port() -> Vec<&'static Requirement> {
 /// Every server role.
 pub fn roles() -> &'static [Role] {
     generated::ROLES
+}
+
+/// The documents (shortest form, `KB 832017, 2023-12-26`) that the requirements of a
+/// service on one transport, on these ports (any, when empty), cite, each once, joined
+/// with `; `; empty for an id that is not a catalogue service. Firewall rules name them
+/// in their comments.
+pub fn sources_of(service_id: &str, transport: Transport, ports: &[PortRange]) -> String {
+    let mut seen: Vec<&'static str> = Vec::new();
+    let mut out: Vec<String> = Vec::new();
+    for r in requirements() {
+        if r.service().id != service_id || r.transport != transport {
+            continue;
+        }
+        if !ports.is_empty()
+            && !r
+                .ports
+                .is_some_and(|p| ports.iter().any(|q| q.overlaps(&p)))
+        {
+            continue;
+        }
+        for c in r.citations {
+            let d = c.document();
+            if !seen.contains(&d.id) {
+                seen.push(d.id);
+                out.push(d.short());
+            }
+        }
+    }
+    out.join("; ")
 }

@@ -123,6 +123,11 @@ pub enum Qualifier {
     RpcEndpointMapper,
     /// Optional: needed only in some configurations (see the notes).
     Optional,
+    /// Outbound: the server of this service opens the connection to this port elsewhere
+    /// (a Microsoft online service, for instance); nothing listens on it here.
+    Outbound,
+    /// A conventional port, not a default: it is chosen when the endpoint is created.
+    Convention,
 }
 
 impl Qualifier {
@@ -135,22 +140,115 @@ impl Qualifier {
             Qualifier::RpcLegacyRange => "rpc-legacy-range",
             Qualifier::RpcEndpointMapper => "rpc-endpoint-mapper",
             Qualifier::Optional => "optional",
+            Qualifier::Outbound => "outbound",
+            Qualifier::Convention => "convention",
         }
     }
 }
 
-/// Which table of the article (or which other reference) a requirement comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Source {
-    /// The article's "System services ports" section (one heading per service).
-    ServiceTable,
-    /// The article's "Ports and protocols" summary table.
-    PortTable,
-    /// The article's prose.
-    ArticleText,
-    /// Windows Firewall built-in rule groups (for roles the article does not cover).
-    RuleGroups,
+/// A document the catalogue is built from (`data/documents.toml`).
+#[derive(Debug, Serialize)]
+pub struct Document {
+    /// Stable slug (`kb832017`, `rds`).
+    pub id: &'static str,
+    /// The document's title.
+    pub title: &'static str,
+    /// The Microsoft KB number; empty when it has none.
+    pub kb: &'static str,
+    /// Where the copy that was read is kept: `repository:path`.
+    pub path: &'static str,
+    /// The stored version read (short commit); empty when not known.
+    pub commit: &'static str,
+    /// The document's own date, `YYYY-MM-DD`; empty when it carries none (see `date_note`).
+    pub date: &'static str,
+    /// Why there is no date; empty when there is one.
+    pub date_note: &'static str,
+    /// Section ids and headings.
+    #[serde(skip)]
+    pub sections: &'static [(&'static str, &'static str)],
+}
+
+impl Document {
+    /// The title, with ` (KB n)` when the title does not already name its KB number.
+    pub fn full_title(&self) -> String {
+        if self.kb.is_empty() || self.title.contains(self.kb) {
+            self.title.to_owned()
+        } else {
+            format!("{} (KB {})", self.title, self.kb)
+        }
+    }
+
+    /// The date, or `undated`.
+    pub fn date_text(&self) -> &'static str {
+        if self.date.is_empty() {
+            "undated"
+        } else {
+            self.date
+        }
+    }
+
+    /// The shortest citation: `KB n, date` for KB articles, `title, date` otherwise.
+    pub fn short(&self) -> String {
+        if self.kb.is_empty() {
+            format!("{}, {}", self.title, self.date_text())
+        } else {
+            format!("KB {}, {}", self.kb, self.date_text())
+        }
+    }
+}
+
+/// Index of a document in [`crate::documents`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentId(pub u16);
+
+impl DocumentId {
+    /// The document this id points at.
+    pub fn get(self) -> &'static Document {
+        &crate::documents()[usize::from(self.0)]
+    }
+}
+
+/// Where a requirement comes from: a section of a document.
+#[derive(Debug, Clone, Copy)]
+pub struct Citation {
+    /// The document.
+    pub document: DocumentId,
+    /// The section's heading.
+    pub section: &'static str,
+    /// The name the document gives the service for this fact; empty when it is the
+    /// service's own (KB 832017's headings).
+    pub label: &'static str,
+}
+
+impl Citation {
+    /// The cited document.
+    pub fn document(&self) -> &'static Document {
+        self.document.get()
+    }
+
+    /// One line, link-free: `title (KB n), section, date`, and the document's label.
+    pub fn text(&self) -> String {
+        let d = self.document();
+        let mut s = format!(
+            "{}, \u{a7} {}, {}",
+            d.full_title(),
+            self.section,
+            d.date_text()
+        );
+        if !self.label.is_empty() {
+            s.push_str(&format!(" (as \"{}\")", self.label));
+        }
+        s
+    }
+}
+
+/// Two documents state a fact differently; both rows are kept, one marked current.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Disagreement {
+    /// What they disagree about (`cluster-137`, `ssas-port`, ...).
+    pub topic: &'static str,
+    /// True for the fact portq treats as current; false for the superseded one.
+    pub current: bool,
 }
 
 /// Index of a service in [`crate::services`].
@@ -224,8 +322,10 @@ pub struct Requirement {
     pub notes: &'static str,
     /// The service labels under which the article's summary table lists this row.
     pub listed_as: &'static [&'static str],
-    /// Where the row comes from.
-    pub sources: &'static [Source],
+    /// Where the row comes from: document sections, at least one.
+    pub citations: &'static [Citation],
+    /// When documents disagree about this fact: the topic and whether this row is current.
+    pub disagreement: Option<Disagreement>,
 }
 
 impl Requirement {

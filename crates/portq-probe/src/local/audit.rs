@@ -213,6 +213,8 @@ mod tests {
             vec![
                 l(Transport::Tcp, "0.0.0.0:3389"),
                 l(Transport::Udp, "[::]:3389"),
+                // WinRM for administration (Ports used by RDS, RD Session Host).
+                l(Transport::Tcp, "0.0.0.0:5985"),
             ],
             vec![],
         );

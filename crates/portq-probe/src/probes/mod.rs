@@ -58,7 +58,7 @@ pub enum ProbeKind {
     Epm,
     /// HTTP request: status and `Server` header (80, 5985).
     Http,
-    /// HTTPS request, with the certificate (443, 5986).
+    /// HTTPS request, with the certificate (443, 5986, 6516, 49443).
     Https,
     /// Greeting line (21 FTP, 25 SMTP, 110 POP3, 143 IMAP).
     Banner,
@@ -166,7 +166,9 @@ impl ProbeKind {
             _ => match port {
                 21 | 25 | 110 | 143 => ProbeKind::Banner,
                 80 | 5985 => ProbeKind::Http,
-                443 | 5986 => ProbeKind::Https,
+                // HTTPS: IIS and http.sys (443), WinRM (5986), Windows Admin Center's
+                // desktop default (6516), Web Application Proxy certificate auth (49443).
+                443 | 5986 | 6516 | 49443 => ProbeKind::Https,
                 88 => ProbeKind::KerberosTcp,
                 135 => ProbeKind::Epm,
                 139 => ProbeKind::NetbiosSmb,
@@ -393,6 +395,13 @@ mod tests {
         for port in [21, 80, 88, 135, 139, 389, 443, 445, 636, 3389, 5985, 9] {
             let k = ProbeKind::for_port(Transport::Tcp, port, true);
             assert_eq!(k.transport(), Transport::Tcp);
+        }
+        for port in [443, 5986, 6516, 49443] {
+            assert_eq!(
+                ProbeKind::for_port(Transport::Tcp, port, true),
+                ProbeKind::Https,
+                "{port}"
+            );
         }
     }
 }

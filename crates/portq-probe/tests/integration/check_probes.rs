@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use crate::check_support::fixtures;
 use crate::check_support::*;
 use portq_probe::{Evidence, Finding, PortState, ProbeKind, Transport};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -188,17 +187,7 @@ async fn kerberos_over_tcp() {
 }
 
 fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
-    let cert = CertificateDer::from(fixtures::bytes(fixtures::TLS_CERT));
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(fixtures::bytes(fixtures::TLS_KEY)));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert], key)
-    .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    tokio_rustls::TlsAcceptor::from(Arc::new(fixtures::tls_server_config()))
 }
 
 async fn tls_server(reply: Vec<u8>) -> u16 {

@@ -22,6 +22,14 @@ pub fn render(rules: &[Rule], ctx: &Context) -> String {
     );
     for (r, open) in port_rules(rules) {
         let comment = comment_text(&r.name);
+        let source = portq_catalog::sources_of(r.service_id, r.transport, &r.ports);
+        if !source.is_empty() {
+            out.push_str(&format!(
+                "\t\t# {}: {}\n",
+                comment_text(r.service),
+                comment_text(&source)
+            ));
+        }
         for v6 in [false, true] {
             let Some(src) = family(&r.remote, v6) else {
                 continue;

@@ -80,16 +80,23 @@ pub fn powershell(rules: &[Rule], ctx: &Context) -> String {
         }
         cmd.push_str(&format!(
             " -Description {}",
-            ps_quote(&comment_text(&format!(
-                "portq: {} for {}",
-                r.service,
-                r.roles.join(", ")
+            ps_quote(&comment_text(&with_source(
+                format!("portq: {} for {}", r.service, r.roles.join(", ")),
+                r
             )))
         ));
         out.push_str(&cmd);
         out.push('\n');
     }
     out
+}
+
+/// Appends the documents the rule's facts come from, when the catalogue cites any.
+fn with_source(text: String, r: &Rule) -> String {
+    match portq_catalog::sources_of(r.service_id, r.transport, &r.ports) {
+        s if s.is_empty() => text,
+        s => format!("{text}; source: {s}"),
+    }
 }
 
 /// ICMP echo needs one Windows rule per IP version.

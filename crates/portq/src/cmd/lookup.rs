@@ -6,7 +6,7 @@ use crate::render::{Format, Grid};
 use portq_catalog::roles::{self, RoleEntry};
 use portq_catalog::search::{self, Hit, SearchOptions};
 use portq_catalog::services_file;
-use portq_catalog::{Query, Requirement};
+use portq_catalog::{Disagreement, Query, Requirement};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -57,6 +57,12 @@ pub struct Args {
     /// only when neither the catalogue nor IANA knows the answer.
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
     pub services_file: Option<PathBuf>,
+    /// Add a SOURCE column: where each fact comes from (document, section, date).
+    #[arg(long)]
+    pub explain: bool,
+    /// List the documents the catalogue is built from, with their dates, and exit.
+    #[arg(long, conflicts_with_all = ["queries", "roles", "explain"])]
+    pub sources: bool,
 }
 
 /// Arguments of the `services` and `ports` views.
@@ -94,6 +100,11 @@ pub struct Row {
     pub listed_as: Vec<&'static str>,
     /// `catalog`, `iana` or `services-file`.
     pub source: &'static str,
+    /// Where a catalogue row's fact comes from (empty for IANA and services-file rows).
+    pub citations: Vec<CitationView>,
+    /// When two documents disagree about this fact: the topic, and whether this row is current.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disagreement: Option<Disagreement>,
     /// With --role: who connects (`clients`, `peers`, `management`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub directions: Vec<&'static str>,
@@ -102,7 +113,66 @@ pub struct Row {
     pub roles: Vec<&'static str>,
 }
 
+/// One citation of a row, as JSON presents it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CitationView {
+    /// The document's id in `portq lookup --sources`.
+    pub document: &'static str,
+    /// The document's title.
+    pub title: &'static str,
+    /// The Microsoft KB number; empty when it has none.
+    pub kb: &'static str,
+    /// The section's heading.
+    pub section: &'static str,
+    /// The document's date (`YYYY-MM-DD`); empty when it carries none.
+    pub date: &'static str,
+    /// The name the document gives the service for this fact; empty when it is the service's own.
+    pub label: &'static str,
+    /// Where the document was read: `repository:path`.
+    pub path: &'static str,
+    /// The same, as one link-free line.
+    pub text: String,
+}
+
+impl CitationView {
+    /// The view of a catalogue citation.
+    pub fn new(c: &portq_catalog::Citation) -> CitationView {
+        let d = c.document();
+        CitationView {
+            document: d.id,
+            title: d.title,
+            kb: d.kb,
+            section: c.section,
+            date: d.date,
+            label: c.label,
+            path: d.path,
+            text: c.text(),
+        }
+    }
+}
+
 impl Row {
+    /// The SOURCE cell of `--explain`: the citations, or the origin for fallbacks.
+    pub fn source_text(&self) -> String {
+        if self.citations.is_empty() {
+            return self.source.to_owned();
+        }
+        let mut s = self
+            .citations
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        if let Some(d) = self.disagreement {
+            s.push_str(&format!(
+                " [{}: {}]",
+                d.topic,
+                if d.current { "current" } else { "superseded" }
+            ));
+        }
+        s
+    }
+
     /// The row of a catalogue requirement.
     pub fn from_requirement(r: &'static Requirement) -> Row {
         let s = r.service();
@@ -119,6 +189,8 @@ impl Row {
             notes: r.notes.to_owned(),
             listed_as: r.listed_as.to_vec(),
             source: "catalog",
+            citations: r.citations.iter().map(CitationView::new).collect(),
+            disagreement: r.disagreement,
             directions: Vec::new(),
             roles: Vec::new(),
         }
@@ -143,6 +215,8 @@ impl Row {
             notes: h.notes(),
             listed_as: Vec::new(),
             source: h.origin().as_str(),
+            citations: Vec::new(),
+            disagreement: None,
             directions: Vec::new(),
             roles: Vec::new(),
         }
@@ -171,9 +245,14 @@ impl Row {
     }
 }
 
-/// Renders rows in the chosen format.
-pub fn render_rows(rows: &[Row], format: LookupFormat, title: &str) -> Result<(), Failure> {
-    let with_source = rows.iter().any(|r| r.source != "catalog");
+/// Renders rows in the chosen format; `explain` adds the SOURCE column with citations.
+pub fn render_rows(
+    rows: &[Row],
+    format: LookupFormat,
+    title: &str,
+    explain: bool,
+) -> Result<(), Failure> {
+    let with_source = explain || rows.iter().any(|r| r.source != "catalog");
     let with_roles = rows.iter().any(|r| !r.roles.is_empty());
     let write = match Format::from(format) {
         Format::Json => out::json(rows),
@@ -206,7 +285,9 @@ pub fn render_rows(rows: &[Row], format: LookupFormat, title: &str) -> Result<()
                     cells.push(r.directions.join(", "));
                     cells.push(r.roles.join(", "));
                 }
-                if with_source || f == Format::Csv {
+                if explain {
+                    cells.push(r.source_text());
+                } else if with_source || f == Format::Csv {
                     cells.push(r.source.to_owned());
                 }
                 grid.push(cells);
@@ -241,6 +322,9 @@ fn read_services_file(
 
 /// `portq lookup`.
 pub fn run(args: Args) -> Result<Status, Failure> {
+    if args.sources {
+        return sources(args.format);
+    }
     if args.queries.is_empty() && args.roles.is_empty() {
         return Err(Failure::usage(
             "give a port, range, service name or --role to look up",
@@ -308,7 +392,7 @@ pub fn run(args: Args) -> Result<Status, Failure> {
     for m in &missing {
         eprintln!("portq: nothing known about '{m}'");
     }
-    render_rows(&rows, args.format, "portq lookup")?;
+    render_rows(&rows, args.format, "portq lookup", args.explain)?;
     Ok(if missing.is_empty() && !rows.is_empty() {
         Status::Ok
     } else {
@@ -393,6 +477,64 @@ pub fn ports(args: ViewArgs) -> Result<Status, Failure> {
         .into_iter()
         .map(Row::from_requirement)
         .collect();
-    render_rows(&rows, args.format, "portq ports")?;
+    render_rows(&rows, args.format, "portq ports", false)?;
+    Ok(Status::Ok)
+}
+
+/// One document of `portq lookup --sources`.
+#[derive(Debug, Serialize)]
+struct DocumentView {
+    id: &'static str,
+    title: &'static str,
+    kb: &'static str,
+    date: &'static str,
+    date_note: &'static str,
+    path: &'static str,
+    commit: &'static str,
+    /// How many catalogue rows cite it.
+    rows: usize,
+    #[serde(skip)]
+    doc: &'static portq_catalog::Document,
+}
+
+/// `portq lookup --sources`: the documents the catalogue is built from, newest first.
+fn sources(format: LookupFormat) -> Result<Status, Failure> {
+    let reqs = portq_catalog::requirements();
+    let mut docs: Vec<DocumentView> = portq_catalog::documents()
+        .iter()
+        .map(|d| DocumentView {
+            id: d.id,
+            title: d.title,
+            kb: d.kb,
+            date: d.date,
+            date_note: d.date_note,
+            path: d.path,
+            commit: d.commit,
+            rows: reqs
+                .iter()
+                .filter(|r| r.citations.iter().any(|c| std::ptr::eq(c.document(), d)))
+                .count(),
+            doc: d,
+        })
+        .collect();
+    docs.sort_by(|a, b| b.date.cmp(a.date).then(a.id.cmp(b.id)));
+    let write = match Format::from(format) {
+        Format::Json => out::json(&docs),
+        f => {
+            let mut grid = Grid::new(vec!["DATE", "DOCUMENT", "TITLE", "ROWS", "READ FROM"]);
+            for d in &docs {
+                let title = d.doc.full_title();
+                let date = d.doc.date_text().to_owned();
+                let from = if d.commit.is_empty() {
+                    d.path.to_owned()
+                } else {
+                    format!("{} @ {}", d.path, d.commit)
+                };
+                grid.push(vec![date, d.id.to_owned(), title, d.rows.to_string(), from]);
+            }
+            out::print(&grid.render(f, "portq lookup --sources").unwrap_or_default())
+        }
+    };
+    write.map_err(Failure::runtime)?;
     Ok(Status::Ok)
 }

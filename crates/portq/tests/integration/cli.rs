@@ -193,17 +193,17 @@ fn unknown_things_exit_1() {
 
 #[test]
 fn fallbacks_are_labelled() {
-    let rows = json(&["lookup", "22/tcp", "--format", "json"]);
+    let rows = json(&["lookup", "873/tcp", "--format", "json"]);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["source"], "iana");
-    assert_eq!(rows[0]["service"], "ssh");
+    assert_eq!(rows[0]["service"], "rsync");
     let dir = std::env::temp_dir().join(format!("portq-services-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("services");
-    std::fs::write(&file, "portq-test 22/tcp # a local name\n").unwrap();
+    std::fs::write(&file, "portq-test 873/tcp # a local name\n").unwrap();
     let rows = json(&[
         "lookup",
-        "22/tcp",
+        "873/tcp",
         "--services-file",
         file.to_str().unwrap(),
         "--format",
@@ -215,7 +215,7 @@ fn fallbacks_are_labelled() {
     );
     assert_usage_error(&[
         "lookup",
-        "22",
+        "873",
         "--services-file",
         "/nonexistent/portq/services",
     ]);
@@ -297,6 +297,233 @@ fn help_snapshots() {
 fn table_snapshot() {
     insta::assert_snapshot!("lookup_88_table", run(&["lookup", "88"]).1);
     insta::assert_snapshot!("roles_table", run(&["roles"]).1);
+}
+
+// ------------------------------------------------- lookup: cited sources --
+
+/// Reads a fixture CSV whose lines starting with `#` are comments.
+fn commented_fixture(name: &str) -> Vec<BTreeMap<String, String>> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    rdr.deserialize().map(|r| r.expect("row")).collect()
+}
+
+/// True when a lookup answer cites `path` under the document's name for the fact.
+fn cites(answer: &Value, path: &str, label: &str) -> bool {
+    answer["citations"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["path"] == path && c["label"] == label && c["date"].is_string())
+    })
+}
+
+/// Every fact of the current Microsoft documents (modern-ports.csv, a copy of
+/// ../shared/reference) is answered by `portq lookup PORT/PROTO` with a row that cites
+/// the same document under the same service name, or is excluded with a reason.
+#[test]
+fn every_fact_of_the_modern_docs_is_answered() {
+    let facts = fixture("modern-ports.csv");
+    assert_eq!(facts.len(), 174);
+    let mut excluded: BTreeMap<usize, String> = BTreeMap::new();
+    for e in commented_fixture("modern-ports-exclusions.csv") {
+        let line: usize = e["line"].parse().expect("line number");
+        let fact = &facts[line - 2];
+        for k in ["service_friendly_name", "port", "transport"] {
+            assert_eq!(
+                e[k], fact[k],
+                "exclusion for line {line} does not match the fact"
+            );
+        }
+        assert!(e["reason"].len() > 20, "exclusion {line} needs a reason");
+        excluded.insert(line, e["reason"].clone());
+    }
+    assert!(excluded.len() <= 12, "the exclusion list must stay small");
+    let mut cache: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut answered = 0;
+    for (i, f) in facts.iter().enumerate() {
+        if excluded.contains_key(&(i + 2)) {
+            continue;
+        }
+        let q = query_for(&f["port"], &f["transport"]);
+        let answers = cache
+            .entry(q.clone())
+            .or_insert_with(|| json(&["lookup", &q, "--format", "json"]));
+        let found = answers.iter().any(|a| {
+            a["protocol"] == f["transport"].to_lowercase().as_str()
+                && ports_match(a, &f["port"])
+                && cites(a, &f["source_path"], &f["service_friendly_name"])
+        });
+        assert!(
+            found,
+            "modern fact (line {}) not answered by `portq lookup {q}` with its source: {f:?}",
+            i + 2
+        );
+        answered += 1;
+    }
+    assert_eq!(answered + excluded.len(), facts.len());
+}
+
+/// The rows of KB 832017 cite that article and its section, with its date.
+#[test]
+fn kb832017_rows_cite_the_article_and_section() {
+    let rows = json(&["lookup", "3268/tcp", "--format", "json"]);
+    let lsass = rows
+        .iter()
+        .find(|r| r["service_id"] == "lsass")
+        .expect("lsass answers 3268");
+    let sections: Vec<&str> = lsass["citations"]
+        .as_array()
+        .expect("citations")
+        .iter()
+        .filter(|c| c["kb"] == "832017")
+        .map(|c| c["section"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(sections, ["System services ports", "Ports and protocols"]);
+    assert_eq!(lsass["citations"][0]["date"], "2023-12-26");
+}
+
+/// Where two documents disagree, both facts are answered, each cited, one current.
+#[test]
+fn disagreeing_documents_keep_both_facts() {
+    for (queries, topic) in [
+        (&["137/tcp", "137/udp"][..], "cluster-137"),
+        (&["2383/tcp", "2725/tcp"][..], "ssas-port"),
+        (&["3544/tcp", "3544/udp"][..], "teredo-3544"),
+        (&["80/tcp"][..], "winrm-80"),
+        (&["443/tcp"][..], "winrm-443"),
+    ] {
+        let mut args = vec!["lookup"];
+        args.extend_from_slice(queries);
+        args.extend(["--format", "json"]);
+        let rows = json(&args);
+        let mine: Vec<&Value> = rows
+            .iter()
+            .filter(|r| r["disagreement"]["topic"] == topic)
+            .collect();
+        let current = mine
+            .iter()
+            .filter(|r| r["disagreement"]["current"] == true)
+            .count();
+        assert_eq!(current, 1, "{topic}: one current fact");
+        assert!(mine.len() >= 2, "{topic}: both facts kept");
+        let docs: std::collections::BTreeSet<&str> = mine
+            .iter()
+            .map(|r| r["citations"][0]["document"].as_str().unwrap_or(""))
+            .collect();
+        assert!(docs.len() >= 2, "{topic}: each fact cites its own document");
+    }
+}
+
+#[test]
+fn lookup_explain_adds_a_source_column() {
+    let (code, out, _) = run(&["lookup", "3391/udp", "--explain"]);
+    assert_eq!(code, 0);
+    let header = out.lines().next().unwrap_or("");
+    assert!(header.contains("SOURCE"), "{out}");
+    assert!(
+        out.contains(
+            "Ports that are used by Remote Desktop Services, \u{a7} RD Gateway, 2026-02-12"
+        ),
+        "{out}"
+    );
+    let (_, plain, _) = run(&["lookup", "3391/udp"]);
+    assert!(!plain.contains("SOURCE"), "{plain}");
+    let (code, csv_out, _) = run(&["lookup", "5504", "--explain", "--format", "csv"]);
+    assert_eq!(code, 0);
+    assert!(csv_out.contains("RD Connection Broker"), "{csv_out}");
+}
+
+#[test]
+fn lookup_sources_lists_every_document_with_its_date() {
+    let docs = json(&["lookup", "--sources", "--format", "json"]);
+    assert!(docs.len() >= 20, "{docs:?}");
+    for d in &docs {
+        let date = d["date"].as_str().expect("date");
+        assert!(
+            date.len() == 10 || !d["date_note"].as_str().unwrap_or("").is_empty(),
+            "{d}"
+        );
+        assert!(
+            d["rows"].as_u64().unwrap_or(0) > 0,
+            "every document is cited: {d}"
+        );
+    }
+    let dates: Vec<&str> = docs.iter().filter_map(|d| d["date"].as_str()).collect();
+    let mut sorted = dates.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(dates, sorted, "newest first");
+    assert!(
+        docs.iter()
+            .any(|d| d["id"] == "kb832017" && d["kb"] == "832017")
+    );
+    let (code, table, _) = run(&["lookup", "--sources"]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("2026-02-12")
+            && table.contains("Ports that are used by Remote Desktop Services")
+    );
+    assert_usage_error(&["lookup", "--sources", "445"]);
+}
+
+/// Phrases an administrator types for the services of the current documents: the
+/// expected port is among the first three answers (the same contract as issue 12's
+/// phrase test, which reads every phrases*.csv).
+#[test]
+fn modern_service_phrases_are_answered_in_the_first_three() {
+    let phrases = fixture("phrases-modern.csv");
+    assert!(phrases.len() >= 20);
+    for p in &phrases {
+        let rows = json(&["lookup", &p["phrase"], "--format", "json"]);
+        let port: u64 = p["port"].parse().expect("port");
+        let ok = rows
+            .iter()
+            .take(3)
+            .any(|r| r["port_start"] == port && r["protocol"] == p["transport"].as_str());
+        assert!(
+            ok,
+            "`portq lookup {}`: {port}/{} not in the first three",
+            p["phrase"], p["transport"]
+        );
+    }
+}
+
+/// The roles built from the current documents, and KB 179442's conditions as options.
+#[test]
+fn new_roles_and_trust_conditions() {
+    let trusts = json(&["lookup", "--role", "domains-and-trusts", "--format", "json"]);
+    let has = |rows: &[Value], port: u64, proto: &str| {
+        rows.iter()
+            .any(|r| r["port_start"] == port && r["protocol"] == proto)
+    };
+    assert!(has(&trusts, 464, "tcp") && has(&trusts, 49152, "tcp"));
+    assert!(!has(&trusts, 636, "tcp") && !has(&trusts, 123, "udp") && !has(&trusts, 137, "udp"));
+    let all = json(&[
+        "lookup",
+        "--role",
+        "domains-and-trusts:ldaps,time-sync,netbios-trust,pptp",
+        "--format",
+        "json",
+    ]);
+    assert!(has(&all, 636, "tcp") && has(&all, 123, "udp") && has(&all, 42, "tcp"));
+    assert!(has(&all, 1723, "tcp") && all.iter().any(|r| r["protocol"] == "gre"));
+    let gw = json(&["lookup", "--role", "rd-gateway", "--format", "json"]);
+    assert!(has(&gw, 443, "tcp") && has(&gw, 3391, "udp"));
+    assert!(
+        gw.iter().all(|r| !r["qualifiers"]
+            .as_array()
+            .is_some_and(|q| q.iter().any(|x| x == "outbound"))),
+        "a role lists only what the server accepts"
+    );
+    let ipsec = json(&["lookup", "--role", "ipsec:ah", "--format", "json"]);
+    assert!(has(&ipsec, 500, "udp") && has(&ipsec, 4500, "udp"));
+    for p in ["esp", "ah"] {
+        assert!(ipsec.iter().any(|r| r["protocol"] == p), "{p}");
+    }
 }
 
 // ----------------------------------------------------------------- rules --

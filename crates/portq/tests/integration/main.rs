@@ -2,6 +2,7 @@
 //! check, rpc, local, help snapshots, the bad-input matrix, interop with the Samba DC
 //! lab), hostile peers, resource limits in network namespaces, and the web console.
 
+mod check_rd_gateway;
 mod cli;
 mod discovery;
 mod exporter;

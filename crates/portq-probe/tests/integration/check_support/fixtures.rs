@@ -105,3 +105,19 @@ pub fn bytes(parts: &[&str]) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
         .collect()
 }
+
+/// A TLS server configuration with the test certificate, for the fake servers (here and
+/// in `crates/portq/tests/check_rd_gateway.rs`, which includes this file).
+pub fn tls_server_config() -> rustls::ServerConfig {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let cert = CertificateDer::from(bytes(TLS_CERT));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(bytes(TLS_KEY)));
+    rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .expect("test certificate")
+}

@@ -147,7 +147,7 @@ async fn pages_are_html_with_the_security_headers() {
 #[tokio::test]
 async fn search_page_answers_without_script() {
     let a = get("/?q=kerberos").await;
-    assert!(a.body.contains("6 answers for “kerberos”."), "{}", a.body);
+    assert!(a.body.contains("7 answers for “kerberos”."), "{}", a.body);
     assert!(a.body.contains("<td class=\"port\">88</td><td>TCP</td>"));
     assert!(a.body.contains("<td class=\"port\">88</td><td>UDP</td>"));
     let a = get("/?q=kerbros").await;
@@ -155,6 +155,24 @@ async fn search_page_answers_without_script() {
     let a = get("/?q=70000").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.body.contains("ports are numbers from 1 to 65535"));
+}
+
+#[tokio::test]
+async fn every_answer_row_cites_its_source() {
+    let a = get("/?q=3391/udp").await;
+    assert!(
+        a.body.contains(
+            "<small class=\"cite\">Ports that are used by Remote Desktop Services, \u{a7} RD Gateway, 2026-02-12"
+        ),
+        "{}",
+        a.body
+    );
+    let a = get("/?q=137/tcp").await;
+    assert!(a.body.contains("cluster-137: superseded"), "{}", a.body);
+    let a = get("/api/lookup?q=3391/udp").await;
+    let v: serde_json::Value = serde_json::from_str(&a.body).expect("json");
+    assert_eq!(v["rows"][0]["citations"][0]["document"], "rds");
+    assert_eq!(v["rows"][0]["citations"][0]["date"], "2026-02-12");
 }
 
 #[tokio::test]
@@ -276,7 +294,7 @@ async fn lookup_api() {
     assert!(v["ranges_left_out"].as_u64().unwrap() > 0);
     let with = get("/api/lookup?q=3269&ranges=1").await.json();
     assert!(with["rows"].as_array().unwrap().len() > v["rows"].as_array().unwrap().len());
-    let v = get("/api/lookup?q=22%2Ftcp").await.json();
+    let v = get("/api/lookup?q=873%2Ftcp").await.json();
     assert_eq!(v["rows"][0]["source"], "iana");
     // A wide range with IANA answers is bounded.
     let v = get("/api/lookup?q=1-65535&iana=1").await.json();

@@ -152,10 +152,21 @@ fn notes_html(r: &Row) -> String {
     for q in r.qualifiers.iter().filter(|q| **q != "rpc-dynamic") {
         parts.push(format!("<span class=\"tag\">{}</span>", esc(q)));
     }
+    if let Some(d) = r.disagreement {
+        parts.push(format!(
+            "<span class=\"tag\">{}: {}</span>",
+            esc(d.topic),
+            if d.current { "current" } else { "superseded" }
+        ));
+    }
     if !r.notes.is_empty() {
         parts.push(esc(&r.notes));
     }
-    parts.join(" ")
+    let mut html = parts.join(" ");
+    for c in &r.citations {
+        html.push_str(&format!("<small class=\"cite\">{}</small>", esc(&c.text)));
+    }
+    html
 }
 
 /// `1 answer`, `2 answers`.

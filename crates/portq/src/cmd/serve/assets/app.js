@@ -78,7 +78,11 @@
     if (row.rpc_dynamic) tags.push('RPC dynamic range');
     for (const q of row.qualifiers || []) if (q !== 'rpc-dynamic') tags.push(q);
     for (const t of tags) td.append(el('span', { class: 'tag' }, t), ' ');
+    if (row.disagreement) {
+      td.append(el('span', { class: 'tag' }, row.disagreement.topic + ': ' + (row.disagreement.current ? 'current' : 'superseded')), ' ');
+    }
     if (row.notes) td.append(row.notes);
+    for (const c of row.citations || []) td.append(el('small', { class: 'cite' }, c.text));
     return td;
   }
 
