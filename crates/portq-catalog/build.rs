@@ -78,8 +78,7 @@ fn main() {
     std::fs::write(out_dir.join("iana_text.txt"), &catalog.iana.text).expect("write iana text");
     let mut code = generate(&catalog);
     emit_abbreviations(&mut code, &abbreviations);
-    std::fs::write(out_dir.join("catalog_data.rs"), code)
-        .expect("write generated catalogue");
+    std::fs::write(out_dir.join("catalog_data.rs"), code).expect("write generated catalogue");
 }
 
 fn read(path: &Path) -> String {

@@ -30,9 +30,8 @@ fn well_formed(term: &str) -> bool {
     !term.is_empty()
         && term.split(' ').all(|w| {
             !w.is_empty()
-                && w.chars().all(|c| {
-                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
-                })
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         })
 }
 

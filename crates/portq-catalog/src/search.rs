@@ -264,7 +264,11 @@ fn sorted(mut hits: Vec<Hit>) -> Vec<Hit> {
 
 /// Answers a port or range: for a single port its own entries first (or, when the
 /// catalogue has none, IANA's answer), then — as context — the wide ranges containing it.
-fn lookup_ports(range: PortRange, transport: Option<Transport>, opts: SearchOptions) -> SearchResult {
+fn lookup_ports(
+    range: PortRange,
+    transport: Option<Transport>,
+    opts: SearchOptions,
+) -> SearchResult {
     let mut result = SearchResult::default();
     let all = port_hits(range, transport);
     let iana = || {
@@ -281,9 +285,8 @@ fn lookup_ports(range: PortRange, transport: Option<Transport>, opts: SearchOpti
             result.hits.extend(iana());
         }
     } else {
-        let (own, containing): (Vec<_>, Vec<_>) = all
-            .into_iter()
-            .partition(|r| r.ports == Some(range));
+        let (own, containing): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|r| r.ports == Some(range));
         let containing = sorted(containing.into_iter().map(Hit::Catalog).collect());
         let has_own = !own.is_empty();
         result.hits = sorted(own.into_iter().map(Hit::Catalog).collect());
@@ -304,8 +307,8 @@ fn lookup_ports(range: PortRange, transport: Option<Transport>, opts: SearchOpti
 /// Words that carry no meaning in a lookup ("what port does the kdc use").
 const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "by", "do", "does", "for", "from", "i", "in", "is", "my", "need",
-    "needed", "needs", "of", "on", "over", "port", "ports", "the", "to", "traffic", "use",
-    "used", "uses", "using", "via", "what", "which", "with",
+    "needed", "needs", "of", "on", "over", "port", "ports", "the", "to", "traffic", "use", "used",
+    "uses", "using", "via", "what", "which", "with",
 ];
 
 /// Words administrators shorten, read as the catalogue spells them.
@@ -413,7 +416,11 @@ fn score(query: &[String], whole: &str, r: &Requirement, fields: &[Field]) -> (u
                 };
                 // A word of a multi-word term counts like any other word; the whole term
                 // counts below.
-                let weight = if f.term && f.words.len() > 1 { 3 } else { f.weight };
+                let weight = if f.term && f.words.len() > 1 {
+                    3
+                } else {
+                    f.weight
+                };
                 best = best.max(quality * weight);
             }
         }
@@ -468,9 +475,11 @@ fn text_hits(text: &str) -> (Vec<&'static Requirement>, usize, bool) {
         return (Vec::new(), 0, false);
     };
     scored.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then(b.1.cmp(&a.1))
-            .then_with(|| Hit::Catalog(a.2).sort_key().cmp(&Hit::Catalog(b.2).sort_key()))
+        b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then_with(|| {
+            Hit::Catalog(a.2)
+                .sort_key()
+                .cmp(&Hit::Catalog(b.2).sort_key())
+        })
     });
     let top = scored.first().map(|(_, s, _)| *s).unwrap_or(0);
     let strong = scored
@@ -632,7 +641,12 @@ mod tests {
                 .iter()
                 .all(|h| h.service_name() == "Spooler")
         );
-        assert!(q("lsass").best().iter().all(|h| h.service_name() == "LSASS"));
+        assert!(
+            q("lsass")
+                .best()
+                .iter()
+                .all(|h| h.service_name() == "LSASS")
+        );
         let gc = q("global catalog");
         assert!(!gc.best().is_empty());
         assert!(
@@ -691,8 +705,15 @@ mod debug_scores {
         for (r, ff) in crate::requirements().iter().zip(&f) {
             let (m, s) = super::score(&words, &q, r, ff);
             if m > 0 {
-                eprintln!("{m} {s} {:?} {} {}", r.ports, r.service().id, r.application_protocol);
-                for x in ff { eprintln!("    {} {:?}", x.weight, x.words); }
+                eprintln!(
+                    "{m} {s} {:?} {} {}",
+                    r.ports,
+                    r.service().id,
+                    r.application_protocol
+                );
+                for x in ff {
+                    eprintln!("    {} {:?}", x.weight, x.words);
+                }
             }
         }
     }

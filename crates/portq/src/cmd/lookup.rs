@@ -195,7 +195,11 @@ impl Row {
         union(&mut self.qualifiers, other.qualifiers);
         union(&mut self.listed_as, other.listed_as);
         union(&mut self.directions, other.directions);
-        self.directions.sort_by_key(|d| ["clients", "peers", "management"].iter().position(|x| x == d));
+        self.directions.sort_by_key(|d| {
+            ["clients", "peers", "management"]
+                .iter()
+                .position(|x| x == d)
+        });
         union(&mut self.roles, other.roles);
         union(&mut self.service_ids, other.service_ids);
         self.rpc_dynamic |= other.rpc_dynamic;
@@ -246,7 +250,9 @@ pub fn render_rows(rows: &[Row], format: LookupFormat, title: &str) -> Result<()
                     r.service_name.clone(),
                     r.application_protocol.clone(),
                     if r.in_range {
-                        format!("in range; {}", r.notes).trim_end_matches("; ").to_owned()
+                        format!("in range; {}", r.notes)
+                            .trim_end_matches("; ")
+                            .to_owned()
                     } else {
                         r.notes.clone()
                     },
