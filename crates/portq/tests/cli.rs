@@ -88,7 +88,7 @@ fn every_row_of_the_service_table_is_answered() {
         let q = query_for(&r["port"], &r["protocol"]);
         let answers = cache
             .entry(q.clone())
-            .or_insert_with(|| json(&["lookup", &q, "--format", "json"]));
+            .or_insert_with(|| json(&["lookup", &q, "--all", "--format", "json"]));
         let found = answers.iter().any(|a| {
             a["service"] == r["service_friendly_name"].as_str()
                 && a["service_name"] == r["service_name"].as_str()
@@ -116,7 +116,7 @@ fn every_row_of_the_port_table_is_answered() {
         let q = query_for(&r["port"], &r["protocol"]);
         let answers = cache
             .entry(q.clone())
-            .or_insert_with(|| json(&["lookup", &q, "--format", "json"]));
+            .or_insert_with(|| json(&["lookup", &q, "--all", "--format", "json"]));
         let label = r["system_service_name"].as_str();
         let found = answers.iter().any(|a| {
             a["listed_as"]
