@@ -344,7 +344,7 @@ struct Field {
 
 fn field(text: &str, weight: u32) -> Field {
     Field {
-        words: words(text).map(|w| norm(&w)).collect(),
+        words: query_words(text),
         weight,
         term: false,
     }
@@ -411,6 +411,9 @@ fn score(query: &[String], whole: &str, r: &Requirement, fields: &[Field]) -> (u
                     10
                 } else if q.len() >= 3 && w.starts_with(q.as_str()) {
                     6
+                } else if w.len() >= 4 && q.starts_with(w.as_str()) {
+                    // "printing" finds "Print Server", "clustering" finds "Cluster".
+                    5
                 } else {
                     0
                 };
@@ -437,9 +440,6 @@ fn score(query: &[String], whole: &str, r: &Requirement, fields: &[Field]) -> (u
             // The query names the whole field: "global catalog", "dns server", "adws".
             let n = u32::try_from(f.words.len()).unwrap_or(u32::MAX);
             total += f.weight * 5 * n + if f.term { 60 } else { 0 };
-            if f.term {
-                matched = matched.max(query.len());
-            }
         } else if query.len() >= 2 && contains_run(&f.words, query) {
             total += f.weight * 3 * u32::try_from(query.len()).unwrap_or(u32::MAX);
         }
@@ -448,6 +448,22 @@ fn score(query: &[String], whole: &str, r: &Requirement, fields: &[Field]) -> (u
         total += 40;
     }
     (matched, total)
+}
+
+/// Among equally good matches, what comes first: a required single port the article's
+/// summary table lists, before optional rows, wide ranges and ICMP.
+fn prominence(r: &Requirement) -> u8 {
+    let mut p = 0;
+    if !r.has(crate::Qualifier::Optional) {
+        p += 4;
+    }
+    if r.ports.is_some_and(|p| p.start == p.end) {
+        p += 2;
+    }
+    if !r.listed_as.is_empty() {
+        p += 1;
+    }
+    p
 }
 
 /// Ranks every requirement against the words; best first, with the number of strong
@@ -475,11 +491,14 @@ fn text_hits(text: &str) -> (Vec<&'static Requirement>, usize, bool) {
         return (Vec::new(), 0, false);
     };
     scored.sort_by(|a, b| {
-        b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then_with(|| {
-            Hit::Catalog(a.2)
-                .sort_key()
-                .cmp(&Hit::Catalog(b.2).sort_key())
-        })
+        b.0.cmp(&a.0)
+            .then(b.1.cmp(&a.1))
+            .then(prominence(b.2).cmp(&prominence(a.2)))
+            .then_with(|| {
+                Hit::Catalog(a.2)
+                    .sort_key()
+                    .cmp(&Hit::Catalog(b.2).sort_key())
+            })
     });
     let top = scored.first().map(|(_, s, _)| *s).unwrap_or(0);
     let strong = scored

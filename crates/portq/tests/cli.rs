@@ -1094,3 +1094,366 @@ fn bad_input_matrix() {
         failures.join("\n")
     );
 }
+
+// --------------------------------------------------------------- phrases --
+
+/// Administrators' phrases (tests/fixtures/phrases*.csv: `phrase,port,transport`), each
+/// answered with that port in the first three rows of `portq lookup PHRASE --format json`;
+/// together they must cover every service and every role of the catalogue.
+mod phrases {
+    use super::{Value, json, run};
+    use std::collections::BTreeSet;
+
+    struct Phrase {
+        file: String,
+        phrase: String,
+        port: Option<u64>,
+        transport: String,
+    }
+
+    fn load() -> Vec<Phrase> {
+        let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("fixtures")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("phrases") && n.ends_with(".csv"))
+            .collect();
+        files.sort();
+        assert!(files.contains(&"phrases.csv".to_owned()), "{files:?}");
+        let mut out = Vec::new();
+        for f in files {
+            let mut rdr = csv::Reader::from_path(format!("{dir}/{f}")).expect("phrases file");
+            assert_eq!(
+                rdr.headers().expect("header").iter().collect::<Vec<_>>(),
+                ["phrase", "port", "transport"],
+                "{f}: columns must be phrase,port,transport"
+            );
+            for rec in rdr.records() {
+                let rec = rec.expect("row");
+                out.push(Phrase {
+                    file: f.clone(),
+                    phrase: rec[0].to_owned(),
+                    port: (!rec[1].is_empty()).then(|| rec[1].parse().expect("port number")),
+                    transport: rec[2].to_lowercase(),
+                });
+            }
+        }
+        out
+    }
+
+    fn answers(row: &Value, p: &Phrase) -> bool {
+        row["port_start"].as_u64() == p.port && row["protocol"] == p.transport.as_str()
+    }
+
+    #[test]
+    fn administrators_phrases_find_the_right_port_in_the_first_three_rows() {
+        let phrases = load();
+        assert!(
+            phrases.len() >= 60,
+            "only {} phrases; at least 60",
+            phrases.len()
+        );
+        let mut missed = Vec::new();
+        let mut services_answered = BTreeSet::new();
+        let mut answered_ports = Vec::new();
+        for p in &phrases {
+            let (_, stdout, stderr) = run(&["lookup", &p.phrase, "--format", "json"]);
+            let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap_or_default();
+            let top: Vec<&Value> = rows.iter().take(3).collect();
+            let right: Vec<&&Value> = top.iter().filter(|r| answers(r, p)).collect();
+            match right.is_empty() {
+                false => {
+                    services_answered.extend(
+                        right
+                            .iter()
+                            .filter_map(|r| r["service_id"].as_str().map(str::to_owned)),
+                    );
+                    answered_ports.push((p.port, p.transport.clone()));
+                }
+                true => missed.push(format!(
+                    "{}: '{}' wants {:?}/{}, first rows: {:?} {}",
+                    p.file,
+                    p.phrase,
+                    p.port,
+                    p.transport,
+                    top.iter()
+                        .map(|r| format!(
+                            "{}/{} {}",
+                            r["port_start"], r["protocol"], r["service_id"]
+                        ))
+                        .collect::<Vec<_>>(),
+                    stderr.trim()
+                )),
+            }
+        }
+        eprintln!(
+            "phrases: {} of {} answered with the right port in the first 3 rows",
+            phrases.len() - missed.len(),
+            phrases.len()
+        );
+        assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
+
+        // Every service of the catalogue is the answer to at least one phrase.
+        let all: BTreeSet<String> = json(&["services", "--format", "json"])
+            .iter()
+            .filter_map(|s| s["id"].as_str().map(str::to_owned))
+            .collect();
+        let uncovered: Vec<_> = all.difference(&services_answered).collect();
+        assert!(
+            uncovered.is_empty(),
+            "services no phrase answers: {uncovered:?}"
+        );
+
+        // Every role needs the answer of at least one phrase.
+        let roles: Vec<String> = json(&["roles", "--format", "json"])
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_owned))
+            .collect();
+        assert!(roles.len() >= 21);
+        for role in roles {
+            let needs = json(&["lookup", "--role", &role, "--format", "json"]);
+            assert!(
+                needs
+                    .iter()
+                    .any(|n| answered_ports
+                        .iter()
+                        .any(|(port, t)| n["port_start"].as_u64() == *port
+                            && n["port_end"].as_u64() == *port
+                            && n["protocol"] == t.as_str())),
+                "no phrase answers a port of role {role}"
+            );
+        }
+    }
+}
+
+// -------------------------------------------------------- README examples --
+
+/// Every command of the README's ```sh blocks that needs no network runs through the built
+/// binary: exit 0 (or 1 where the README documents it) and no error line on stderr.
+mod readme_examples {
+    use super::run;
+
+    /// Commands the test does not run, and why. Each must still be in the README.
+    const SKIPPED: &[(&str, &str)] = &[
+        ("scripts/test.sh", "the test suite itself"),
+        (
+            "nft -c -f portq.nft && nft -f portq.nft",
+            "loads a firewall (root)",
+        ),
+        (
+            "portq check dc01 --role domain-controller",
+            "needs a host dc01",
+        ),
+        (
+            "portq check dc01 dc02 --service kdc --service netlogon",
+            "needs hosts",
+        ),
+        (
+            "portq check 10.0.0.0/24 -p tcp:1-1024,udp:53,137",
+            "sends traffic",
+        ),
+        ("portq check dc01 -p all --probe", "sends traffic"),
+        (
+            "portq check dc01 --role dc -q && echo ok",
+            "needs a host dc01",
+        ),
+        (
+            "portq check dc01 --role dc --format html > dc01.html",
+            "needs a host dc01",
+        ),
+        ("portq rpc dc01", "needs a host dc01"),
+        ("portq rpc dc01 --by-port", "needs a host dc01"),
+        ("portq rpc dc01 --by-port --check", "needs a host dc01"),
+        ("portq rpc 10.0.0.0/28 --format json", "sends traffic"),
+        ("portq local --watch --interval 2", "runs until stopped"),
+        ("portq serve", "runs a server until stopped"),
+        (
+            "portq serve --listen 127.0.0.1:9000",
+            "runs a server until stopped",
+        ),
+        (
+            "portq serve --allow-checks --allow-target 10.0.0.0/24",
+            "runs a server",
+        ),
+        (
+            "portq serve --listen 0.0.0.0:8445 --allow-host console.example.net",
+            "runs a server",
+        ),
+    ];
+
+    /// Commands the README documents as exiting 1 in an ordinary run.
+    const EXIT_1: &[&str] = &["portq local --expect dc --expect dns-server"];
+
+    /// The commands of the README's ```sh blocks, comments and blank lines dropped.
+    fn commands(readme: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut in_sh = false;
+        for line in readme.lines() {
+            let t = line.trim();
+            if t.starts_with("```") {
+                in_sh = !in_sh && t == "```sh";
+                continue;
+            }
+            if !in_sh {
+                continue;
+            }
+            let cmd = strip_comment(t).trim().to_owned();
+            if !cmd.is_empty() {
+                out.push(cmd);
+            }
+        }
+        out
+    }
+
+    /// The line without a trailing `# comment` (a `#` outside quotes after white space).
+    fn strip_comment(line: &str) -> &str {
+        let mut quote = None;
+        let mut prev = ' ';
+        for (i, c) in line.char_indices() {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '#') if prev.is_whitespace() => return &line[..i],
+                _ => {}
+            }
+            prev = c;
+        }
+        line
+    }
+
+    /// Splits a command into words, honouring single and double quotes.
+    fn words(cmd: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quote = None;
+        let mut has = false;
+        for c in cmd.chars() {
+            match (quote, c) {
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    has = true;
+                }
+                (Some(q), c) if c == q => quote = None,
+                (None, c) if c.is_whitespace() => {
+                    if has {
+                        out.push(std::mem::take(&mut cur));
+                        has = false;
+                    }
+                }
+                _ => {
+                    cur.push(c);
+                    has = true;
+                }
+            }
+        }
+        if has {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// The arguments to give the binary, or `None` for a command that is not portq's.
+    fn portq_args(cmd: &str) -> Option<Vec<String>> {
+        let mut w = words(cmd);
+        // `> file`: the output is only checked, not kept.
+        if let Some(i) = w.iter().position(|x| x == ">") {
+            w.truncate(i);
+        }
+        match w.first().map(String::as_str) {
+            Some("portq") => Some(w[1..].to_vec()),
+            Some("cargo") => w
+                .iter()
+                .position(|x| x == "--")
+                .map(|i| w[i + 1..].to_vec()),
+            _ => None,
+        }
+    }
+
+    fn is_error_line(line: &str) -> bool {
+        let l = line.to_lowercase();
+        [
+            "error",
+            "invalid",
+            "unknown",
+            "panicked",
+            "not provided",
+            "is required",
+        ]
+        .iter()
+        .any(|e| l.contains(e))
+    }
+
+    #[test]
+    fn every_readme_example_without_network_runs() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .expect("README.md");
+        let cmds = commands(&readme);
+        for (skip, why) in SKIPPED {
+            assert!(
+                cmds.iter().any(|c| c == skip),
+                "SKIPPED lists '{skip}' ({why}), which the README no longer has"
+            );
+        }
+        let mut ran = 0;
+        let mut failures = Vec::new();
+        for cmd in &cmds {
+            if SKIPPED.iter().any(|(s, _)| s == cmd) {
+                continue;
+            }
+            let Some(args) = portq_args(cmd) else {
+                failures.push(format!(
+                    "'{cmd}': not a portq command; run it or list it in SKIPPED"
+                ));
+                continue;
+            };
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, stdout, stderr) = run(&args);
+            ran += 1;
+            let allowed = code == 0 || (code == 1 && EXIT_1.contains(&cmd.as_str()));
+            let errors: Vec<&str> = stderr.lines().filter(|l| is_error_line(l)).collect();
+            if !allowed
+                || !errors.is_empty()
+                || stdout.trim().is_empty() && code == 0 && !cmd.contains(" -q")
+            {
+                failures.push(format!("'{cmd}': exit {code}, stderr: {}", stderr.trim()));
+            }
+        }
+        eprintln!(
+            "README examples: ran {ran}, skipped {} (need network, hosts or run forever)",
+            SKIPPED.len()
+        );
+        assert!(ran >= 20, "only {ran} README examples ran");
+        assert!(
+            failures.is_empty(),
+            "README examples failed:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_example_extractor_reads_quotes_comments_and_redirects() {
+        assert_eq!(
+            portq_args(strip_comment(r#"portq lookup "global catalog" # words"#).trim()),
+            Some(vec!["lookup".to_owned(), "global catalog".to_owned()])
+        );
+        assert_eq!(
+            portq_args("portq rules --role dc > portq.nft"),
+            Some(vec![
+                "rules".to_owned(),
+                "--role".to_owned(),
+                "dc".to_owned()
+            ])
+        );
+        assert_eq!(portq_args("nft -f x"), None);
+        assert_eq!(
+            portq_args("cargo run --release -- lookup 445"),
+            Some(vec!["lookup".to_owned(), "445".to_owned()])
+        );
+        assert!(is_error_line("portq: invalid port '70000'"));
+        assert!(!is_error_line(
+            "portq: 5 wide port range(s) also contain 3389"
+        ));
+    }
+}
