@@ -1457,3 +1457,225 @@ mod readme_examples {
         ));
     }
 }
+
+// ------------------------------------------------- lookup ranking and CLI --
+
+/// Issue 12's cases, each pinned as "expected in the first 3 answers".
+mod answers_an_administrator_can_act_on {
+    use super::{Value, assert_usage_error, json, run};
+
+    fn first3(args: &[&str]) -> Vec<Value> {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        let (_, stdout, stderr) = run(&a);
+        let rows: Vec<Value> = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout} {stderr}"));
+        rows.into_iter().take(3).collect()
+    }
+
+    fn has(rows: &[Value], port: u64, proto: &str, service_id: Option<&str>) -> bool {
+        rows.iter().any(|r| {
+            r["port_start"] == port
+                && r["protocol"] == proto
+                && service_id.is_none_or(|s| r["service_id"] == s)
+        })
+    }
+
+    #[test]
+    fn a_port_without_an_entry_answers_iana_first_and_ranges_as_context() {
+        let (code, stdout, _) = run(&["lookup", "5432", "--format", "json"]);
+        assert_eq!(code, 0);
+        let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(rows[0]["source"], "iana");
+        assert_eq!(rows[0]["port_start"], 5432);
+        assert_eq!(rows[0]["in_range"], false);
+        let first_range = rows.iter().position(|r| r["in_range"] == true).unwrap();
+        assert!(
+            rows[first_range..]
+                .iter()
+                .all(|r| r["in_range"] == true && r["source"] == "catalog")
+        );
+        assert!(rows[..first_range].iter().all(|r| r["port_start"] == 5432));
+        let (_, table, _) = run(&["lookup", "5432"]);
+        assert!(table.contains("in range"), "{table}");
+        // A port with entries of its own keeps them first and alone.
+        let own = json(&["lookup", "445", "--format", "json"]);
+        assert!(
+            own.iter()
+                .all(|r| r["port_start"] == 445 && r["in_range"] == false)
+        );
+    }
+
+    #[test]
+    fn words_are_ranked_best_first() {
+        assert!(has(
+            &first3(&["lookup", "adws"]),
+            9389,
+            "tcp",
+            Some("lsass")
+        ));
+        assert!(has(
+            &first3(&["lookup", "ad web services"]),
+            9389,
+            "tcp",
+            Some("lsass")
+        ));
+        assert!(has(
+            &first3(&["lookup", "ldaps"]),
+            636,
+            "tcp",
+            Some("lsass")
+        ));
+        assert!(has(
+            &first3(&["lookup", "global catalog ssl"]),
+            3269,
+            "tcp",
+            None
+        ));
+        assert!(has(
+            &first3(&["lookup", "kerberos password change"]),
+            464,
+            "tcp",
+            Some("kdc")
+        ));
+        assert!(has(
+            &first3(&["lookup", "dns zone transfer"]),
+            53,
+            "tcp",
+            Some("dns")
+        ));
+        // "adws" no longer lists every LSASS row; the rest wait behind --all.
+        let (_, stdout, stderr) = run(&["lookup", "adws", "--format", "json"]);
+        let shown: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+        assert!(shown.len() < 16, "{} rows", shown.len());
+        assert!(
+            stderr.contains("more") && stderr.contains("--all"),
+            "{stderr}"
+        );
+        let all = json(&["lookup", "adws", "--all", "--format", "json"]);
+        assert!(all.len() > shown.len());
+    }
+
+    #[test]
+    fn role_unions_list_each_port_and_transport_once() {
+        let rows = json(&[
+            "lookup",
+            "--role",
+            "dc",
+            "--role",
+            "dns-server",
+            "--format",
+            "json",
+        ]);
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rows {
+            let key = (
+                r["port_start"].to_string(),
+                r["port_end"].to_string(),
+                r["protocol"].to_string(),
+            );
+            assert!(seen.insert(key.clone()), "{key:?} twice");
+        }
+        let ldap_udp = rows
+            .iter()
+            .find(|r| r["port_start"] == 389 && r["protocol"] == "udp")
+            .unwrap();
+        let ids = ldap_udp["service_ids"].as_array().unwrap();
+        assert!(ids.len() >= 2, "{ldap_udp}");
+        let dns = rows
+            .iter()
+            .find(|r| r["port_start"] == 53 && r["protocol"] == "udp")
+            .unwrap();
+        assert_eq!(
+            dns["roles"],
+            serde_json::json!(["domain-controller", "dns-server"])
+        );
+    }
+
+    #[test]
+    fn nothing_found_prints_no_table_header() {
+        let (code, stdout, stderr) = run(&["lookup", "zzzzqqqq"]);
+        assert_eq!(code, 1);
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(stderr.contains("nothing known"));
+        let (_, stdout, _) = run(&["lookup", "zzzzqqqq", "--format", "json"]);
+        assert_eq!(stdout.trim(), "[]");
+    }
+
+    #[test]
+    fn subcommand_typos_and_known_words() {
+        let line = assert_usage_error(&["chek", "dc1"]);
+        assert!(line.contains("did you mean `check`?"), "{line}");
+        let (code, stdout, _) = run(&["version"]);
+        assert_eq!(code, 0);
+        assert!(stdout.starts_with("portq "), "{stdout}");
+        for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+            let (code, stdout, stderr) = run(&["completions", shell]);
+            assert_eq!(code, 0, "{shell}: {stderr}");
+            assert!(
+                stdout.contains("lookup") && stdout.contains("rpc-config"),
+                "{shell}"
+            );
+        }
+        let (code, man, _) = run(&["man"]);
+        assert_eq!(code, 0);
+        assert!(man.contains(".TH portq 1"), "{man}");
+        assert!(assert_usage_error(&["completions", "tcsh"]).contains("possible values"));
+    }
+
+    #[test]
+    fn clap_errors_name_the_argument_and_the_valid_values() {
+        let line = assert_usage_error(&["check"]);
+        assert!(line.contains("<TARGET>"), "{line}");
+        let line = assert_usage_error(&["rules", "--role", "dc", "--format", "pwsh"]);
+        assert!(
+            line.contains("powershell") && line.contains("nftables"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn services_file_without_a_value_reads_the_machines_file() {
+        let (code, _, stderr) = run(&["lookup", "40001", "--services-file"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("value is required"), "{stderr}");
+    }
+
+    #[test]
+    fn portqry_muscle_memory_gets_the_portq_command() {
+        let line = assert_usage_error(&["check", "-n", "dc1", "-e", "389", "-p", "both"]);
+        assert!(
+            line.contains("portq check dc1 -p tcp:389,udp:389"),
+            "{line}"
+        );
+        let line = assert_usage_error(&["-n", "dc1", "-r", "1:1024"]);
+        assert!(line.contains("portq check dc1 -p tcp:1-1024"), "{line}");
+    }
+
+    #[test]
+    fn piped_tables_fit_100_columns_or_columns_and_wide_does_not() {
+        let widest = |out: &str| out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        let (_, piped, _) = run(&["ports"]);
+        // 100 columns, a little more only where the longest words of the columns need it.
+        assert!(
+            widest(&piped) <= 110,
+            "piped table {} columns",
+            widest(&piped)
+        );
+        let out = super::portq()
+            .env("COLUMNS", "80")
+            .args(["lookup", "--role", "rd-licensing"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(widest(&text) <= 90, "{text}");
+        // Words are wrapped whole: a long short name is never cut.
+        assert!(text.contains("TermServLicensing"), "{text}");
+        let (_, wide, _) = run(&["--wide", "ports"]);
+        assert!(widest(&wide) > 100);
+        assert!(
+            !piped.contains('\u{1b}') && !wide.contains('\u{1b}'),
+            "colour on a pipe"
+        );
+    }
+}
