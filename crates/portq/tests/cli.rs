@@ -1668,7 +1668,8 @@ mod answers_an_administrator_can_act_on {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(widest(&text) <= 90, "{text}");
+        // Wider than 80 only as far as whole words need.
+        assert!(widest(&text) <= 100, "{text}");
         // Words are wrapped whole: a long short name is never cut.
         assert!(text.contains("TermServLicensing"), "{text}");
         let (_, wide, _) = run(&["--wide", "ports"]);
