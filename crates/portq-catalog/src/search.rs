@@ -411,7 +411,11 @@ fn score(query: &[String], whole: &str, r: &Requirement, fields: &[Field]) -> (u
                     10
                 } else if q.len() >= 3 && w.starts_with(q.as_str()) {
                     6
-                } else if w.len() >= 4 && q.starts_with(w.as_str()) {
+                } else if w.len() >= 4
+                    && q.strip_prefix(w.as_str()).is_some_and(|rest| {
+                        ["s", "es", "ing", "ed", "er", "ers", "ion"].contains(&rest)
+                    })
+                {
                     // "printing" finds "Print Server", "clustering" finds "Cluster".
                     5
                 } else {
@@ -712,28 +716,58 @@ mod tests {
         assert_eq!(hits[0].origin(), Origin::ServicesFile);
         assert_eq!(hits[0].service(), "myapp");
     }
-}
-#[cfg(test)]
-mod debug_scores {
+
     #[test]
-    #[ignore]
-    fn print_scores() {
-        let q = std::env::var("Q").unwrap_or_default();
-        let words: Vec<String> = super::query_words(&q);
-        let f = super::fields();
-        for (r, ff) in crate::requirements().iter().zip(&f) {
-            let (m, s) = super::score(&words, &q, r, ff);
-            if m > 0 {
-                eprintln!(
-                    "{m} {s} {:?} {} {}",
-                    r.ports,
-                    r.service().id,
-                    r.application_protocol
-                );
-                for x in ff {
-                    eprintln!("    {} {:?}", x.weight, x.words);
-                }
-            }
-        }
+    fn a_port_without_entries_gets_iana_then_ranges_in_range() {
+        let r = q("5432");
+        assert_eq!(r.hits[0].origin(), Origin::Iana);
+        assert!(r.in_range > 0);
+        assert!(!r.is_in_range(0));
+        assert!(r.is_in_range(r.hits.len() - 1));
+        assert!(
+            r.hits[r.hits.len() - r.in_range..]
+                .iter()
+                .all(|h| h.origin() == Origin::Catalog)
+        );
+        let mut with_file = r.clone();
+        let entries = crate::services_file::parse("mydb 5432/tcp\n");
+        with_file.add_fallbacks(lookup_services_file(
+            &Query::parse("5432").unwrap(),
+            &entries,
+        ));
+        let first_range = with_file.hits.len() - with_file.in_range;
+        assert_eq!(
+            with_file.hits[first_range - 1].origin(),
+            Origin::ServicesFile
+        );
+    }
+
+    #[test]
+    fn words_rank_the_entry_they_name_first() {
+        let top = |s: &str| -> Vec<(Option<PortRange>, &'static str)> {
+            q(s).best()
+                .iter()
+                .take(3)
+                .map(|h| {
+                    (
+                        h.ports(),
+                        match h {
+                            Hit::Catalog(r) => r.service().id,
+                            _ => "",
+                        },
+                    )
+                })
+                .collect()
+        };
+        assert!(top("adws").contains(&(Some(PortRange::single(9389)), "lsass")));
+        assert!(top("ldaps").contains(&(Some(PortRange::single(636)), "lsass")));
+        assert!(top("kerberos password change").contains(&(Some(PortRange::single(464)), "kdc")));
+        assert!(top("dns zone transfer").contains(&(Some(PortRange::single(53)), "dns")));
+        // Optional NetBIOS rows come after the port that matters.
+        assert_eq!(
+            top("file and printer sharing")[0],
+            (Some(PortRange::single(445)), "lanmanserver")
+        );
+        assert!(q("lsass").more() > 0 && q("lsass").best().len() <= TEXT_CAP);
     }
 }

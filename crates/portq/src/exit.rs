@@ -93,7 +93,7 @@ fn one_line(text: &str) -> String {
             parts.push(l.trim_start_matches("error: "));
         }
     }
-    let joined = parts.join(" ").replace(": ", ": ").replace(":  ", ": ");
+    let joined = parts.join(" ");
     if joined.is_empty() {
         "invalid arguments".to_owned()
     } else {

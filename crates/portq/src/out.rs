@@ -82,3 +82,41 @@ impl TableStyle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TableStyle;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        let s = |t, nc, dumb| TableStyle::from_parts(t, false, None, nc, dumb);
+        assert!(s(true, false, false).color);
+        assert!(!s(false, false, false).color);
+        assert!(!s(true, true, false).color);
+        assert!(!s(true, false, true).color);
+    }
+
+    #[test]
+    fn width_on_a_pipe_is_100_or_columns_and_wide_is_unbounded() {
+        assert_eq!(
+            TableStyle::from_parts(false, false, None, false, false).width,
+            Some(100)
+        );
+        assert_eq!(
+            TableStyle::from_parts(false, false, Some("132"), false, false).width,
+            Some(132)
+        );
+        assert_eq!(
+            TableStyle::from_parts(false, false, Some("junk"), false, false).width,
+            Some(100)
+        );
+        assert_eq!(
+            TableStyle::from_parts(false, true, None, false, false).width,
+            None
+        );
+        assert_eq!(
+            TableStyle::from_parts(true, false, None, false, false).width,
+            Some(0)
+        );
+    }
+}
