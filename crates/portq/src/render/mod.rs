@@ -5,7 +5,7 @@ pub mod html;
 
 use crate::out::TableStyle;
 use clap::ValueEnum;
-use comfy_table::{Attribute, Cell, ColumnConstraint, ContentArrangement, Table, Width};
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
 
 /// Output formats a command may offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -22,6 +22,16 @@ pub enum Format {
     Markdown,
     /// A self-contained HTML report.
     Html,
+}
+
+/// The colour of a cell that is a port state or audit verdict, on a terminal.
+fn state_color(text: &str) -> Option<Color> {
+    match text {
+        "LISTENING" | "OK" => Some(Color::Green),
+        "NOT LISTENING" | "MISSING" => Some(Color::Red),
+        "FILTERED" | "LISTENING OR FILTERED" | "UNEXPECTED" => Some(Color::Yellow),
+        _ => None,
+    }
 }
 
 /// Rows of text cells under a header, renderable in several formats.
@@ -77,7 +87,17 @@ impl Grid {
             }
         }));
         for r in &self.rows {
-            t.add_row(r.clone());
+            if style.color {
+                t.add_row(r.iter().map(|c| {
+                    let cell = Cell::new(c);
+                    match state_color(c) {
+                        Some(col) => cell.fg(col),
+                        None => cell,
+                    }
+                }));
+            } else {
+                t.add_row(r.clone());
+            }
         }
         match style.width {
             None => {
@@ -157,5 +177,50 @@ impl Grid {
             Format::Html => Some(html::page(title, &html::table(self))),
             Format::Json | Format::Ndjson => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid() -> Grid {
+        let mut g = Grid::new(vec!["PORT", "STATE", "SERVICE NAME"]);
+        g.push(vec![
+            "3389".into(),
+            "LISTENING".into(),
+            "TermServLicensing".into(),
+        ]);
+        g.push(vec![
+            "135".into(),
+            "NOT LISTENING".into(),
+            "a long note that has to wrap somewhere in a narrow table".into(),
+        ]);
+        g
+    }
+
+    #[test]
+    fn colour_only_when_the_style_says_so() {
+        let plain = TableStyle::from_parts(false, false, None, false, false);
+        assert!(!grid().to_table_with(plain).contains('\u{1b}'));
+        let colour = TableStyle {
+            color: true,
+            terminal: true,
+            width: Some(100),
+        };
+        let text = grid().to_table_with(colour);
+        assert!(text.contains('\u{1b}'), "{text:?}");
+    }
+
+    #[test]
+    fn narrow_tables_wrap_between_words_only() {
+        let style = TableStyle::from_parts(false, false, Some("40"), false, false);
+        let text = grid().to_table_with(style);
+        assert!(text.contains("TermServLicensing"), "{text}");
+        for word in ["somewhere", "narrow", "LISTENING"] {
+            assert!(text.contains(word), "{word} cut: {text}");
+        }
+        let wide = TableStyle::from_parts(false, true, None, false, false);
+        assert_eq!(grid().to_table_with(wide).lines().count(), 4);
     }
 }
