@@ -287,7 +287,9 @@ fn lookup_ports(
     } else {
         let (own, containing): (Vec<_>, Vec<_>) =
             all.into_iter().partition(|r| r.ports == Some(range));
-        let containing = sorted(containing.into_iter().map(Hit::Catalog).collect());
+        // The narrowest range first: the RPC dynamic range before ISA's 1024-65535.
+        let mut containing: Vec<Hit> = containing.into_iter().map(Hit::Catalog).collect();
+        containing.sort_by_key(|h| (h.ports().map(|p| p.len()), h.sort_key()));
         let has_own = !own.is_empty();
         result.hits = sorted(own.into_iter().map(Hit::Catalog).collect());
         if !has_own || opts.always_iana {
