@@ -11,6 +11,9 @@
 #[path = "src/datafile.rs"]
 mod datafile;
 
+#[path = "src/abbrevfile.rs"]
+mod abbrevfile;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -63,9 +66,22 @@ fn main() {
             errors.join("\n")
         );
     }
+    let mut errors = Vec::new();
+    let abbreviations = abbrevfile::parse(
+        &read(&data.join("abbreviations.csv")),
+        &catalog.services,
+        &catalog.requirements,
+        &mut errors,
+    );
+    println!("cargo:rerun-if-changed=data/abbreviations.csv");
+    println!("cargo:rerun-if-changed=src/abbrevfile.rs");
+    if !errors.is_empty() {
+        panic!("data/abbreviations.csv has errors:\n{}", errors.join("\n"));
+    }
     std::fs::write(out_dir.join("iana_text.txt"), &catalog.iana.text).expect("write iana text");
-    std::fs::write(out_dir.join("catalog_data.rs"), generate(&catalog))
-        .expect("write generated catalogue");
+    let mut code = generate(&catalog);
+    emit_abbreviations(&mut code, &abbreviations);
+    std::fs::write(out_dir.join("catalog_data.rs"), code).expect("write generated catalogue");
 }
 
 fn read(path: &Path) -> String {
@@ -246,6 +262,22 @@ fn emit_iana(out: &mut String, iana: &Iana) {
     .ok();
     for (a, b, p, n, d) in &iana.rows {
         writeln!(out, "IanaRow({a},{b},{p},{},{},{},{}),", n.0, n.1, d.0, d.1).ok();
+    }
+    out.push_str("];\n");
+}
+
+fn emit_abbreviations(out: &mut String, rows: &[abbrevfile::Abbrev]) {
+    out.push_str("pub(crate) static ABBREVIATIONS: &[Abbreviation] = &[\n");
+    for a in rows {
+        let reqs: Vec<String> = a.requirements.iter().map(|i| i.to_string()).collect();
+        writeln!(
+            out,
+            "    Abbreviation {{ term: {:?}, requirements: &[{}], meaning: {:?} }},",
+            a.term,
+            reqs.join(","),
+            a.meaning
+        )
+        .ok();
     }
     out.push_str("];\n");
 }

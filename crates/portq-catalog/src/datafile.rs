@@ -630,10 +630,10 @@ fn requirements(
 
 /// A parsed allow selector: the port range (none for ICMP and IP protocols) and the
 /// transport; `None` for `*`.
-type Selector = Option<(Option<(u16, u16)>, &'static str)>;
+pub type Selector = Option<(Option<(u16, u16)>, &'static str)>;
 
 /// Parses an allow selector: `389/tcp`, `49152-65535/tcp`, `icmp`, `gre`, or `*`.
-fn selector(s: &str) -> Result<Selector, String> {
+pub fn selector(s: &str) -> Result<Selector, String> {
     if s == "*" {
         return Ok(None);
     }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod abbrev;
 mod generated;
 pub mod iana;
 pub mod model;

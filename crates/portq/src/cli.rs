@@ -13,6 +13,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Tables as wide as their content (default: fit the terminal, or 100 columns or
+    /// $COLUMNS when not a terminal).
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 /// The subcommands.
@@ -40,6 +44,16 @@ pub enum Command {
     Serve(cmd::serve::Args),
     /// A Prometheus exporter: `/probe?target=HOST&module=ROLE` runs `portq check` for Prometheus.
     Exporter(cmd::exporter::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout.
+    Man,
+    /// Print portq's version.
+    Version,
 }
 
 /// Subcommand names, for the shorthand.
@@ -55,18 +69,130 @@ const SUBCOMMANDS: &[&str] = &[
     "local",
     "serve",
     "exporter",
+    "completions",
+    "man",
+    "version",
     "help",
 ];
 
-/// Rewrites `portq QUERY...` into `portq lookup QUERY...`.
-pub fn shorthand(mut args: Vec<OsString>) -> Vec<OsString> {
+/// Why the command line cannot be run as typed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rejected {
+    /// A near miss of a subcommand name that the catalogue does not know either.
+    Typo {
+        /// What was typed.
+        typed: String,
+        /// The subcommand meant.
+        meant: &'static str,
+    },
+    /// PortQry's options; carries the equivalent portq command.
+    PortQry(String),
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejected::Typo { typed, meant } => write!(
+                f,
+                "unknown command '{typed}'; did you mean `{meant}`? (portq --help lists the commands)"
+            ),
+            Rejected::PortQry(cmd) => write!(f, "that is PortQry's syntax; in portq it is: {cmd}"),
+        }
+    }
+}
+
+/// The subcommand `word` is a near miss of, if any (one edit; two for long names).
+fn near_subcommand(word: &str) -> Option<&'static str> {
+    let w = word.to_lowercase();
+    let max = if w.chars().count() >= 6 { 2 } else { 1 };
+    SUBCOMMANDS
+        .iter()
+        .filter(|c| **c != "help")
+        .map(|c| (strsim::damerau_levenshtein(&w, c), *c))
+        .filter(|(d, _)| *d <= max)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// True when `word` is an answer of the catalogue as typed (no correction needed).
+fn catalogue_knows(word: &str) -> bool {
+    use portq_catalog::search::{self, SearchOptions};
+    portq_catalog::Query::parse(word).is_ok_and(|q| {
+        let r = search::lookup(&q, SearchOptions::default());
+        !r.hits.is_empty() && r.did_you_mean.is_none()
+    })
+}
+
+/// Rewrites `portq QUERY...` into `portq lookup QUERY...`; refuses a near miss of a
+/// subcommand (`portq chek HOST`) and PortQry's options (`-n HOST -e PORT -p both`).
+pub fn shorthand(mut args: Vec<OsString>) -> Result<Vec<OsString>, Rejected> {
+    if let Some(cmd) = portqry_equivalent(&args) {
+        return Err(Rejected::PortQry(cmd));
+    }
     if let Some(first) = args.get(1) {
-        let s = first.to_string_lossy();
-        if !s.starts_with('-') && !SUBCOMMANDS.contains(&s.as_ref()) {
+        let s = first.to_string_lossy().into_owned();
+        if !s.starts_with('-') && !SUBCOMMANDS.contains(&s.as_str()) {
+            if let Some(meant) = near_subcommand(&s)
+                && !catalogue_knows(&s)
+            {
+                return Err(Rejected::Typo { typed: s, meant });
+            }
             args.insert(1, OsString::from("lookup"));
         }
     }
-    args
+    Ok(args)
+}
+
+/// PortQry's command line (`portqry -n dc1 -e 389 -p both`), typed after `portq` or
+/// `portq check`, as the equivalent portq command; `None` when it is not PortQry's.
+pub fn portqry_equivalent(args: &[OsString]) -> Option<String> {
+    let a: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|x| x.to_string_lossy().into_owned())
+        .collect();
+    let rest = match a.first().map(String::as_str) {
+        Some("check") => &a[1..],
+        _ => &a[..],
+    };
+    let value = |flag: &str| {
+        rest.iter()
+            .position(|x| x.eq_ignore_ascii_case(flag))
+            .and_then(|i| rest.get(i + 1))
+            .cloned()
+    };
+    let proto = value("-p").map(|p| p.to_lowercase());
+    let proto_is_portqry = proto
+        .as_deref()
+        .is_some_and(|p| matches!(p, "tcp" | "udp" | "both"));
+    let range = value("-r").filter(|r| r.contains(':'));
+    let portqry = ["-n", "-e", "-o", "-cn", "-nr", "-sp", "-sl"]
+        .iter()
+        .any(|f| rest.iter().any(|x| x.eq_ignore_ascii_case(f)))
+        || proto_is_portqry;
+    if !portqry {
+        return None;
+    }
+    let ports = value("-e")
+        .or(range.map(|r| r.replace(':', "-")))
+        .or(value("-o"))
+        .unwrap_or_else(|| "PORTS".to_owned());
+    let spec = match proto.as_deref() {
+        Some("udp") => format!("udp:{ports}"),
+        Some("both") => format!("tcp:{ports},udp:{ports}"),
+        _ => format!("tcp:{ports}"),
+    };
+    let mut cmd = format!(
+        "portq check {} -p {spec}",
+        value("-n").unwrap_or_else(|| "HOST".to_owned())
+    );
+    if let Some(c) = value("-cn") {
+        cmd.push_str(&format!(" --community {c}"));
+    }
+    if rest.iter().any(|x| x == "-q") {
+        cmd.push_str(" -q");
+    }
+    Some(cmd)
 }
 
 #[cfg(test)]
@@ -81,11 +207,62 @@ mod tests {
     fn shorthand_inserts_lookup() {
         assert_eq!(
             shorthand(v(&["portq", "445"])),
-            v(&["portq", "lookup", "445"])
+            Ok(v(&["portq", "lookup", "445"]))
         );
-        assert_eq!(shorthand(v(&["portq", "ports"])), v(&["portq", "ports"]));
-        assert_eq!(shorthand(v(&["portq", "--help"])), v(&["portq", "--help"]));
-        assert_eq!(shorthand(v(&["portq"])), v(&["portq"]));
+        assert_eq!(
+            shorthand(v(&["portq", "ports"])),
+            Ok(v(&["portq", "ports"]))
+        );
+        assert_eq!(
+            shorthand(v(&["portq", "--help"])),
+            Ok(v(&["portq", "--help"]))
+        );
+        assert_eq!(shorthand(v(&["portq"])), Ok(v(&["portq"])));
+        for word in ["version", "completions", "man", "help"] {
+            assert_eq!(shorthand(v(&["portq", word])), Ok(v(&["portq", word])));
+        }
+    }
+
+    #[test]
+    fn subcommand_typos_are_not_lookups() {
+        assert_eq!(
+            shorthand(v(&["portq", "chek", "dc1"])),
+            Err(Rejected::Typo {
+                typed: "chek".into(),
+                meant: "check"
+            })
+        );
+        assert!(matches!(
+            shorthand(v(&["portq", "rulez"])),
+            Err(Rejected::Typo { meant: "rules", .. })
+        ));
+        // Words the catalogue answers stay lookups even when close to a command name.
+        assert_eq!(
+            shorthand(v(&["portq", "server"])),
+            Ok(v(&["portq", "lookup", "server"]))
+        );
+    }
+
+    #[test]
+    fn portqry_options_get_the_portq_command() {
+        let s = |a: &[&str]| portqry_equivalent(&v(a));
+        assert_eq!(
+            s(&["portq", "check", "-n", "dc1", "-e", "389", "-p", "both"]).as_deref(),
+            Some("portq check dc1 -p tcp:389,udp:389")
+        );
+        assert_eq!(
+            s(&["portq", "-n", "dc1", "-r", "1:1024"]).as_deref(),
+            Some("portq check dc1 -p tcp:1-1024")
+        );
+        assert_eq!(
+            s(&["portq", "-n", "dc1", "-o", "53,88", "-p", "UDP", "-q"]).as_deref(),
+            Some("portq check dc1 -p udp:53,88 -q")
+        );
+        assert_eq!(
+            s(&["portq", "check", "dc1", "-p", "tcp:389", "-r", "dc"]),
+            None
+        );
+        assert_eq!(s(&["portq", "lookup", "445"]), None);
     }
 
     #[test]

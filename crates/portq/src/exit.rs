@@ -71,21 +71,51 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
             }
         }
         _ => {
-            let text = e.render().to_string();
-            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-            let first = lines
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            // "the following required arguments were not provided:" names them below.
-            let named = match lines.next() {
-                Some(next) if first.ends_with(':') && !next.starts_with("Usage:") => {
-                    format!(" {next}")
-                }
-                _ => String::new(),
-            };
-            eprintln!("portq: {first}{named} (see portq --help)");
+            eprintln!(
+                "portq: {} (see portq --help)",
+                one_line(&e.render().to_string())
+            );
             ExitCode::from(2)
         }
+    }
+}
+
+/// A clap error as one line: the message with what follows it (the missing arguments,
+/// the valid values, a suggestion), without the usage block.
+fn one_line(text: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with("Usage:") || l.starts_with("For more information") {
+            break;
+        }
+        if !l.is_empty() {
+            parts.push(l.trim_start_matches("error: "));
+        }
+    }
+    let joined = parts.join(" ");
+    if joined.is_empty() {
+        "invalid arguments".to_owned()
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn clap_errors_keep_the_names_and_values() {
+        let text = "error: the following required arguments were not provided:\n  <TARGET>...\n\nUsage: portq check <TARGET>...\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line(text),
+            "the following required arguments were not provided: <TARGET>..."
+        );
+        let text = "error: invalid value 'pwsh' for '--format <FORMAT>'\n  [possible values: powershell, netsh]\n\n  tip: a similar value exists: 'powershell'\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line(text),
+            "invalid value 'pwsh' for '--format <FORMAT>' [possible values: powershell, netsh] tip: a similar value exists: 'powershell'"
+        );
     }
 }

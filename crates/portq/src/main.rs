@@ -11,11 +11,15 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::shorthand(std::env::args_os().collect());
+    let args = match cli::shorthand(std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(rejected) => return exit::Failure::usage(rejected).report(),
+    };
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => return exit::clap_error(e),
     };
+    out::set_wide(cli.wide);
     match cmd::run(cli.command) {
         Ok(status) => status.into(),
         Err(failure) => failure.report(),

@@ -17,3 +17,106 @@ pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> io::Result<()> {
     s.push('\n');
     print(&s)
 }
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `--wide`: tables as wide as their content.
+static WIDE: AtomicBool = AtomicBool::new(false);
+
+/// Width of a table on stdout when it is not a terminal and `$COLUMNS` is unset.
+pub const PIPE_WIDTH: u16 = 100;
+
+/// Records `--wide` for every table of this run.
+pub fn set_wide(wide: bool) {
+    WIDE.store(wide, Ordering::Relaxed);
+}
+
+/// How tables are laid out on this stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableStyle {
+    /// The width to fit, or `None` to use the content's width (`--wide`).
+    pub width: Option<u16>,
+    /// True for colour (and box lines): stdout is a terminal and `NO_COLOR` is not set.
+    pub color: bool,
+    /// True when stdout is a terminal.
+    pub terminal: bool,
+}
+
+impl TableStyle {
+    /// The style for this process's stdout, `--wide`, `$COLUMNS` and `$NO_COLOR`.
+    pub fn detect() -> TableStyle {
+        let terminal = io::stdout().is_terminal();
+        TableStyle::from_parts(
+            terminal,
+            WIDE.load(Ordering::Relaxed),
+            std::env::var("COLUMNS").ok().as_deref(),
+            std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            std::env::var("TERM").is_ok_and(|t| t == "dumb"),
+        )
+    }
+
+    /// The style from its inputs (testable without a terminal).
+    pub fn from_parts(
+        terminal: bool,
+        wide: bool,
+        columns: Option<&str>,
+        no_color: bool,
+        dumb: bool,
+    ) -> TableStyle {
+        let columns = columns
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|c| *c >= 20);
+        let width = if wide {
+            None
+        } else if terminal {
+            // comfy-table asks the terminal itself; $COLUMNS is only a fallback.
+            Some(columns.unwrap_or(0))
+        } else {
+            Some(columns.unwrap_or(PIPE_WIDTH))
+        };
+        TableStyle {
+            width,
+            color: terminal && !no_color && !dumb,
+            terminal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TableStyle;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        let s = |t, nc, dumb| TableStyle::from_parts(t, false, None, nc, dumb);
+        assert!(s(true, false, false).color);
+        assert!(!s(false, false, false).color);
+        assert!(!s(true, true, false).color);
+        assert!(!s(true, false, true).color);
+    }
+
+    #[test]
+    fn width_on_a_pipe_is_100_or_columns_and_wide_is_unbounded() {
+        assert_eq!(
+            TableStyle::from_parts(false, false, None, false, false).width,
+            Some(100)
+        );
+        assert_eq!(
+            TableStyle::from_parts(false, false, Some("132"), false, false).width,
+            Some(132)
+        );
+        assert_eq!(
+            TableStyle::from_parts(false, false, Some("junk"), false, false).width,
+            Some(100)
+        );
+        assert_eq!(
+            TableStyle::from_parts(false, true, None, false, false).width,
+            None
+        );
+        assert_eq!(
+            TableStyle::from_parts(true, false, None, false, false).width,
+            Some(0)
+        );
+    }
+}

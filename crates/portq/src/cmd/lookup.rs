@@ -55,14 +55,17 @@ pub struct Args {
     pub ranges: bool,
     /// Also search the machine's services file (or the one given); it is read on its own
     /// only when neither the catalogue nor IANA knows the answer.
-    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
-    pub services_file: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub services_file: Option<Option<PathBuf>>,
     /// Add a SOURCE column: where each fact comes from (document, section, date).
     #[arg(long)]
     pub explain: bool,
     /// List the documents the catalogue is built from, with their dates, and exit.
     #[arg(long, conflicts_with_all = ["queries", "roles", "explain"])]
     pub sources: bool,
+    /// List every match of words, not only the best answers.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Arguments of the `services` and `ports` views.
@@ -111,6 +114,12 @@ pub struct Row {
     /// With --role: the roles that need it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<&'static str>,
+    /// With --role: every catalogue service that needs this port and transport.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_ids: Vec<&'static str>,
+    /// True when the entry is a wide range that merely contains the port asked about
+    /// (context, not an answer of the port's own).
+    pub in_range: bool,
 }
 
 /// One citation of a row, as JSON presents it.
@@ -193,6 +202,8 @@ impl Row {
             disagreement: r.disagreement,
             directions: Vec::new(),
             roles: Vec::new(),
+            service_ids: Vec::new(),
+            in_range: false,
         }
     }
 
@@ -219,6 +230,8 @@ impl Row {
             disagreement: None,
             directions: Vec::new(),
             roles: Vec::new(),
+            service_ids: Vec::new(),
+            in_range: false,
         }
     }
 
@@ -227,7 +240,43 @@ impl Row {
         let mut row = Row::from_requirement(e.requirement);
         row.directions = e.directions.iter().map(|d| d.as_str()).collect();
         row.roles = e.roles.clone();
+        row.service_ids = row.service_id.into_iter().collect();
         row
+    }
+
+    /// Folds another row of the same port and transport into this one: every service,
+    /// application protocol, note, qualifier, direction and role once.
+    fn absorb(&mut self, other: Row) {
+        fn add(into: &mut String, text: &str) {
+            if !text.is_empty() && !into.split("; ").any(|t| t == text) {
+                if !into.is_empty() {
+                    into.push_str("; ");
+                }
+                into.push_str(text);
+            }
+        }
+        fn union<T: PartialEq>(into: &mut Vec<T>, from: Vec<T>) {
+            for x in from {
+                if !into.contains(&x) {
+                    into.push(x);
+                }
+            }
+        }
+        add(&mut self.service, &other.service);
+        add(&mut self.service_name, &other.service_name);
+        add(&mut self.application_protocol, &other.application_protocol);
+        add(&mut self.notes, &other.notes);
+        union(&mut self.qualifiers, other.qualifiers);
+        union(&mut self.listed_as, other.listed_as);
+        union(&mut self.directions, other.directions);
+        self.directions.sort_by_key(|d| {
+            ["clients", "peers", "management"]
+                .iter()
+                .position(|x| x == d)
+        });
+        union(&mut self.roles, other.roles);
+        union(&mut self.service_ids, other.service_ids);
+        self.rpc_dynamic |= other.rpc_dynamic;
     }
 
     /// The port or range as text (`445`, `49152-65535`, `IP 47`, `-`).
@@ -279,7 +328,13 @@ pub fn render_rows(
                     r.service.clone(),
                     r.service_name.clone(),
                     r.application_protocol.clone(),
-                    r.notes.clone(),
+                    if r.in_range {
+                        format!("in range; {}", r.notes)
+                            .trim_end_matches("; ")
+                            .to_owned()
+                    } else {
+                        r.notes.clone()
+                    },
                 ];
                 if with_roles {
                     cells.push(r.directions.join(", "));
@@ -338,13 +393,10 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         .map_err(Failure::usage)?;
     let selections: Vec<_> = crate::cmd::parse_roles(&args.roles)?;
 
-    let explicit_file = args.services_file.as_ref().map(|p| {
-        if p.as_os_str().is_empty() {
-            services_file::default_path()
-        } else {
-            p.clone()
-        }
-    });
+    let explicit_file = args
+        .services_file
+        .as_ref()
+        .map(|p| p.clone().unwrap_or_else(services_file::default_path));
     let explicit_entries = match &explicit_file {
         Some(p) => Some(read_services_file(p).map_err(Failure::usage)?),
         None => None,
@@ -358,7 +410,7 @@ pub fn run(args: Args) -> Result<Status, Failure> {
     let mut rows: Vec<Row> = Vec::new();
     let mut missing = Vec::new();
     for (text, q) in args.queries.iter().zip(&queries) {
-        let result = search::lookup(q, opts);
+        let mut result = search::lookup(q, opts);
         if let Some(fix) = &result.did_you_mean {
             eprintln!("portq: no match for '{text}'; did you mean '{fix}'?");
         }
@@ -368,7 +420,6 @@ pub fn run(args: Args) -> Result<Status, Failure> {
                 result.ranges_left_out
             );
         }
-        let mut hits = result.hits.clone();
         let file_entries = match &explicit_entries {
             Some(e) => Some(e),
             None if result.wants_services_file() => {
@@ -379,25 +430,66 @@ pub fn run(args: Args) -> Result<Status, Failure> {
             None => None,
         };
         if let Some(entries) = file_entries {
-            hits.extend(search::lookup_services_file(q, entries));
+            result.add_fallbacks(search::lookup_services_file(q, entries));
         }
-        if hits.is_empty() {
+        if result.hits.is_empty() {
             missing.push(text.clone());
         }
-        rows.extend(hits.iter().map(Row::from_hit));
+        if result.in_range > 0 && result.in_range == result.hits.len() {
+            eprintln!(
+                "portq: {text} has no entry of its own; listing the wide range(s) that contain it (marked \"in range\")"
+            );
+        }
+        let shown = if args.all {
+            result.hits.len()
+        } else {
+            result.shown
+        };
+        if shown < result.hits.len() {
+            eprintln!(
+                "portq: {} more for '{text}': --all",
+                result.hits.len() - shown
+            );
+        }
+        rows.extend(result.hits.iter().enumerate().take(shown).map(|(i, h)| {
+            let mut row = Row::from_hit(h);
+            row.in_range = result.is_in_range(i);
+            row
+        }));
     }
     if !selections.is_empty() {
-        rows.extend(roles::expand(&selections).iter().map(Row::from_role_entry));
+        rows.extend(role_rows(&roles::expand(&selections)));
     }
     for m in &missing {
         eprintln!("portq: nothing known about '{m}'");
     }
-    render_rows(&rows, args.format, "portq lookup", args.explain)?;
+    if !rows.is_empty() {
+        render_rows(&rows, args.format, "portq lookup", args.explain)?;
+    } else if args.format == LookupFormat::Json {
+        out::print("[]\n").map_err(Failure::runtime)?;
+    }
     Ok(if missing.is_empty() && !rows.is_empty() {
         Status::Ok
     } else {
         Status::NotAsExpected
     })
+}
+
+/// A role union's rows: each (port, transport) once, with every service and role that needs it.
+fn role_rows(entries: &[RoleEntry]) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::new();
+    for e in entries {
+        let row = Row::from_role_entry(e);
+        let key = (row.port_start, row.port_end, row.protocol.clone());
+        match out
+            .iter_mut()
+            .find(|r| (r.port_start, r.port_end, r.protocol.clone()) == key)
+        {
+            Some(r) => r.absorb(row),
+            None => out.push(row),
+        }
+    }
+    out
 }
 
 /// One service with its requirements, for `portq services --format json`.

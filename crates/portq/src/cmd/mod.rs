@@ -46,5 +46,31 @@ pub fn run(command: Command) -> Result<Status, Failure> {
         Command::RpcConfig(a) => rpc_config::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Exporter(a) => exporter::run(a),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cli_command(), "portq", &mut buf);
+            print_bytes(&buf)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cli_command())
+                .render(&mut buf)
+                .map_err(Failure::runtime)?;
+            print_bytes(&buf)
+        }
+        Command::Version => {
+            crate::out::print(&format!("portq {}\n", env!("CARGO_PKG_VERSION")))
+                .map_err(Failure::runtime)?;
+            Ok(Status::Ok)
+        }
     }
+}
+
+fn cli_command() -> clap::Command {
+    <crate::cli::Cli as clap::CommandFactory>::command()
+}
+
+fn print_bytes(buf: &[u8]) -> Result<Status, Failure> {
+    crate::out::print(&String::from_utf8_lossy(buf)).map_err(Failure::runtime)?;
+    Ok(Status::Ok)
 }

@@ -102,7 +102,7 @@ fn every_row_of_the_service_table_is_answered() {
         let q = query_for(&r["port"], &r["protocol"]);
         let answers = cache
             .entry(q.clone())
-            .or_insert_with(|| json(&["lookup", &q, "--format", "json"]));
+            .or_insert_with(|| json(&["lookup", &q, "--all", "--format", "json"]));
         let found = answers.iter().any(|a| {
             a["service"] == r["service_friendly_name"].as_str()
                 && a["service_name"] == r["service_name"].as_str()
@@ -130,7 +130,7 @@ fn every_row_of_the_port_table_is_answered() {
         let q = query_for(&r["port"], &r["protocol"]);
         let answers = cache
             .entry(q.clone())
-            .or_insert_with(|| json(&["lookup", &q, "--format", "json"]));
+            .or_insert_with(|| json(&["lookup", &q, "--all", "--format", "json"]));
         let label = r["system_service_name"].as_str();
         let found = answers.iter().any(|a| {
             a["listed_as"]
@@ -1368,4 +1368,590 @@ fn bad_input_matrix() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+// --------------------------------------------------------------- phrases --
+
+/// Administrators' phrases (tests/fixtures/phrases*.csv: `phrase,port,transport`), each
+/// answered with that port in the first three rows of `portq lookup PHRASE --format json`;
+/// together they must cover every service and every role of the catalogue.
+mod phrases {
+    use super::{Value, json, run};
+    use std::collections::BTreeSet;
+
+    struct Phrase {
+        file: String,
+        phrase: String,
+        port: Option<u64>,
+        transport: String,
+    }
+
+    fn load() -> Vec<Phrase> {
+        let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("fixtures")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("phrases") && n.ends_with(".csv"))
+            .collect();
+        files.sort();
+        assert!(files.contains(&"phrases.csv".to_owned()), "{files:?}");
+        let mut out = Vec::new();
+        for f in files {
+            let mut rdr = csv::Reader::from_path(format!("{dir}/{f}")).expect("phrases file");
+            assert_eq!(
+                rdr.headers().expect("header").iter().collect::<Vec<_>>(),
+                ["phrase", "port", "transport"],
+                "{f}: columns must be phrase,port,transport"
+            );
+            for rec in rdr.records() {
+                let rec = rec.expect("row");
+                out.push(Phrase {
+                    file: f.clone(),
+                    phrase: rec[0].to_owned(),
+                    port: (!rec[1].is_empty()).then(|| rec[1].parse().expect("port number")),
+                    transport: rec[2].to_lowercase(),
+                });
+            }
+        }
+        out
+    }
+
+    fn answers(row: &Value, p: &Phrase) -> bool {
+        row["port_start"].as_u64() == p.port && row["protocol"] == p.transport.as_str()
+    }
+
+    #[test]
+    fn administrators_phrases_find_the_right_port_in_the_first_three_rows() {
+        let phrases = load();
+        assert!(
+            phrases.len() >= 60,
+            "only {} phrases; at least 60",
+            phrases.len()
+        );
+        let mut missed = Vec::new();
+        let mut services_answered = BTreeSet::new();
+        let mut answered_ports = Vec::new();
+        for p in &phrases {
+            let (_, stdout, stderr) = run(&["lookup", &p.phrase, "--format", "json"]);
+            let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap_or_default();
+            let top: Vec<&Value> = rows.iter().take(3).collect();
+            let right: Vec<&&Value> = top.iter().filter(|r| answers(r, p)).collect();
+            match right.is_empty() {
+                false => {
+                    services_answered.extend(
+                        right
+                            .iter()
+                            .filter_map(|r| r["service_id"].as_str().map(str::to_owned)),
+                    );
+                    answered_ports.push((p.port, p.transport.clone()));
+                }
+                true => missed.push(format!(
+                    "{}: '{}' wants {:?}/{}, first rows: {:?} {}",
+                    p.file,
+                    p.phrase,
+                    p.port,
+                    p.transport,
+                    top.iter()
+                        .map(|r| format!(
+                            "{}/{} {}",
+                            r["port_start"], r["protocol"], r["service_id"]
+                        ))
+                        .collect::<Vec<_>>(),
+                    stderr.trim()
+                )),
+            }
+        }
+        eprintln!(
+            "phrases: {} of {} answered with the right port in the first 3 rows",
+            phrases.len() - missed.len(),
+            phrases.len()
+        );
+        assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
+
+        // Every service of the catalogue is the answer to at least one phrase.
+        let all: BTreeSet<String> = json(&["services", "--format", "json"])
+            .iter()
+            .filter_map(|s| s["id"].as_str().map(str::to_owned))
+            .collect();
+        let uncovered: Vec<_> = all.difference(&services_answered).collect();
+        assert!(
+            uncovered.is_empty(),
+            "services no phrase answers: {uncovered:?}"
+        );
+
+        // Every role needs the answer of at least one phrase.
+        let roles: Vec<String> = json(&["roles", "--format", "json"])
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_owned))
+            .collect();
+        assert!(roles.len() >= 21);
+        for role in roles {
+            let needs = json(&["lookup", "--role", &role, "--format", "json"]);
+            assert!(
+                needs
+                    .iter()
+                    .any(|n| answered_ports
+                        .iter()
+                        .any(|(port, t)| n["port_start"].as_u64() == *port
+                            && n["port_end"].as_u64() == *port
+                            && n["protocol"] == t.as_str())),
+                "no phrase answers a port of role {role}"
+            );
+        }
+    }
+}
+
+// -------------------------------------------------------- README examples --
+
+/// Every command of the README's ```sh blocks that needs no network runs through the built
+/// binary: exit 0 (or 1 where the README documents it) and no error line on stderr.
+mod readme_examples {
+    use super::run;
+
+    /// Commands the test does not run, and why. Each must still be in the README.
+    const SKIPPED: &[(&str, &str)] = &[
+        ("scripts/test.sh", "the test suite itself"),
+        (
+            "nft -c -f portq.nft && nft -f portq.nft",
+            "loads a firewall (root)",
+        ),
+        (
+            "portq check dc01 --role domain-controller",
+            "needs a host dc01",
+        ),
+        (
+            "portq check dc01 dc02 --service kdc --service netlogon",
+            "needs hosts",
+        ),
+        (
+            "portq check 10.0.0.0/24 -p tcp:1-1024,udp:53,137",
+            "sends traffic",
+        ),
+        ("portq check dc01 -p all --probe", "sends traffic"),
+        (
+            "portq check dc01 --role dc -q && echo ok",
+            "needs a host dc01",
+        ),
+        (
+            "portq check dc01 --role dc --format html > dc01.html",
+            "needs a host dc01",
+        ),
+        ("portq rpc dc01", "needs a host dc01"),
+        ("portq rpc dc01 --by-port", "needs a host dc01"),
+        ("portq rpc dc01 --by-port --check", "needs a host dc01"),
+        ("portq rpc 10.0.0.0/28 --format json", "sends traffic"),
+        ("portq local --watch --interval 2", "runs until stopped"),
+        ("portq serve", "runs a server until stopped"),
+        (
+            "portq serve --listen 127.0.0.1:9000",
+            "runs a server until stopped",
+        ),
+        (
+            "portq serve --allow-checks --allow-target 10.0.0.0/24",
+            "runs a server",
+        ),
+        (
+            "portq serve --listen 0.0.0.0:8445 --allow-host console.example.net",
+            "runs a server",
+        ),
+    ];
+
+    /// Commands the README documents as exiting 1 in an ordinary run.
+    const EXIT_1: &[&str] = &["portq local --expect dc --expect dns-server"];
+
+    /// The commands of the README's ```sh blocks, comments and blank lines dropped.
+    fn commands(readme: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut in_sh = false;
+        for line in readme.lines() {
+            let t = line.trim();
+            if t.starts_with("```") {
+                in_sh = !in_sh && t == "```sh";
+                continue;
+            }
+            if !in_sh {
+                continue;
+            }
+            let cmd = strip_comment(t).trim().to_owned();
+            if !cmd.is_empty() {
+                out.push(cmd);
+            }
+        }
+        out
+    }
+
+    /// The line without a trailing `# comment` (a `#` outside quotes after white space).
+    fn strip_comment(line: &str) -> &str {
+        let mut quote = None;
+        let mut prev = ' ';
+        for (i, c) in line.char_indices() {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '#') if prev.is_whitespace() => return &line[..i],
+                _ => {}
+            }
+            prev = c;
+        }
+        line
+    }
+
+    /// Splits a command into words, honouring single and double quotes.
+    fn words(cmd: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quote = None;
+        let mut has = false;
+        for c in cmd.chars() {
+            match (quote, c) {
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    has = true;
+                }
+                (Some(q), c) if c == q => quote = None,
+                (None, c) if c.is_whitespace() => {
+                    if has {
+                        out.push(std::mem::take(&mut cur));
+                        has = false;
+                    }
+                }
+                _ => {
+                    cur.push(c);
+                    has = true;
+                }
+            }
+        }
+        if has {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// The arguments to give the binary, or `None` for a command that is not portq's.
+    fn portq_args(cmd: &str) -> Option<Vec<String>> {
+        let mut w = words(cmd);
+        // `> file`: the output is only checked, not kept.
+        if let Some(i) = w.iter().position(|x| x == ">") {
+            w.truncate(i);
+        }
+        match w.first().map(String::as_str) {
+            Some("portq") => Some(w[1..].to_vec()),
+            Some("cargo") => w
+                .iter()
+                .position(|x| x == "--")
+                .map(|i| w[i + 1..].to_vec()),
+            _ => None,
+        }
+    }
+
+    fn is_error_line(line: &str) -> bool {
+        let l = line.to_lowercase();
+        [
+            "error",
+            "invalid",
+            "unknown",
+            "panicked",
+            "not provided",
+            "is required",
+        ]
+        .iter()
+        .any(|e| l.contains(e))
+    }
+
+    #[test]
+    fn every_readme_example_without_network_runs() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .expect("README.md");
+        let cmds = commands(&readme);
+        for (skip, why) in SKIPPED {
+            assert!(
+                cmds.iter().any(|c| c == skip),
+                "SKIPPED lists '{skip}' ({why}), which the README no longer has"
+            );
+        }
+        let mut ran = 0;
+        let mut failures = Vec::new();
+        for cmd in &cmds {
+            if SKIPPED.iter().any(|(s, _)| s == cmd) {
+                continue;
+            }
+            let Some(args) = portq_args(cmd) else {
+                failures.push(format!(
+                    "'{cmd}': not a portq command; run it or list it in SKIPPED"
+                ));
+                continue;
+            };
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, stdout, stderr) = run(&args);
+            ran += 1;
+            let allowed = code == 0 || (code == 1 && EXIT_1.contains(&cmd.as_str()));
+            let errors: Vec<&str> = stderr.lines().filter(|l| is_error_line(l)).collect();
+            if !allowed
+                || !errors.is_empty()
+                || stdout.trim().is_empty() && code == 0 && !cmd.contains(" -q")
+            {
+                failures.push(format!("'{cmd}': exit {code}, stderr: {}", stderr.trim()));
+            }
+        }
+        eprintln!(
+            "README examples: ran {ran}, skipped {} (need network, hosts or run forever)",
+            SKIPPED.len()
+        );
+        assert!(ran >= 20, "only {ran} README examples ran");
+        assert!(
+            failures.is_empty(),
+            "README examples failed:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_example_extractor_reads_quotes_comments_and_redirects() {
+        assert_eq!(
+            portq_args(strip_comment(r#"portq lookup "global catalog" # words"#).trim()),
+            Some(vec!["lookup".to_owned(), "global catalog".to_owned()])
+        );
+        assert_eq!(
+            portq_args("portq rules --role dc > portq.nft"),
+            Some(vec![
+                "rules".to_owned(),
+                "--role".to_owned(),
+                "dc".to_owned()
+            ])
+        );
+        assert_eq!(portq_args("nft -f x"), None);
+        assert_eq!(
+            portq_args("cargo run --release -- lookup 445"),
+            Some(vec!["lookup".to_owned(), "445".to_owned()])
+        );
+        assert!(is_error_line("portq: invalid port '70000'"));
+        assert!(!is_error_line(
+            "portq: 5 wide port range(s) also contain 3389"
+        ));
+    }
+}
+
+// ------------------------------------------------- lookup ranking and CLI --
+
+/// Issue 12's cases, each pinned as "expected in the first 3 answers".
+mod answers_an_administrator_can_act_on {
+    use super::{Value, assert_usage_error, json, run};
+
+    fn first3(args: &[&str]) -> Vec<Value> {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        let (_, stdout, stderr) = run(&a);
+        let rows: Vec<Value> = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout} {stderr}"));
+        rows.into_iter().take(3).collect()
+    }
+
+    fn has(rows: &[Value], port: u64, proto: &str, service_id: Option<&str>) -> bool {
+        rows.iter().any(|r| {
+            r["port_start"] == port
+                && r["protocol"] == proto
+                && service_id.is_none_or(|s| r["service_id"] == s)
+        })
+    }
+
+    #[test]
+    fn a_port_without_an_entry_answers_iana_first_and_ranges_as_context() {
+        let (code, stdout, _) = run(&["lookup", "5432", "--format", "json"]);
+        assert_eq!(code, 0);
+        let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(rows[0]["source"], "iana");
+        assert_eq!(rows[0]["port_start"], 5432);
+        assert_eq!(rows[0]["in_range"], false);
+        let first_range = rows.iter().position(|r| r["in_range"] == true).unwrap();
+        assert!(
+            rows[first_range..]
+                .iter()
+                .all(|r| r["in_range"] == true && r["source"] == "catalog")
+        );
+        assert!(rows[..first_range].iter().all(|r| r["port_start"] == 5432));
+        let (_, table, _) = run(&["lookup", "5432"]);
+        assert!(table.contains("in range"), "{table}");
+        // A port with entries of its own keeps them first and alone.
+        let own = json(&["lookup", "445", "--format", "json"]);
+        assert!(
+            own.iter()
+                .all(|r| r["port_start"] == 445 && r["in_range"] == false)
+        );
+    }
+
+    #[test]
+    fn words_are_ranked_best_first() {
+        assert!(has(
+            &first3(&["lookup", "adws"]),
+            9389,
+            "tcp",
+            Some("lsass")
+        ));
+        assert!(has(
+            &first3(&["lookup", "ad web services"]),
+            9389,
+            "tcp",
+            Some("lsass")
+        ));
+        assert!(has(
+            &first3(&["lookup", "ldaps"]),
+            636,
+            "tcp",
+            Some("lsass")
+        ));
+        assert!(has(
+            &first3(&["lookup", "global catalog ssl"]),
+            3269,
+            "tcp",
+            None
+        ));
+        assert!(has(
+            &first3(&["lookup", "kerberos password change"]),
+            464,
+            "tcp",
+            Some("kdc")
+        ));
+        assert!(has(
+            &first3(&["lookup", "dns zone transfer"]),
+            53,
+            "tcp",
+            Some("dns")
+        ));
+        // "adws" no longer lists every LSASS row; the rest wait behind --all.
+        let (_, stdout, stderr) = run(&["lookup", "adws", "--format", "json"]);
+        let shown: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+        assert!(shown.len() < 16, "{} rows", shown.len());
+        assert!(
+            stderr.contains("more") && stderr.contains("--all"),
+            "{stderr}"
+        );
+        let all = json(&["lookup", "adws", "--all", "--format", "json"]);
+        assert!(all.len() > shown.len());
+    }
+
+    #[test]
+    fn role_unions_list_each_port_and_transport_once() {
+        let rows = json(&[
+            "lookup",
+            "--role",
+            "dc",
+            "--role",
+            "dns-server",
+            "--format",
+            "json",
+        ]);
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rows {
+            let key = (
+                r["port_start"].to_string(),
+                r["port_end"].to_string(),
+                r["protocol"].to_string(),
+            );
+            assert!(seen.insert(key.clone()), "{key:?} twice");
+        }
+        let ldap_udp = rows
+            .iter()
+            .find(|r| r["port_start"] == 389 && r["protocol"] == "udp")
+            .unwrap();
+        let ids = ldap_udp["service_ids"].as_array().unwrap();
+        assert!(ids.len() >= 2, "{ldap_udp}");
+        let dns = rows
+            .iter()
+            .find(|r| r["port_start"] == 53 && r["protocol"] == "udp")
+            .unwrap();
+        assert_eq!(
+            dns["roles"],
+            serde_json::json!(["domain-controller", "dns-server"])
+        );
+    }
+
+    #[test]
+    fn nothing_found_prints_no_table_header() {
+        let (code, stdout, stderr) = run(&["lookup", "zzzzqqqq"]);
+        assert_eq!(code, 1);
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(stderr.contains("nothing known"));
+        let (_, stdout, _) = run(&["lookup", "zzzzqqqq", "--format", "json"]);
+        assert_eq!(stdout.trim(), "[]");
+    }
+
+    #[test]
+    fn subcommand_typos_and_known_words() {
+        let line = assert_usage_error(&["chek", "dc1"]);
+        assert!(line.contains("did you mean `check`?"), "{line}");
+        let (code, stdout, _) = run(&["version"]);
+        assert_eq!(code, 0);
+        assert!(stdout.starts_with("portq "), "{stdout}");
+        for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+            let (code, stdout, stderr) = run(&["completions", shell]);
+            assert_eq!(code, 0, "{shell}: {stderr}");
+            assert!(
+                stdout.contains("lookup") && stdout.contains("rpc-config"),
+                "{shell}"
+            );
+        }
+        let (code, man, _) = run(&["man"]);
+        assert_eq!(code, 0);
+        assert!(man.contains(".TH portq 1"), "{man}");
+        assert!(assert_usage_error(&["completions", "tcsh"]).contains("possible values"));
+    }
+
+    #[test]
+    fn clap_errors_name_the_argument_and_the_valid_values() {
+        let line = assert_usage_error(&["check"]);
+        assert!(line.contains("<TARGET>"), "{line}");
+        let line = assert_usage_error(&["rules", "--role", "dc", "--format", "pwsh"]);
+        assert!(
+            line.contains("powershell") && line.contains("nftables"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn services_file_without_a_value_reads_the_machines_file() {
+        let (code, _, stderr) = run(&["lookup", "40001", "--services-file"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("value is required"), "{stderr}");
+    }
+
+    #[test]
+    fn portqry_muscle_memory_gets_the_portq_command() {
+        let line = assert_usage_error(&["check", "-n", "dc1", "-e", "389", "-p", "both"]);
+        assert!(
+            line.contains("portq check dc1 -p tcp:389,udp:389"),
+            "{line}"
+        );
+        let line = assert_usage_error(&["-n", "dc1", "-r", "1:1024"]);
+        assert!(line.contains("portq check dc1 -p tcp:1-1024"), "{line}");
+    }
+
+    #[test]
+    fn piped_tables_fit_100_columns_or_columns_and_wide_does_not() {
+        let widest = |out: &str| out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        let (_, piped, _) = run(&["ports"]);
+        // 100 columns, a little more only where the longest words of the columns need it.
+        assert!(
+            widest(&piped) <= 110,
+            "piped table {} columns",
+            widest(&piped)
+        );
+        let out = super::portq()
+            .env("COLUMNS", "80")
+            .args(["lookup", "--role", "rd-licensing"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        // Wider than 80 only as far as whole words need.
+        assert!(widest(&text) <= 100, "{text}");
+        // Words are wrapped whole: a long short name is never cut.
+        assert!(text.contains("TermServLicensing"), "{text}");
+        let (_, wide, _) = run(&["--wide", "ports"]);
+        assert!(widest(&wide) > 100);
+        assert!(
+            !piped.contains('\u{1b}') && !wide.contains('\u{1b}'),
+            "colour on a pipe"
+        );
+    }
 }
