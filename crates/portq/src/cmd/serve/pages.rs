@@ -8,6 +8,7 @@ use crate::cmd::lookup::Row;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use portq_catalog::Requirement;
+use portq_rules::RuleFormat;
 
 /// A page, or the same page with an error shown and status 400.
 fn respond(status: StatusCode, title: &str, page: &str, main: &str) -> Response {
@@ -278,8 +279,8 @@ pub async fn roles(uri: Uri) -> Response {
     let preview_name = p.text("preview").unwrap_or("powershell");
     let preview_format = api::parse_format(preview_name).ok();
     let mut preview_options = String::new();
-    for (f, name) in api::formats() {
-        let (label, _, _) = api::format_info(f);
+    for f in RuleFormat::ALL {
+        let (name, label) = (f.name(), f.label());
         let selected = if Some(f) == preview_format {
             " selected"
         } else {
@@ -287,7 +288,7 @@ pub async fn roles(uri: Uri) -> Response {
         };
         preview_options.push_str(&format!(
             "<option value=\"{}\"{selected}>{}</option>",
-            esc(&name),
+            esc(name),
             esc(label)
         ));
     }
@@ -299,8 +300,8 @@ pub async fn roles(uri: Uri) -> Response {
     let mut preview = String::new();
     let query = build.as_ref().map(Build::query).unwrap_or_default();
     let mut downloads = String::new();
-    for (f, name) in api::formats() {
-        let (label, file, _) = api::format_info(f);
+    for f in RuleFormat::ALL {
+        let (name, label, file) = (f.name(), f.label(), f.file_name());
         let q = if query.is_empty() {
             format!("format={name}")
         } else {
@@ -308,7 +309,7 @@ pub async fn roles(uri: Uri) -> Response {
         };
         downloads.push_str(&format!(
             "<li><a class=\"download\" data-format=\"{name}\" href=\"/api/rules?{q}\" download=\"{file}\">{label}</a> <span class=\"muted mono\">{file}</span></li>\n",
-            name = esc(&name),
+            name = esc(name),
             q = esc(&q),
             file = esc(file),
             label = esc(label),

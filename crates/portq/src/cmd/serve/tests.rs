@@ -322,10 +322,10 @@ async fn roles_and_requirements_api() {
 #[tokio::test]
 async fn rules_download_in_every_format() {
     let mut seen = 0;
-    for (format, name) in api::formats() {
-        let (_, file, content_type) = api::format_info(format);
+    for format in portq_rules::RuleFormat::ALL {
+        let (name, file, content_type) = (format.name(), format.file_name(), format.mime());
         let a = get(&format!(
-            "/api/rules?role=dc&role=dns&from=10.0.0.0%2F8&format={name}"
+            "/api/rules?role=dc&role=dns&from=10.0.0.0%2F8,2001%3Adb8%3A%3A%2F32&management=10.0.9.0%2F24&format={name}"
         ))
         .await;
         assert_eq!(a.status, StatusCode::OK, "{name}: {}", a.body);
@@ -335,16 +335,44 @@ async fn rules_download_in_every_format() {
             &format!("attachment; filename=\"{file}\""),
             "{name}"
         );
-        assert_security_headers(&a, name.as_str());
+        assert_security_headers(&a, name);
         assert!(a.body.len() > 100, "{name} is nearly empty");
         if name != "ip6tables" {
             assert!(a.body.contains("10.0.0.0/8"), "{name} lacks the source");
         }
         seen += 1;
     }
-    assert_eq!(seen, 8);
-    let nft = get("/api/rules?role=dc&format=nftables").await.body;
+    assert_eq!(seen, 12);
+    // A drop policy without management access would lock the administrator out.
+    let locked = get("/api/rules?role=dc&format=nftables").await;
+    assert_eq!(locked.status, StatusCode::BAD_REQUEST);
+    assert!(locked.body.contains("--management"), "{}", locked.body);
+    let nft = get("/api/rules?role=dc&format=nftables&no_management_access=1")
+        .await
+        .body;
     assert!(nft.contains("table inet portq"));
+    let ssh = get("/api/rules?role=dc&format=nftables&management=10.0.9.0%2F24")
+        .await
+        .body;
+    assert!(
+        ssh.contains("ip saddr { 10.0.9.0/24 } tcp dport 22 accept"),
+        "{ssh}"
+    );
+    // Network mode and a cloud format from the same form.
+    let aws = get("/api/rules?role=dc&format=aws&from=10.0.0.0%2F8&to=10.0.1.10-10.0.1.11").await;
+    assert_eq!(aws.status, StatusCode::OK, "{}", aws.body);
+    assert!(
+        aws.json()["IpPermissions"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    let fwd = get("/api/rules?role=dc&format=nftables&from=10.0.0.0%2F8&to=10.0.1.10-10.0.1.11")
+        .await
+        .body;
+    assert!(
+        fwd.contains("ip daddr { 10.0.1.10/31 } jump to-servers"),
+        "{fwd}"
+    );
     let json = get("/api/rules?role=dc").await;
     assert_eq!(json.content_type(), "application/json");
     assert!(json.json().as_array().is_some_and(|a| !a.is_empty()));
