@@ -8,6 +8,8 @@
 //! - neither variable: prints that it did not run.
 
 mod check_support;
+#[path = "../../../tests/lab/lab_lock.rs"]
+mod lab_lock;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -53,6 +55,8 @@ fn find(f: &[Finding], t: Transport, port: u16) -> &Finding {
 
 #[tokio::test]
 async fn samba_dc_answers_like_a_domain_controller() {
+    // Shared: other DC tests may run alongside, a test that loads rules into the DC may not.
+    let _lab = lab_lock::shared();
     let Some(dc) = lab_dc() else {
         return;
     };
