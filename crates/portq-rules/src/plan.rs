@@ -474,11 +474,19 @@ fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
     out
 }
 
+/// Ports one rule opened.
+struct Open {
+    transport: Transport,
+    remote: Vec<IpNet>,
+    /// The platform restriction of the rule (a management rule covers only its own kind).
+    admin: Option<Admin>,
+    ports: Vec<PortRange>,
+}
+
 /// Ports already opened, per transport and sources, to find what a later rule adds.
 #[derive(Default)]
 struct Opened {
-    /// (transport, sources, platform restriction, ranges, index of the opening rule).
-    entries: Vec<(Transport, Vec<IpNet>, Option<Admin>, Vec<PortRange>, usize)>,
+    entries: Vec<Open>,
 }
 
 impl Opened {
@@ -495,25 +503,28 @@ impl Opened {
         let mut fresh = Vec::new();
         let mut by = Vec::new();
         for p in ports {
-            let opener = self.entries.iter().find(|(t, src, a, open, _)| {
-                *t == transport
-                    && (a.is_none() || *a == admin)
-                    && covers(src, remote)
-                    && open.iter().any(|s| s.start <= p.start && p.end <= s.end)
+            let opener = self.entries.iter().position(|o| {
+                o.transport == transport
+                    && (o.admin.is_none() || o.admin == admin)
+                    && covers(&o.remote, remote)
+                    && o.ports.iter().any(|s| s.start <= p.start && p.end <= s.end)
             });
             match opener {
-                Some((.., i)) => {
-                    if !by.contains(i) {
-                        by.push(*i);
+                Some(i) => {
+                    if !by.contains(&i) {
+                        by.push(i);
                     }
                 }
                 None => fresh.push(*p),
             }
         }
         if !fresh.is_empty() {
-            let i = self.entries.len();
-            self.entries
-                .push((transport, remote.to_vec(), admin, fresh.clone(), i));
+            self.entries.push(Open {
+                transport,
+                remote: remote.to_vec(),
+                admin,
+                ports: fresh.clone(),
+            });
         }
         (fresh, by)
     }

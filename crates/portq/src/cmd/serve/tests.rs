@@ -116,7 +116,7 @@ const PAGES: &[&str] = &[
     "/ports",
     "/roles",
     "/roles?role=dc",
-    "/roles?opts=1&role=domain-controller&opt=domain-controller%3Agc&from=10.0.0.0%2F8&preview=nftables",
+    "/roles?opts=1&role=domain-controller&opt=domain-controller%3Agc&from=10.0.0.0%2F8&management=10.0.9.1&preview=nftables",
     "/rpc",
     "/rpc?q=samr",
     "/rpc?q=12345778-1234-abcd-ef00-0123456789ac",
@@ -164,15 +164,20 @@ async fn role_builder_without_script() {
     // Options start at their defaults.
     assert!(a.body.contains("value=\"domain-controller:gc\" checked"));
     assert!(a.body.contains("value=\"domain-controller:frs\">"));
-    let a = get("/roles?opts=1&role=domain-controller&opt=domain-controller%3Agc&from=10.0.0.0%2F8&preview=nftables").await;
+    let a = get("/roles?opts=1&role=domain-controller&opt=domain-controller%3Agc&from=10.0.0.0%2F8&management=10.0.9.1&preview=nftables").await;
     assert!(
         a.body
             .contains("for domain-controller:gc,no-dns,no-netbios,no-frs.")
     );
     assert!(a.body.contains("table inet portq"), "nftables preview");
     assert!(a.body.contains(
-        "href=\"/api/rules?role=domain-controller%3Agc%2Cno-dns%2Cno-netbios%2Cno-frs&amp;from=10.0.0.0%2F8&amp;format=nftables\""
+        "href=\"/api/rules?role=domain-controller%3Agc%2Cno-dns%2Cno-netbios%2Cno-frs&amp;from=10.0.0.0%2F8&amp;management=10.0.9.1&amp;format=nftables\""
     ));
+    assert!(a.body.contains("tcp dport 22 accept"), "SSH from --management in the preview");
+    // Without management access the preview says why there are no rules.
+    let a = get("/roles?opts=1&role=domain-controller&from=10.0.0.0%2F8&preview=nftables").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("--no-management-access"), "{}", a.body);
     let a = get("/roles?role=dc&from=10.0.0.300").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -377,7 +382,7 @@ async fn rules_download_in_every_format() {
     assert_eq!(json.content_type(), "application/json");
     assert!(json.json().as_array().is_some_and(|a| !a.is_empty()));
     let narrowed =
-        get("/api/rules?role=dc&rpc_range=5000-5100&static_port=ntds%3D38901&format=nftables")
+        get("/api/rules?role=dc&rpc_range=5000-5100&static_port=ntds%3D38901&management=10.0.9.1&format=nftables")
             .await;
     assert!(narrowed.body.contains("5000-5100"), "{}", narrowed.body);
     let accept = get("/api/rules?role=dc&format=nftables&no_default_drop=1")
