@@ -535,6 +535,11 @@ fn rpc_config_formats_and_limits() {
     assert!(netsh.contains("netsh int ipv4 set dynamicport tcp start=10000 num=1000"));
 }
 
+/// A command line written as one string (no argument contains a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// Issue 13: `--format nftables` wrote `policy drop` with nothing for SSH. A drop policy
 /// now needs --management (SSH stays open to it) or an explicit --no-management-access.
 #[test]
@@ -579,25 +584,9 @@ fn rules_drop_policy_never_locks_out_management() {
             "{head}"
         );
     }
-    let (_, nft, _) = run(&[
-        "rules",
-        "--role",
-        "dc",
-        "-f",
-        "nftables",
-        "--management",
-        "10.9.0.1",
-    ]);
+    let (_, nft, _) = run(&words("rules --role dc -f nftables --management 10.9.0.1"));
     assert!(nft.contains("nft -c -f FILE"), "{nft}");
-    let (_, ipt, _) = run(&[
-        "rules",
-        "--role",
-        "dc",
-        "-f",
-        "iptables",
-        "--management",
-        "10.9.0.1",
-    ]);
+    let (_, ipt, _) = run(&words("rules --role dc -f iptables --management 10.9.0.1"));
     assert!(ipt.contains("iptables-restore --test") && ipt.contains("iptables-apply -t 120"));
 }
 
@@ -605,54 +594,22 @@ fn rules_drop_policy_never_locks_out_management() {
 /// the inet table dropped ICMPv6, so neighbour discovery died.
 #[test]
 fn rules_one_family_outputs_refuse_the_other_and_keep_icmp_essentials() {
-    let err = assert_usage_error(&[
-        "rules",
-        "--role",
-        "dc",
-        "--from",
-        "10.0.0.0/8",
-        "--management",
-        "10.9.0.0/24",
-        "-f",
-        "ip6tables",
-    ]);
+    let err = assert_usage_error(&words(
+        "rules --role dc --from 10.0.0.0/8 --management 10.9.0.0/24 -f ip6tables",
+    ));
     assert!(
         err.contains("IPv4") && err.contains("--format iptables"),
         "{err}"
     );
-    let err = assert_usage_error(&[
-        "rules",
-        "--role",
-        "dc",
-        "--from",
-        "2001:db8::/32",
-        "--management",
-        "2001:db8:9::/64",
-        "-f",
-        "iptables",
-    ]);
+    let err = assert_usage_error(&words(
+        "rules --role dc --from 2001:db8::/32 --management 2001:db8:9::/64 -f iptables",
+    ));
     assert!(err.contains("ip6tables"), "{err}");
-    let err = assert_usage_error(&[
-        "rules",
-        "--role",
-        "dc",
-        "--to",
-        "10.0.1.10",
-        "-f",
-        "ip6tables",
-    ]);
+    let err = assert_usage_error(&words("rules --role dc --to 10.0.1.10 -f ip6tables"));
     assert!(err.contains("--to"), "{err}");
-    let (code, nft, err) = run(&[
-        "rules",
-        "--role",
-        "dc",
-        "--from",
-        "10.0.0.0/8",
-        "--management",
-        "10.9.0.0/24",
-        "-f",
-        "nftables",
-    ]);
+    let (code, nft, err) = run(&words(
+        "rules --role dc --from 10.0.0.0/8 --management 10.9.0.0/24 -f nftables",
+    ));
     assert_eq!(code, 0, "{err}");
     for want in [
         "nd-neighbor-solicit",
@@ -664,17 +621,9 @@ fn rules_one_family_outputs_refuse_the_other_and_keep_icmp_essentials() {
     ] {
         assert!(nft.contains(want), "nftables lacks {want}");
     }
-    let (_, ip6, _) = run(&[
-        "rules",
-        "--role",
-        "dc",
-        "--from",
-        "2001:db8::/32",
-        "--management",
-        "2001:db8:9::/64",
-        "-f",
-        "ip6tables",
-    ]);
+    let (_, ip6, _) = run(&words(
+        "rules --role dc --from 2001:db8::/32 --management 2001:db8:9::/64 -f ip6tables",
+    ));
     for want in [
         "--icmpv6-type neighbour-solicitation -m hl --hl-eq 255 -j ACCEPT",
         "--icmpv6-type neighbour-advertisement -m hl --hl-eq 255 -j ACCEPT",
@@ -684,14 +633,7 @@ fn rules_one_family_outputs_refuse_the_other_and_keep_icmp_essentials() {
     ] {
         assert!(ip6.contains(want), "ip6tables lacks {want}\n{ip6}");
     }
-    let (_, ip4, _) = run(&[
-        "rules",
-        "--role",
-        "dc",
-        "--no-management-access",
-        "-f",
-        "iptables",
-    ]);
+    let (_, ip4, _) = run(&words("rules --role dc --no-management-access -f iptables"));
     assert!(ip4.contains("--icmp-type fragmentation-needed"), "{ip4}");
 }
 
@@ -798,16 +740,9 @@ fn rules_windows_profiles_gpo_and_logging() {
         "{ps}"
     );
     assert!(!ps.contains("-LocalPort 22 "));
-    let (_, netsh, _) = run(&[
-        "rules",
-        "--role",
-        "dc",
-        "-f",
-        "netsh",
-        "--profile",
-        "domain",
-        "--log-blocked",
-    ]);
+    let (_, netsh, _) = run(&words(
+        "rules --role dc -f netsh --profile domain --log-blocked",
+    ));
     assert!(netsh.contains("profile=domain enable=yes"), "{netsh}");
     assert!(
         netsh.contains("netsh advfirewall set domainprofile logging droppedconnections enable")
@@ -823,15 +758,7 @@ fn rules_windows_profiles_gpo_and_logging() {
     ]);
     assert!(err.contains("powershell"), "{err}");
     assert_usage_error(&["rules", "--role", "dc", "--policy-store", "no-backslash"]);
-    assert_usage_error(&[
-        "rules",
-        "--role",
-        "dc",
-        "-f",
-        "nftables",
-        "--profile",
-        "domain",
-    ]);
+    assert_usage_error(&words("rules --role dc -f nftables --profile domain"));
     assert_usage_error(&["rules", "--role", "dc", "--profile", "office"]);
 }
 
@@ -1022,16 +949,9 @@ fn rpc_config_wmi_fixed_port() {
     assert!(text.contains("24158"), "{text}");
     assert_usage_error(&["rpc-config", "--static-port", "wmi=24000"]);
     // The rules then open 24158 for WMI instead of the dynamic range.
-    let (_, nft, _) = run(&[
-        "rules",
-        "--role",
-        "managed-server",
-        "--static-port",
-        "wmi",
-        "--no-management-access",
-        "-f",
-        "nftables",
-    ]);
+    let (_, nft, _) = run(&words(
+        "rules --role managed-server --static-port wmi --no-management-access -f nftables",
+    ));
     assert!(nft.contains("tcp dport 24158 accept"), "{nft}");
 }
 

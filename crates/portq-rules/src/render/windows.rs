@@ -2,6 +2,7 @@
 
 use super::{Context, Platform, Profile, applicable, comment_text};
 use crate::plan::{PortSet, Rule};
+use ipnet::IpNet;
 use portq_catalog::{PortRange, Transport};
 
 fn port_list(ports: &[PortRange]) -> String {
@@ -12,27 +13,24 @@ fn port_list(ports: &[PortRange]) -> String {
         .join(",")
 }
 
-fn remote_list(rule: &Rule) -> Option<String> {
-    (!rule.remote.is_empty()).then(|| {
-        rule.remote
-            .iter()
+/// Addresses as Windows takes them (comma-separated); `None` for an empty list (any).
+fn net_list(nets: &[IpNet]) -> Option<String> {
+    (!nets.is_empty()).then(|| {
+        nets.iter()
             .map(|n| n.to_string())
             .collect::<Vec<_>>()
             .join(",")
     })
 }
 
+fn remote_list(rule: &Rule) -> Option<String> {
+    net_list(&rule.remote)
+}
+
 /// Sources for an ICMP rule of one IP version: `None` when the rule's sources are all of
 /// the other version (no rule is needed), `Some(None)` for any source.
 fn icmp_remote(rule: &Rule, v6: bool) -> Option<Option<String>> {
-    super::family(&rule.remote, v6).map(|l| {
-        (!l.is_empty()).then(|| {
-            l.iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-    })
+    super::family(&rule.remote, v6).map(|l| net_list(&l))
 }
 
 fn ps_quote(s: &str) -> String {
@@ -65,13 +63,7 @@ fn logged_profiles(ctx: &Context) -> Vec<Profile> {
 }
 
 fn local_list(rule: &Rule) -> Option<String> {
-    (!rule.destinations.is_empty()).then(|| {
-        rule.destinations
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    })
+    net_list(&rule.destinations)
 }
 
 const LOG_FILE: &str = "%SystemRoot%\\System32\\LogFiles\\Firewall\\pfirewall.log";

@@ -173,7 +173,10 @@ async fn role_builder_without_script() {
     assert!(a.body.contains(
         "href=\"/api/rules?role=domain-controller%3Agc%2Cno-dns%2Cno-netbios%2Cno-frs&amp;from=10.0.0.0%2F8&amp;management=10.0.9.1&amp;format=nftables\""
     ));
-    assert!(a.body.contains("tcp dport 22 accept"), "SSH from --management in the preview");
+    assert!(
+        a.body.contains("tcp dport 22 accept"),
+        "SSH from --management in the preview"
+    );
     // Without management access the preview says why there are no rules.
     let a = get("/roles?opts=1&role=domain-controller&from=10.0.0.0%2F8&preview=nftables").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
