@@ -1814,6 +1814,37 @@ mod rules_in_the_lab {
         }
     }
 
+    /// Turns IPv6 on for a link of ours and gives it a fixed link-local address (no DAD wait).
+    fn link_local(ns: Option<&str>, dev: &str, addr: &str) {
+        let pre: Vec<&str> = match ns {
+            Some(ns) => vec!["ip", "netns", "exec", ns],
+            None => vec![],
+        };
+        let cmd = |rest: &[&str]| sh(&[&pre[..], rest].concat());
+        let sysctl = |key: &str| cmd(&["sysctl", "-qw", &format!("net.ipv6.conf.{dev}.{key}")]);
+        sysctl("disable_ipv6=0");
+        sysctl("addr_gen_mode=1");
+        cmd(&["ip", "addr", "add", addr, "dev", dev, "nodad"]);
+        cmd(&["ip", "link", "set", dev, "up"]);
+    }
+
+    /// One IPv6 ping (2 s at most), from a namespace or the root one.
+    fn ping6(ns: Option<&str>, target: &str) -> bool {
+        let mut cmd = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "ping"]);
+                c
+            }
+            None => Command::new("ping"),
+        };
+        cmd.args(["-6", "-c", "1", "-W", "2", target])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     fn gen_rules(args: &[&str]) -> String {
         let (code, text, err) = run(args);
         assert_eq!(code, 0, "{args:?}: {err}");
@@ -1844,36 +1875,13 @@ mod rules_in_the_lab {
         ]);
         made.links.push((None, host_if.clone()));
         sh(&["ip", "link", "set", &dc_if, "netns", &ns]);
-        for (space, dev, addr) in [
-            (None, &host_if, "fe80::a/64"),
-            (Some(&ns), &dc_if, "fe80::b/64"),
-        ] {
-            let pre: Vec<&str> = match space {
-                Some(ns) => vec!["ip", "netns", "exec", ns.as_str()],
-                None => vec![],
-            };
-            let cmd = |rest: &[&str]| sh(&[&pre[..], rest].concat());
-            cmd(&[
-                "sysctl",
-                "-qw",
-                &format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
-            ]);
-            cmd(&[
-                "sysctl",
-                "-qw",
-                &format!("net.ipv6.conf.{dev}.addr_gen_mode=1"),
-            ]);
-            cmd(&["ip", "addr", "add", addr, "dev", dev, "nodad"]);
-            cmd(&["ip", "link", "set", dev, "up"]);
-        }
-        let target = format!("fe80::b%{host_if}");
+        link_local(None, &host_if, "fe80::a/64");
+        link_local(Some(&ns), &dc_if, "fe80::b/64");
+        // Neighbour caches flushed first: each ping needs neighbour discovery through the rules.
         let ping = || {
-            Command::new("ping")
-                .args(["-6", "-c", "1", "-W", "2", &target])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
+            quiet(&["ip", "-6", "neigh", "flush", "dev", &host_if]);
+            quiet(&["ip", "-n", &ns, "-6", "neigh", "flush", "dev", &dc_if]);
+            ping6(None, &format!("fe80::b%{host_if}"))
         };
         assert!(ping(), "no IPv6 link-local ping even without rules");
         let before = states(None, &[&dc, "--role", "dc"]);
@@ -1920,7 +1928,9 @@ mod rules_in_the_lab {
     #[test]
     fn network_rules_on_a_router_in_front_of_the_dc() {
         let Some((ns, dc)) = lab() else { return };
-        let (Some(_), Some(_)) = (require("nft"), require("iptables-restore")) else {
+        let (Some(_), Some(_), Some(_)) =
+            (require("nft"), require("iptables-restore"), require("ping"))
+        else {
             return;
         };
         // Shared: the DC itself is not changed; other tests can use it meanwhile.
@@ -1958,6 +1968,15 @@ mod rules_in_the_lab {
             sh(&["ip", "-n", space, "link", "set", dev, "up"]);
         }
         sh(&["ip", "-n", &client, "link", "set", "lo", "up"]);
+        // IPv6 on the client's link: the router's own neighbour discovery must survive.
+        link_local(Some(&client), &c_if, "fe80::2/64");
+        link_local(Some(&router), &rc_if, "fe80::1/64");
+        let ping = || {
+            quiet(&["ip", "-n", &client, "-6", "neigh", "flush", "dev", &c_if]);
+            quiet(&["ip", "-n", &router, "-6", "neigh", "flush", "dev", &rc_if]);
+            ping6(Some(&client), &format!("fe80::1%{c_if}"))
+        };
+        assert!(ping(), "no IPv6 link-local ping even without rules");
         // Host routes only: no namespace gets a default route.
         sh(&[
             "ip",
@@ -2031,6 +2050,10 @@ mod rules_in_the_lab {
                 state(Some(&client), &dc, 3389),
                 "listening",
                 "{fmt}: RDP from --management"
+            );
+            assert!(
+                ping(),
+                "{fmt}: IPv6 link-local ping from the client to the router"
             );
         }
         assert_eq!(state(Some(&client), &dc, EXTRA), "listening");
