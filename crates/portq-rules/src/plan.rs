@@ -750,4 +750,83 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn display_names_are_unique_when_scopes_split() {
+        let opts = RuleOptions {
+            from: vec!["10.0.0.0/8".parse().unwrap()],
+            peers: Some(vec!["192.168.1.0/24".parse().unwrap()]),
+            management: Some(vec!["172.16.9.0/24".parse().unwrap()]),
+            ..Default::default()
+        };
+        let rules = plan(&dc(), &opts).unwrap();
+        for key in [|r: &Rule| r.name.clone(), |r: &Rule| r.display_name.clone()] {
+            let mut all: Vec<String> = rules.iter().map(key).collect();
+            let n = all.len();
+            all.sort();
+            all.dedup();
+            assert_eq!(n, all.len(), "{all:?}");
+        }
+        // --management adds SSH (Linux) and RDP/WinRM (Windows) from the management hosts.
+        let admin: Vec<&Rule> = rules
+            .iter()
+            .filter(|r| r.management_access.is_some())
+            .collect();
+        assert_eq!(admin.len(), 3);
+        assert!(
+            admin
+                .iter()
+                .all(|r| r.remote == vec!["172.16.9.0/24".parse::<IpNet>().unwrap()])
+        );
+        let none = RuleOptions {
+            no_management_access: true,
+            ..opts
+        };
+        assert!(
+            plan(&dc(), &none)
+                .unwrap()
+                .iter()
+                .all(|r| r.management_access.is_none())
+        );
+    }
+
+    #[test]
+    fn destinations_and_covered_sources() {
+        let opts = RuleOptions {
+            from: vec!["10.0.0.0/8".parse().unwrap()],
+            peers: Some(vec!["10.0.1.0/24".parse().unwrap()]),
+            to: vec![
+                "10.0.1.10/32".parse().unwrap(),
+                "10.0.1.11/32".parse().unwrap(),
+            ],
+            ..Default::default()
+        };
+        let rules = plan(&dc(), &opts).unwrap();
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.destinations == vec!["10.0.1.10/31".parse::<IpNet>().unwrap()])
+        );
+        // Peers inside the clients' block add no second endpoint mapper rule.
+        assert_eq!(
+            rules
+                .iter()
+                .filter(|r| r.windows == PortSet::RpcEpMap)
+                .count(),
+            1
+        );
+        // The dynamic range is opened once and names every service it serves.
+        let pr = port_rules(&rules);
+        let dynamic: Vec<&PortRule> = pr
+            .iter()
+            .filter(|p| p.ports.iter().any(|r| r.start == 49152))
+            .collect();
+        assert_eq!(dynamic.len(), 1);
+        assert!(
+            dynamic[0].services.contains(&"Net Logon"),
+            "{:?}",
+            dynamic[0].services
+        );
+        assert!(dynamic[0].services.len() >= 3, "{:?}", dynamic[0].services);
+    }
 }

@@ -437,4 +437,74 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&text(&r, RuleFormat::Json)).unwrap();
         assert_eq!(json.as_array().unwrap().len(), r.len());
     }
+
+    #[test]
+    fn refusals() {
+        let r = rules(&["dc"]);
+        let open = Context {
+            no_management_access: false,
+            ..ctx()
+        };
+        for f in [
+            RuleFormat::Nftables,
+            RuleFormat::Iptables,
+            RuleFormat::Ip6tables,
+        ] {
+            assert!(matches!(
+                render(&r, f, &open),
+                Err(RulesError::LockoutRisk { .. })
+            ));
+        }
+        // Windows and the clouds set no drop policy of their own making.
+        assert!(render(&r, RuleFormat::Powershell, &open).is_ok());
+        assert!(render(&r, RuleFormat::Aws, &open).is_ok());
+        let v4 = plan(
+            &expand(&[parse_selection("dc").unwrap()]),
+            &RuleOptions {
+                from: vec!["10.0.0.0/8".parse().unwrap()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            render(&v4, RuleFormat::Ip6tables, &ctx()),
+            Err(RulesError::WrongFamily { .. })
+        ));
+        let gpo = Context {
+            policy_store: Some("example.test\\Servers".into()),
+            ..ctx()
+        };
+        assert!(matches!(
+            render(&r, RuleFormat::Netsh, &gpo),
+            Err(RulesError::NotForFormat { .. })
+        ));
+    }
+
+    #[test]
+    fn formats_know_their_names_and_files() {
+        for f in RuleFormat::ALL {
+            assert_eq!(RuleFormat::from_name(f.name()), Some(f));
+            assert!(f.file_name().starts_with("portq"));
+        }
+        assert_eq!(
+            RuleFormat::from_name("TERRAFORM-AWS"),
+            Some(RuleFormat::TerraformAws)
+        );
+        assert_eq!(RuleFormat::from_name("pf"), None);
+    }
+
+    #[test]
+    fn azure_priorities_are_unique_and_ascending() {
+        let text = text(&rules(&["dc", "dns", "managed-server"]), RuleFormat::Azure);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let prios: Vec<u64> = v["resources"][0]["properties"]["securityRules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["properties"]["priority"].as_u64().unwrap())
+            .collect();
+        assert!(prios.len() > 10);
+        assert!(prios.windows(2).all(|w| w[0] < w[1]));
+        assert!(prios.iter().all(|p| (100..=4096).contains(p)));
+    }
 }
