@@ -24,7 +24,7 @@ pub fn render(rules: &[Rule], ctx: &Context) -> String {
         s.dedup();
         s
     };
-    out.push_str("<!-- portq: install as /etc/firewalld/services/portq.xml, then: firewall-cmd --reload; firewall-cmd --add-service=portq -->\n");
+    out.push_str("<!-- portq: install as /etc/firewalld/services/portq.xml, check it with firewall-cmd --check-config, then: firewall-cmd --reload; firewall-cmd --add-service=portq (runtime only: firewall-cmd --reload undoes it; add --permanent once it works) -->\n");
     if !sources.is_empty() {
         out.push_str(&format!(
             "<!-- firewalld services cannot carry sources: add them to the zone, e.g. firewall-cmd --zone=internal --add-source={} -->\n",
