@@ -103,10 +103,11 @@ try {
   await page.goto(base + '/roles');
   await page.locator('input[name="role"][value="domain-controller"]').check();
   await page.locator('#from').fill('10.0.0.0/8');
+  await page.locator('#management').fill('10.0.9.0/24');
   await page.locator('#rules-box').waitFor({ state: 'visible', timeout: 10_000 });
   await page.waitForFunction(() => {
     const a = document.querySelector('#downloads a[data-format="nftables"]');
-    return a && a.getAttribute('href').includes('from=10.0.0.0');
+    return a && a.getAttribute('href').includes('from=10.0.0.0') && a.getAttribute('href').includes('management=10.0.9.0');
   }, null, { timeout: 10_000 });
   const reqCount = await page.locator('#req-table tbody tr').count();
   check(reqCount > 10, 'the domain controller has its requirements listed (' + reqCount + ')');
@@ -119,6 +120,7 @@ try {
   check(nft.length > 0, 'the nftables download is not empty');
   check(nft.includes('table inet portq'), 'the nftables download holds "table inet portq"');
   check(nft.includes('10.0.0.0/8'), 'the nftables download is scoped to the clients given');
+  check(nft.includes('ip saddr { 10.0.9.0/24 } tcp dport 22 accept'), 'the nftables download keeps SSH open to the management hosts');
   check(download.suggestedFilename() === 'portq.nft', 'the download is named portq.nft (' + download.suggestedFilename() + ')');
   await page.locator('#preview').selectOption('nftables');
   await page.waitForFunction(() => document.getElementById('preview-text').textContent.includes('table inet portq'), null, { timeout: 10_000 });

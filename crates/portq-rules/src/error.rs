@@ -12,6 +12,62 @@ pub enum RulesError {
     /// A source address that is not an IP address or CIDR block.
     #[error("invalid address or CIDR '{0}' (expected e.g. 10.0.0.0/8 or 2001:db8::/32)")]
     BadCidr(String),
+    /// A destination (`--to`) that is not an address, CIDR block or address range.
+    #[error(
+        "invalid destination '{0}' (expected an address, a CIDR such as 10.0.1.0/24, or a range such as 10.0.1.10-10.0.1.11)"
+    )]
+    BadDestination(String),
+    /// A policy-drop host rule set that would cut off the administrators' own access.
+    #[error(
+        "{format} with a drop policy would lock out SSH: give --management CIDR (SSH 22 stays open to it), or say --no-management-access, or --no-default-drop"
+    )]
+    LockoutRisk {
+        /// The format asked for.
+        format: &'static str,
+    },
+    /// An output for one IP version whose sources (or destinations) are all of the other.
+    #[error(
+        "{format} writes {family} rules, but every {what} is {other}: no rule would allow anything; {fix}"
+    )]
+    WrongFamily {
+        /// The format asked for.
+        format: &'static str,
+        /// IPv4 or IPv6: what the format writes.
+        family: &'static str,
+        /// The other version.
+        other: &'static str,
+        /// Which option holds only the other version.
+        what: &'static str,
+        /// What to do instead.
+        fix: &'static str,
+    },
+    /// An option that the chosen format cannot express.
+    #[error("{format} cannot {what}; {fix}")]
+    NotForFormat {
+        /// The format asked for.
+        format: &'static str,
+        /// What was asked.
+        what: &'static str,
+        /// What to use instead.
+        fix: &'static str,
+    },
+    /// A Group Policy store name that cannot be written safely.
+    #[error(
+        "invalid policy store '{0}' (expected DOMAIN\\GPO-NAME, e.g. example.test\\Domain Controllers Firewall)"
+    )]
+    BadPolicyStore(String),
+    /// More rules than the target allows.
+    #[error("{format} allows at most {max} rules, and these roles need {count}: {fix}")]
+    TooManyRules {
+        /// The format asked for.
+        format: &'static str,
+        /// How many rules were needed.
+        count: usize,
+        /// The limit.
+        max: usize,
+        /// How to get under it.
+        fix: &'static str,
+    },
     /// An RPC range whose start is above its end, or that is not a range.
     #[error("invalid RPC range '{0}' (expected START-END, e.g. 5000-5100)")]
     BadRange(String),

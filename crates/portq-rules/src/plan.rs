@@ -1,6 +1,7 @@
 //! From role requirements to a deduplicated list of firewall rules.
 
 use crate::RulesError;
+use crate::addr::{aggregate, covers};
 use crate::static_port::{StaticPort, check_distinct};
 use crate::windows;
 use ipnet::IpNet;
@@ -25,6 +26,21 @@ pub struct RuleOptions {
     pub rpc_range: Option<PortRange>,
     /// Services pinned to static RPC ports (`--static-port`).
     pub static_ports: Vec<StaticPort>,
+    /// The servers, for a firewall in the path (`--to`); empty: rules for the host itself.
+    pub to: Vec<IpNet>,
+    /// Do not add the management access rules (SSH, RDP, WinRM) that `management` otherwise opens.
+    pub no_management_access: bool,
+}
+
+/// Administrative access kept open from `--management` so that rules cannot lock out
+/// the people who load them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Admin {
+    /// SSH to a Linux host (host-mode Linux formats only).
+    Ssh,
+    /// RDP and WinRM to Windows servers (Windows formats and network mode).
+    Windows,
 }
 
 /// What a rule opens, in the terms Windows Firewall uses.
@@ -54,6 +70,9 @@ pub struct Rule {
     pub service_id: &'static str,
     /// Friendly service name.
     pub service: &'static str,
+    /// Every service the rule serves: `service`, then those whose rule it absorbed
+    /// (Netlogon's RPC port is lsass.exe's, like NTDS's).
+    pub services: Vec<&'static str>,
     /// Transport or IP protocol.
     pub transport: Transport,
     /// The ports a firewall that cannot resolve RPC (Linux, network) must open; empty for ICMP/GRE/ESP/AH.
@@ -70,6 +89,10 @@ pub struct Rule {
     pub program: Option<&'static str>,
     /// Windows service (inside svchost) the built-in rules scope to, when they do.
     pub windows_service: Option<&'static str>,
+    /// The servers a firewall in the path protects (`--to`); empty for host rules.
+    pub destinations: Vec<IpNet>,
+    /// Set on the management access rules `--management` adds, for the platform they fit.
+    pub management_access: Option<Admin>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -106,9 +129,7 @@ fn scope(opts: &RuleOptions, directions: &[Direction]) -> Vec<IpNet> {
         }
         out.extend(s.iter().copied());
     }
-    out.sort();
-    out.dedup();
-    out
+    aggregate(&out)
 }
 
 /// Validates an RPC range for firewall rules.
@@ -254,15 +275,30 @@ pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, Rule
     for mut g in groups {
         g.directions.sort();
         let mut name = base(&g);
-        if counts.get(&name).copied().unwrap_or(0) > 1 {
+        let split = counts.get(&name).copied().unwrap_or(0) > 1;
+        if split {
             let dirs: Vec<&str> = g.directions.iter().map(|d| d.as_str()).collect();
             name = format!("{name}-{}", dirs.join("-"));
         }
         let n = used.entry(name.clone()).or_default();
         *n += 1;
-        if *n > 1 {
-            name = format!("{name}-{n}");
+        let nth = *n;
+        if nth > 1 {
+            name = format!("{name}-{nth}");
         }
+        // Display names are unique too: the scope is added where one service and
+        // transport has several rules.
+        let scope_note = if split {
+            let dirs: Vec<&str> = g.directions.iter().map(|d| d.as_str()).collect();
+            let n = if nth > 1 {
+                format!(" {nth}")
+            } else {
+                String::new()
+            };
+            format!(" - from {}{n}", dirs.join(", "))
+        } else {
+            String::new()
+        };
         let ports = normalize(g.ports);
         let proto = g.transport.to_string();
         let (windows, display_name, host) = match g.kind {
@@ -302,9 +338,10 @@ pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, Rule
         };
         rules.push(Rule {
             name,
-            display_name,
+            display_name: format!("{display_name}{scope_note}"),
             service_id: g.service_id,
             service: g.service,
+            services: vec![g.service],
             transport: g.transport,
             ports,
             windows,
@@ -313,9 +350,59 @@ pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, Rule
             roles: g.roles,
             program: host.map(|h| h.program),
             windows_service: host.and_then(|h| h.service),
+            destinations: Vec::new(),
+            management_access: None,
         });
     }
+    if let (Some(m), false) = (&opts.management, opts.no_management_access) {
+        rules.extend(management_rules(&aggregate(m)));
+    }
+    let to = aggregate(&opts.to);
+    for r in &mut rules {
+        r.destinations = to.clone();
+    }
     Ok(dedupe(rules))
+}
+
+/// The rules that keep administrators in: SSH for Linux hosts, RDP and WinRM for Windows.
+fn management_rules(remote: &[IpNet]) -> Vec<Rule> {
+    [
+        ("ssh", "SSH", PortRange::single(22), Admin::Ssh),
+        (
+            "rdp",
+            "Remote Desktop",
+            PortRange::single(3389),
+            Admin::Windows,
+        ),
+        (
+            "winrm",
+            "WinRM (PowerShell remoting)",
+            PortRange {
+                start: 5985,
+                end: 5986,
+            },
+            Admin::Windows,
+        ),
+    ]
+    .into_iter()
+    .map(|(id, service, ports, admin)| Rule {
+        name: format!("portq-mgmt-{id}-tcp"),
+        display_name: format!("portq - Management: {service} (TCP)"),
+        service_id: id,
+        service,
+        services: vec![service],
+        transport: Transport::Tcp,
+        ports: vec![ports],
+        windows: PortSet::Ports(vec![ports]),
+        remote: remote.to_vec(),
+        directions: vec![Direction::Management],
+        roles: vec!["management-access"],
+        program: None,
+        windows_service: None,
+        destinations: Vec::new(),
+        management_access: Some(admin),
+    })
+    .collect()
 }
 
 /// Removes what Windows would open twice: ports an earlier port-list rule with the same
@@ -323,7 +410,7 @@ pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, Rule
 /// sources (Netlogon's dynamic port lives in lsass.exe, like NTDS's).
 fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
     let mut out: Vec<Rule> = Vec::new();
-    let mut opened: BTreeMap<(Transport, Vec<IpNet>), Vec<PortRange>> = BTreeMap::new();
+    let mut opened = Opened::default();
     for mut r in rules {
         if r.windows == PortSet::Rpc
             && let Some(same) = out.iter_mut().find(|o| {
@@ -335,6 +422,11 @@ fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
             })
         {
             same.ports = normalize([same.ports.clone(), r.ports].concat());
+            for s in r.services {
+                if !same.services.contains(&s) {
+                    same.services.push(s);
+                }
+            }
             for role in r.roles {
                 if !same.roles.contains(&role) {
                     same.roles.push(role);
@@ -348,13 +440,29 @@ fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
             same.directions.sort();
             continue;
         }
+        // The same keyword rule (endpoint mapper, RPC of one program, ICMP, an IP
+        // protocol) from sources an earlier one already admits opens nothing new.
+        if !matches!(r.windows, PortSet::Ports(_))
+            && let Some(same) = out.iter_mut().find(|o| {
+                o.windows == r.windows
+                    && o.transport == r.transport
+                    && o.service_id == r.service_id
+                    && o.program == r.program
+                    && o.windows_service == r.windows_service
+                    && covers(&o.remote, &r.remote)
+            })
+        {
+            for role in r.roles {
+                if !same.roles.contains(&role) {
+                    same.roles.push(role);
+                }
+            }
+            continue;
+        }
         if let PortSet::Ports(ports) = &r.windows
             && r.program.is_none()
         {
-            let fresh = not_yet_open(
-                opened.entry((r.transport, r.remote.clone())).or_default(),
-                ports,
-            );
+            let (fresh, _) = opened.take(r.transport, &r.remote, ports, r.management_access);
             if fresh.is_empty() {
                 continue;
             }
@@ -366,40 +474,120 @@ fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
     out
 }
 
-/// The ranges of `ports` that `opened` does not already cover; they are added to `opened`.
-fn not_yet_open(opened: &mut Vec<PortRange>, ports: &[PortRange]) -> Vec<PortRange> {
-    let fresh: Vec<PortRange> = ports
-        .iter()
-        .copied()
-        .filter(|p| !opened.iter().any(|s| s.start <= p.start && p.end <= s.end))
-        .collect();
-    opened.extend(fresh.iter().copied());
-    *opened = normalize(std::mem::take(opened));
-    fresh
+/// Ports one rule opened.
+struct Open {
+    transport: Transport,
+    remote: Vec<IpNet>,
+    /// The platform restriction of the rule (a management rule covers only its own kind).
+    admin: Option<Admin>,
+    ports: Vec<PortRange>,
+}
+
+/// Ports already opened, per transport and sources, to find what a later rule adds.
+#[derive(Default)]
+struct Opened {
+    entries: Vec<Open>,
+}
+
+impl Opened {
+    /// The ranges of `ports` that no earlier rule with the same transport and covering
+    /// sources opens (those are recorded as opened by the next rule), and the indexes
+    /// of the rules that already open the others.
+    fn take(
+        &mut self,
+        transport: Transport,
+        remote: &[IpNet],
+        ports: &[PortRange],
+        admin: Option<Admin>,
+    ) -> (Vec<PortRange>, Vec<usize>) {
+        let mut fresh = Vec::new();
+        let mut by = Vec::new();
+        for p in ports {
+            let opener = self.entries.iter().position(|o| {
+                o.transport == transport
+                    && (o.admin.is_none() || o.admin == admin)
+                    && covers(&o.remote, remote)
+                    && o.ports.iter().any(|s| s.start <= p.start && p.end <= s.end)
+            });
+            match opener {
+                Some(i) => {
+                    if !by.contains(&i) {
+                        by.push(i);
+                    }
+                }
+                None => fresh.push(*p),
+            }
+        }
+        if !fresh.is_empty() {
+            self.entries.push(Open {
+                transport,
+                remote: remote.to_vec(),
+                admin,
+                ports: fresh.clone(),
+            });
+        }
+        (fresh, by)
+    }
+}
+
+/// A rule as a firewall that matches ports only (Linux, network, cloud) writes it.
+#[derive(Debug, Clone)]
+pub struct PortRule<'a> {
+    /// The rule.
+    pub rule: &'a Rule,
+    /// The ports it opens that no earlier rule opens; empty for ICMP and IP protocols.
+    pub ports: Vec<PortRange>,
+    /// Every service these ports serve: the rule's own, then those of later rules whose
+    /// ports it already opens (the RPC dynamic range serves many).
+    pub services: Vec<&'static str>,
 }
 
 /// For firewalls that match ports only (Linux, network): each rule with the ports that
-/// earlier rules of the same transport and sources do not already open. Rules left with
-/// nothing to open are dropped, so no port is opened twice.
-pub fn port_rules(rules: &[Rule]) -> Vec<(&Rule, Vec<PortRange>)> {
-    let mut opened: BTreeMap<(Transport, Vec<IpNet>), Vec<PortRange>> = BTreeMap::new();
-    let mut shared: Vec<(Transport, &'static str, Vec<IpNet>)> = Vec::new();
-    let mut out = Vec::new();
+/// earlier rules of the same transport and covering sources do not already open. Rules
+/// left with nothing to open are dropped, so no port is opened twice; the services they
+/// serve are added to the rule that opens their ports.
+pub fn port_rules<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Vec<PortRule<'a>> {
+    let mut opened = Opened::default();
+    let mut at: Vec<usize> = Vec::new(); // opened entry -> index in out
+    let mut out: Vec<PortRule<'a>> = Vec::new();
+    let add = |services: &mut Vec<&'static str>, new: &[&'static str]| {
+        for s in new {
+            if !services.contains(s) {
+                services.push(s);
+            }
+        }
+    };
     for r in rules {
         if r.ports.is_empty() {
-            let key = (r.transport, r.service_id, r.remote.clone());
-            if !shared.contains(&key) {
-                shared.push(key);
-                out.push((r, Vec::new()));
+            let same = out.iter_mut().find(|o| {
+                o.rule.ports.is_empty()
+                    && o.rule.transport == r.transport
+                    && o.rule.service_id == r.service_id
+                    && covers(&o.rule.remote, &r.remote)
+            });
+            match same {
+                Some(o) => add(&mut o.services, &r.services),
+                None => out.push(PortRule {
+                    rule: r,
+                    ports: Vec::new(),
+                    services: r.services.clone(),
+                }),
             }
             continue;
         }
-        let fresh = not_yet_open(
-            opened.entry((r.transport, r.remote.clone())).or_default(),
-            &r.ports,
-        );
+        let (fresh, by) = opened.take(r.transport, &r.remote, &r.ports, r.management_access);
+        for i in by {
+            if let Some(o) = at.get(i).and_then(|&j| out.get_mut(j)) {
+                add(&mut o.services, &r.services);
+            }
+        }
         if !fresh.is_empty() {
-            out.push((r, fresh));
+            at.push(out.len());
+            out.push(PortRule {
+                rule: r,
+                ports: fresh,
+                services: r.services.clone(),
+            });
         }
     }
     out
@@ -493,7 +681,7 @@ mod tests {
         assert!(
             port_rules(&rules)
                 .iter()
-                .all(|(_, p)| p.iter().all(|p| p.end < 49152))
+                .all(|p| p.ports.iter().all(|p| p.end < 49152))
         );
     }
 
@@ -550,7 +738,7 @@ mod tests {
         let rules = plan(&dc(), &RuleOptions::default()).unwrap();
         let pr = port_rules(&rules);
         let mut seen: Vec<(Transport, PortRange)> = Vec::new();
-        for (r, ports) in pr {
+        for PortRule { rule: r, ports, .. } in pr {
             for p in ports {
                 assert!(
                     !seen
@@ -561,5 +749,84 @@ mod tests {
                 seen.push((r.transport, p));
             }
         }
+    }
+
+    #[test]
+    fn display_names_are_unique_when_scopes_split() {
+        let opts = RuleOptions {
+            from: vec!["10.0.0.0/8".parse().unwrap()],
+            peers: Some(vec!["192.168.1.0/24".parse().unwrap()]),
+            management: Some(vec!["172.16.9.0/24".parse().unwrap()]),
+            ..Default::default()
+        };
+        let rules = plan(&dc(), &opts).unwrap();
+        for key in [|r: &Rule| r.name.clone(), |r: &Rule| r.display_name.clone()] {
+            let mut all: Vec<String> = rules.iter().map(key).collect();
+            let n = all.len();
+            all.sort();
+            all.dedup();
+            assert_eq!(n, all.len(), "{all:?}");
+        }
+        // --management adds SSH (Linux) and RDP/WinRM (Windows) from the management hosts.
+        let admin: Vec<&Rule> = rules
+            .iter()
+            .filter(|r| r.management_access.is_some())
+            .collect();
+        assert_eq!(admin.len(), 3);
+        assert!(
+            admin
+                .iter()
+                .all(|r| r.remote == vec!["172.16.9.0/24".parse::<IpNet>().unwrap()])
+        );
+        let none = RuleOptions {
+            no_management_access: true,
+            ..opts
+        };
+        assert!(
+            plan(&dc(), &none)
+                .unwrap()
+                .iter()
+                .all(|r| r.management_access.is_none())
+        );
+    }
+
+    #[test]
+    fn destinations_and_covered_sources() {
+        let opts = RuleOptions {
+            from: vec!["10.0.0.0/8".parse().unwrap()],
+            peers: Some(vec!["10.0.1.0/24".parse().unwrap()]),
+            to: vec![
+                "10.0.1.10/32".parse().unwrap(),
+                "10.0.1.11/32".parse().unwrap(),
+            ],
+            ..Default::default()
+        };
+        let rules = plan(&dc(), &opts).unwrap();
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.destinations == vec!["10.0.1.10/31".parse::<IpNet>().unwrap()])
+        );
+        // Peers inside the clients' block add no second endpoint mapper rule.
+        assert_eq!(
+            rules
+                .iter()
+                .filter(|r| r.windows == PortSet::RpcEpMap)
+                .count(),
+            1
+        );
+        // The dynamic range is opened once and names every service it serves.
+        let pr = port_rules(&rules);
+        let dynamic: Vec<&PortRule> = pr
+            .iter()
+            .filter(|p| p.ports.iter().any(|r| r.start == 49152))
+            .collect();
+        assert_eq!(dynamic.len(), 1);
+        assert!(
+            dynamic[0].services.contains(&"Net Logon"),
+            "{:?}",
+            dynamic[0].services
+        );
+        assert!(dynamic[0].services.len() >= 3, "{:?}", dynamic[0].services);
     }
 }

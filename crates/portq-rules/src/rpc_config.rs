@@ -15,12 +15,13 @@ pub const MIN_NETSH_RANGE: u32 = 255;
 
 /// How to write the settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ConfigFormat {
-    /// A `.reg` file for `reg import` / regedit.
+    /// A .reg file for reg import / regedit.
     Reg,
     /// PowerShell registry commands.
     Powershell,
-    /// A batch file: `netsh int ... set dynamicport` and `reg add`.
+    /// netsh dynamicport and reg add commands (a .cmd file).
     Netsh,
 }
 
@@ -41,7 +42,7 @@ fn static_value(s: StaticService) -> Option<(&'static str, &'static str)> {
             "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\NTFRS\\Parameters",
             "RPC TCP/IP Port Assignment",
         )),
-        StaticService::Dfsr => None,
+        StaticService::Dfsr | StaticService::Wmi => None,
     }
 }
 
@@ -51,6 +52,30 @@ fn restart_hint(s: StaticService) -> &'static str {
         StaticService::Netlogon => "restart the Netlogon service",
         StaticService::Frs => "restart the NtFrs service",
         StaticService::Dfsr => "restart the DFSR service",
+        StaticService::Wmi => "restart the Winmgmt service (net stop winmgmt, net start winmgmt)",
+    }
+}
+
+/// The command that sets a service without a registry value (DFSR, WMI).
+fn command(sp: &StaticPort) -> String {
+    match sp.service {
+        StaticService::Wmi => "winmgmt /standalonehost".to_owned(),
+        _ => format!("dfsrdiag StaticRPC /port:{}", sp.port),
+    }
+}
+
+/// Where the command runs and what it does.
+fn command_note(sp: &StaticPort) -> String {
+    match sp.service {
+        StaticService::Wmi => format!(
+            "wmi: moves WMI into its own process on TCP {}; {}",
+            sp.port,
+            restart_hint(sp.service)
+        ),
+        _ => format!(
+            "dfsr: run on each member, then {}",
+            restart_hint(sp.service)
+        ),
     }
 }
 
@@ -123,9 +148,10 @@ fn reg(range: Option<PortRange>, statics: &[StaticPort]) -> String {
                 sp.port
             )),
             None => out.push_str(&format!(
-                "\n; dfsr has no registry value: run  dfsrdiag StaticRPC /port:{}  on each member, then {}\n",
-                sp.port,
-                restart_hint(sp.service)
+                "\n; {} has no registry value: run  {}  ({})\n",
+                sp.service.as_str(),
+                command(sp),
+                command_note(sp)
             )),
         }
     }
@@ -150,11 +176,7 @@ fn powershell(range: Option<PortRange>, statics: &[StaticPort]) -> String {
                 sp.service.as_str(),
                 restart_hint(sp.service)
             )),
-            None => out.push_str(&format!(
-                "dfsrdiag.exe StaticRPC /port:{}  # dfsr: run on each member, then {}\n",
-                sp.port,
-                restart_hint(sp.service)
-            )),
+            None => out.push_str(&format!("{}  # {}\n", command(sp), command_note(sp))),
         }
     }
     out
@@ -185,11 +207,7 @@ fn netsh(range: Option<PortRange>, statics: &[StaticPort]) -> String {
                 sp.service.as_str(),
                 restart_hint(sp.service)
             )),
-            None => out.push_str(&format!(
-                "dfsrdiag StaticRPC /port:{}\nrem dfsr: run on each member, then {}\n",
-                sp.port,
-                restart_hint(sp.service)
-            )),
+            None => out.push_str(&format!("{}\nrem {}\n", command(sp), command_note(sp))),
         }
     }
     out
@@ -249,6 +267,14 @@ mod tests {
         assert!(reg.contains("\"DCTcpipPort\"=dword:000097f6"));
         assert!(reg.contains("\"RPC TCP/IP Port Assignment\"=dword:000097f7"));
         assert!(reg.contains("dfsrdiag StaticRPC /port:5722"));
+        let wmi = render(
+            None,
+            &[StaticPort::parse("wmi").unwrap()],
+            ConfigFormat::Netsh,
+        )
+        .unwrap();
+        assert!(wmi.contains("winmgmt /standalonehost\n"));
+        assert!(wmi.contains("TCP 24158"));
         let ps = render(None, &s, ConfigFormat::Powershell).unwrap();
         assert!(ps.contains("-Name 'DCTcpipPort' -PropertyType DWord -Value 38902"));
         let cmd = render(None, &s, ConfigFormat::Netsh).unwrap();

@@ -15,15 +15,21 @@ pub enum StaticService {
     Frs,
     /// DFS Replication (`dfsrdiag StaticRPC`).
     Dfsr,
+    /// WMI in its own host process (`winmgmt /standalonehost`), which listens on TCP 24158.
+    Wmi,
 }
+
+/// The port WMI listens on once it runs as a standalone host.
+pub const WMI_FIXED_PORT: u16 = 24158;
 
 impl StaticService {
     /// Every pinnable service.
-    pub const ALL: [StaticService; 4] = [
+    pub const ALL: [StaticService; 5] = [
         StaticService::Ntds,
         StaticService::Netlogon,
         StaticService::Frs,
         StaticService::Dfsr,
+        StaticService::Wmi,
     ];
 
     /// The token used on the command line.
@@ -33,6 +39,7 @@ impl StaticService {
             StaticService::Netlogon => "netlogon",
             StaticService::Frs => "frs",
             StaticService::Dfsr => "dfsr",
+            StaticService::Wmi => "wmi",
         }
     }
 
@@ -43,6 +50,7 @@ impl StaticService {
             StaticService::Netlogon => "netlogon",
             StaticService::Frs => "ntfrs",
             StaticService::Dfsr => "dfsr",
+            StaticService::Wmi => "winmgmt",
         }
     }
 }
@@ -57,12 +65,19 @@ pub struct StaticPort {
 }
 
 impl StaticPort {
-    /// Parses `ntds=38901` (service names are case-insensitive).
+    /// Parses `ntds=38901` (service names are case-insensitive); `wmi` alone means
+    /// WMI's fixed port 24158, the only one `winmgmt /standalonehost` uses.
     pub fn parse(text: &str) -> Result<StaticPort, RulesError> {
         let bad = |reason: String| RulesError::BadStaticPort {
             text: text.to_owned(),
             reason,
         };
+        if text.trim().eq_ignore_ascii_case("wmi") {
+            return Ok(StaticPort {
+                service: StaticService::Wmi,
+                port: WMI_FIXED_PORT,
+            });
+        }
         let (name, port) = text
             .split_once('=')
             .ok_or_else(|| bad("expected SERVICE=PORT, e.g. ntds=38901".into()))?;
@@ -72,7 +87,7 @@ impl StaticPort {
             .find(|s| s.as_str() == name)
             .ok_or_else(|| {
                 bad(format!(
-                    "unknown service '{name}' (expected ntds, netlogon, frs or dfsr)"
+                    "unknown service '{name}' (expected ntds, netlogon, frs, dfsr or wmi)"
                 ))
             })?;
         let port: u16 = port
@@ -81,6 +96,11 @@ impl StaticPort {
             .ok()
             .filter(|p| (1024..=65535).contains(p))
             .ok_or_else(|| bad("the port must be a number from 1024 to 65535".into()))?;
+        if service == StaticService::Wmi && port != WMI_FIXED_PORT {
+            return Err(bad(format!(
+                "WMI's standalone host always listens on {WMI_FIXED_PORT}: write wmi or wmi={WMI_FIXED_PORT}"
+            )));
+        }
         Ok(StaticPort { service, port })
     }
 }
@@ -124,6 +144,9 @@ mod tests {
         assert!(StaticPort::parse("bogus=1").is_err());
         assert!(StaticPort::parse("ntds=80").is_err());
         assert!(StaticPort::parse("ntds=70000").is_err());
+        assert_eq!(StaticPort::parse("WMI").map(|s| s.port), Ok(WMI_FIXED_PORT));
+        assert!(StaticPort::parse("wmi=24158").is_ok());
+        assert!(StaticPort::parse("wmi=24159").is_err());
         let a = StaticPort::parse("ntds=38901").unwrap();
         let b = StaticPort::parse("netlogon=38901").unwrap();
         assert!(matches!(

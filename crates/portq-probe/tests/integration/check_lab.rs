@@ -11,6 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::check_support::check_ports;
+use crate::lab_lock;
 use portq_probe::{CheckOptions, Evidence, Finding, PortState, Transport};
 
 const DEFAULT_DC: &str = "10.200.0.2";
@@ -51,6 +52,8 @@ fn find(f: &[Finding], t: Transport, port: u16) -> &Finding {
 
 #[tokio::test]
 async fn samba_dc_answers_like_a_domain_controller() {
+    // Shared: other DC tests may run alongside, a test that loads rules into the DC may not.
+    let _lab = lab_lock::shared();
     let Some(dc) = lab_dc() else {
         return;
     };

@@ -3,6 +3,8 @@
 //! against hostile fake mappers, the check pipeline, and interop with the Samba DC lab.
 
 mod check_support;
+#[path = "../../../../tests/lab/lab_lock.rs"]
+mod lab_lock;
 
 mod check_engine;
 mod check_lab;

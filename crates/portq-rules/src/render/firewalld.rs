@@ -1,6 +1,6 @@
 //! A firewalld service definition: `/etc/firewalld/services/portq.xml`.
 
-use super::Context;
+use super::{Context, Platform, applicable};
 use crate::plan::{Rule, port_rules};
 use portq_catalog::Transport;
 
@@ -24,7 +24,7 @@ pub fn render(rules: &[Rule], ctx: &Context) -> String {
         s.dedup();
         s
     };
-    out.push_str("<!-- portq: install as /etc/firewalld/services/portq.xml, then: firewall-cmd --reload; firewall-cmd --add-service=portq -->\n");
+    out.push_str("<!-- portq: install as /etc/firewalld/services/portq.xml, check it with firewall-cmd --check-config, then: firewall-cmd --reload; firewall-cmd --add-service=portq (runtime only: firewall-cmd --reload undoes it; add --permanent once it works) -->\n");
     if !sources.is_empty() {
         out.push_str(&format!(
             "<!-- firewalld services cannot carry sources: add them to the zone, e.g. firewall-cmd --zone=internal --add-source={} -->\n",
@@ -46,9 +46,11 @@ pub fn render(rules: &[Rule], ctx: &Context) -> String {
         xml(&ctx.roles.join(", "))
     ));
     let mut seen: Vec<String> = Vec::new();
-    for (r, open) in port_rules(rules) {
+    for pr in port_rules(applicable(rules, Platform::Linux)) {
+        let r = pr.rule;
         let lines: Vec<String> = match r.transport {
-            Transport::Tcp | Transport::Udp => open
+            Transport::Tcp | Transport::Udp => pr
+                .ports
                 .iter()
                 .map(|p| {
                     format!(

@@ -1,8 +1,12 @@
 //! `iptables-restore` / `ip6tables-restore` input (check with `--test`).
 
-use super::{Context, comment_text, family};
+use super::{Context, Platform, applicable, family, linux_safety, network, serves};
 use crate::plan::{Rule, port_rules};
+use ipnet::IpNet;
 use portq_catalog::{PortRange, Transport};
+
+/// The comment match allows up to 255 bytes.
+const COMMENT_MAX: usize = 255;
 
 /// multiport takes at most 15 ports, a range counting as two.
 fn chunks(ports: &[PortRange]) -> Vec<Vec<PortRange>> {
@@ -37,15 +41,45 @@ fn port_arg(p: &[PortRange]) -> String {
         .join(",")
 }
 
-/// Renders the filter table with a PORTQ-INPUT chain called from INPUT.
-pub fn render(rules: &[Rule], ctx: &Context, v6: bool) -> String {
-    let mut out = format!(
-        "# portq firewall rules for: {}\n# Load with: {}-restore < FILE\n*filter\n:INPUT {} [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:PORTQ-INPUT - [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -m conntrack --ctstate INVALID -j DROP\n-A INPUT -i lo -j ACCEPT\n-A INPUT -j PORTQ-INPUT\n",
-        ctx.roles.join(", "),
-        if v6 { "ip6tables" } else { "iptables" },
-        if ctx.default_drop { "DROP" } else { "ACCEPT" }
-    );
-    for (r, open) in port_rules(rules) {
+/// ICMP that IP needs, as rules of `chain`: path MTU discovery and errors, and on a host
+/// IPv6 neighbour and router discovery from the link only (hop limit 255).
+fn essentials(chain: &str, v6: bool, host: bool) -> String {
+    if !v6 {
+        return format!(
+            "-A {chain} -p icmp -m icmp --icmp-type fragmentation-needed -m comment --comment \"portq: path MTU discovery\" -j ACCEPT\n"
+        );
+    }
+    let mut out = String::new();
+    for t in [
+        "destination-unreachable",
+        "packet-too-big",
+        "time-exceeded",
+        "parameter-problem",
+    ] {
+        out.push_str(&format!(
+            "-A {chain} -p ipv6-icmp -m icmp6 --icmpv6-type {t} -j ACCEPT\n"
+        ));
+    }
+    if host {
+        for t in [
+            "router-solicitation",
+            "router-advertisement",
+            "neighbour-solicitation",
+            "neighbour-advertisement",
+        ] {
+            out.push_str(&format!(
+                "-A {chain} -p ipv6-icmp -m icmp6 --icmpv6-type {t} -m hl --hl-eq 255 -j ACCEPT\n"
+            ));
+        }
+    }
+    out
+}
+
+/// The allow rules, appended to `chain`.
+fn allow(rules: &[&Rule], chain: &str, v6: bool) -> String {
+    let mut out = String::new();
+    for pr in port_rules(rules.iter().copied()) {
+        let r = pr.rule;
         let Some(src) = family(&r.remote, v6) else {
             continue;
         };
@@ -54,30 +88,80 @@ pub fn render(rules: &[Rule], ctx: &Context, v6: bool) -> String {
         } else {
             src.iter().map(|n| Some(n.to_string())).collect()
         };
-        let comment = format!("-m comment --comment \"{}\"", comment_text(&r.name));
+        let comment = format!(
+            "-m comment --comment \"{}\"",
+            serves(&r.name, &pr.services, COMMENT_MAX)
+        );
         for s in &sources {
             let s = s.as_ref().map(|s| format!(" -s {s}")).unwrap_or_default();
             match r.transport {
                 Transport::Tcp | Transport::Udp => {
                     let p = r.transport.as_str();
-                    for c in chunks(&open) {
+                    for c in chunks(&pr.ports) {
                         let m = if c.len() == 1 {
                             format!("--dport {}", port_arg(&c))
                         } else {
                             format!("-m multiport --dports {}", port_arg(&c))
                         };
-                        out.push_str(&format!("-A PORTQ-INPUT -p {p}{s} -m {p} {m} {comment} -j ACCEPT\n"));
+                        out.push_str(&format!(
+                            "-A {chain} -p {p}{s} -m {p} {m} {comment} -j ACCEPT\n"
+                        ));
                     }
                 }
                 Transport::Icmp if v6 => out.push_str(&format!(
-                    "-A PORTQ-INPUT -p ipv6-icmp{s} -m icmp6 --icmpv6-type echo-request {comment} -j ACCEPT\n"
+                    "-A {chain} -p ipv6-icmp{s} -m icmp6 --icmpv6-type echo-request {comment} -j ACCEPT\n"
                 )),
                 Transport::Icmp => out.push_str(&format!(
-                    "-A PORTQ-INPUT -p icmp{s} -m icmp --icmp-type echo-request {comment} -j ACCEPT\n"
+                    "-A {chain} -p icmp{s} -m icmp --icmp-type echo-request {comment} -j ACCEPT\n"
                 )),
                 Transport::Gre if v6 => {}
-                t => out.push_str(&format!("-A PORTQ-INPUT -p {}{s} {comment} -j ACCEPT\n", t.ip_protocol())),
+                t => out.push_str(&format!(
+                    "-A {chain} -p {}{s} {comment} -j ACCEPT\n",
+                    t.ip_protocol()
+                )),
             }
+        }
+    }
+    out
+}
+
+/// Renders the filter table: host rules in a PORTQ-INPUT chain called from INPUT, or
+/// with `--to` a PORTQ-SERVERS chain that FORWARD sends the servers' traffic to.
+pub fn render(rules: &[Rule], ctx: &Context, v6: bool) -> String {
+    let tool = if v6 { "ip6tables" } else { "iptables" };
+    let safety = linux_safety(
+        &format!("{tool}-restore --test < FILE"),
+        &format!("{tool}-apply -t 120 FILE   (restores the old rules unless you confirm)"),
+    );
+    let mut out = format!(
+        "# portq firewall rules for: {}\n# This file replaces the whole filter table: {tool}-restore < FILE\n{safety}",
+        ctx.roles.join(", ")
+    );
+    if !network(rules) {
+        let list = applicable(rules, Platform::Linux);
+        out.push_str(&format!(
+            "*filter\n:INPUT {} [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:PORTQ-INPUT - [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -m conntrack --ctstate INVALID -j DROP\n-A INPUT -i lo -j ACCEPT\n{}-A INPUT -j PORTQ-INPUT\n{}",
+            if ctx.default_drop { "DROP" } else { "ACCEPT" },
+            essentials("INPUT", v6, true),
+            allow(&list, "PORTQ-INPUT", v6),
+        ));
+    } else {
+        let list = applicable(rules, Platform::Network);
+        out.push_str("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:PORTQ-SERVERS - [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n");
+        for d in rules
+            .first()
+            .map(|r| r.destinations.as_slice())
+            .unwrap_or_default()
+        {
+            if matches!(d, IpNet::V6(_)) == v6 {
+                out.push_str(&format!("-A FORWARD -d {d} -j PORTQ-SERVERS\n"));
+            }
+        }
+        out.push_str("-A PORTQ-SERVERS -m conntrack --ctstate INVALID -j DROP\n");
+        out.push_str(&essentials("PORTQ-SERVERS", v6, false));
+        out.push_str(&allow(&list, "PORTQ-SERVERS", v6));
+        if ctx.default_drop {
+            out.push_str("-A PORTQ-SERVERS -m comment --comment \"portq: nothing else reaches the servers\" -j DROP\n");
         }
     }
     out.push_str("COMMIT\n");

@@ -1,6 +1,6 @@
 //! JSON and CSV: one row per rule, for spreadsheets and other tools.
 
-use crate::plan::{PortSet, Rule};
+use crate::plan::{Admin, PortSet, Rule};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -9,6 +9,7 @@ struct Row<'a> {
     display_name: &'a str,
     service_id: &'a str,
     service: &'a str,
+    services: Vec<&'a str>,
     protocol: &'a str,
     ip_protocol: u8,
     ports: String,
@@ -18,6 +19,8 @@ struct Row<'a> {
     roles: Vec<&'a str>,
     program: Option<&'a str>,
     windows_service: Option<&'a str>,
+    destinations: Vec<String>,
+    management_access: Option<Admin>,
 }
 
 fn row(r: &Rule) -> Row<'_> {
@@ -32,6 +35,7 @@ fn row(r: &Rule) -> Row<'_> {
         display_name: &r.display_name,
         service_id: r.service_id,
         service: r.service,
+        services: r.services.clone(),
         protocol: r.transport.as_str(),
         ip_protocol: r.transport.ip_protocol(),
         ports: list(&r.ports),
@@ -47,6 +51,8 @@ fn row(r: &Rule) -> Row<'_> {
         roles: r.roles.clone(),
         program: r.program,
         windows_service: r.windows_service,
+        destinations: r.destinations.iter().map(|n| n.to_string()).collect(),
+        management_access: r.management_access,
     }
 }
 
@@ -69,7 +75,7 @@ fn csv_cell(s: &str) -> String {
 /// CSV with a header row.
 pub fn csv(rules: &[Rule]) -> String {
     let mut out = String::from(
-        "name,display_name,service_id,service,protocol,ip_protocol,ports,windows_local_port,remote_addresses,directions,roles,program,windows_service\n",
+        "name,display_name,service_id,service,services,protocol,ip_protocol,ports,windows_local_port,remote_addresses,directions,roles,program,windows_service,destinations,management_access\n",
     );
     for r in rules.iter().map(row) {
         let cells = [
@@ -77,6 +83,7 @@ pub fn csv(rules: &[Rule]) -> String {
             r.display_name.to_owned(),
             r.service_id.to_owned(),
             r.service.to_owned(),
+            r.services.join("; "),
             r.protocol.to_owned(),
             r.ip_protocol.to_string(),
             r.ports,
@@ -86,6 +93,12 @@ pub fn csv(rules: &[Rule]) -> String {
             r.roles.join(" "),
             r.program.unwrap_or("").to_owned(),
             r.windows_service.unwrap_or("").to_owned(),
+            r.destinations.join(" "),
+            match r.management_access {
+                Some(Admin::Ssh) => "ssh".to_owned(),
+                Some(Admin::Windows) => "windows".to_owned(),
+                None => String::new(),
+            },
         ];
         let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
         out.push_str(&line.join(","));

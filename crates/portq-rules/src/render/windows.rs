@@ -1,7 +1,8 @@
 //! PowerShell (`New-NetFirewallRule`) and `netsh advfirewall` output.
 
-use super::{Context, comment_text};
+use super::{Context, Platform, Profile, applicable, comment_text};
 use crate::plan::{PortSet, Rule};
+use ipnet::IpNet;
 use portq_catalog::{PortRange, Transport};
 
 fn port_list(ports: &[PortRange]) -> String {
@@ -12,27 +13,24 @@ fn port_list(ports: &[PortRange]) -> String {
         .join(",")
 }
 
-fn remote_list(rule: &Rule) -> Option<String> {
-    (!rule.remote.is_empty()).then(|| {
-        rule.remote
-            .iter()
+/// Addresses as Windows takes them (comma-separated); `None` for an empty list (any).
+fn net_list(nets: &[IpNet]) -> Option<String> {
+    (!nets.is_empty()).then(|| {
+        nets.iter()
             .map(|n| n.to_string())
             .collect::<Vec<_>>()
             .join(",")
     })
 }
 
+fn remote_list(rule: &Rule) -> Option<String> {
+    net_list(&rule.remote)
+}
+
 /// Sources for an ICMP rule of one IP version: `None` when the rule's sources are all of
 /// the other version (no rule is needed), `Some(None)` for any source.
 fn icmp_remote(rule: &Rule, v6: bool) -> Option<Option<String>> {
-    super::family(&rule.remote, v6).map(|l| {
-        (!l.is_empty()).then(|| {
-            l.iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-    })
+    super::family(&rule.remote, v6).map(|l| net_list(&l))
 }
 
 fn ps_quote(s: &str) -> String {
@@ -46,20 +44,77 @@ fn header(ctx: &Context, comment: &str) -> String {
     )
 }
 
-/// PowerShell: one `New-NetFirewallRule` per rule, after removing earlier portq rules.
+/// The profiles, as `-Profile` and `profile=` take them.
+fn profiles(ctx: &Context, sep: &str) -> String {
+    if ctx.profiles.is_empty() || ctx.profiles.contains(&Profile::Any) {
+        return "Any".to_owned();
+    }
+    let names: Vec<&str> = ctx.profiles.iter().map(|p| p.as_str()).collect();
+    names.join(sep)
+}
+
+/// The profiles whose logging settings change: the named ones, or all three.
+fn logged_profiles(ctx: &Context) -> Vec<Profile> {
+    if ctx.profiles.is_empty() || ctx.profiles.contains(&Profile::Any) {
+        vec![Profile::Domain, Profile::Private, Profile::Public]
+    } else {
+        ctx.profiles.clone()
+    }
+}
+
+fn local_list(rule: &Rule) -> Option<String> {
+    net_list(&rule.destinations)
+}
+
+const LOG_FILE: &str = "%SystemRoot%\\System32\\LogFiles\\Firewall\\pfirewall.log";
+
+/// PowerShell: one `New-NetFirewallRule` per rule, after removing earlier portq rules;
+/// with a policy store, all of it inside one GPO session saved at the end.
 pub fn powershell(rules: &[Rule], ctx: &Context) -> String {
     let mut out = header(ctx, "#");
-    out.push_str("Get-NetFirewallRule -Group 'portq' -ErrorAction SilentlyContinue | Remove-NetFirewallRule\n");
-    for r in rules {
-        let mut cmd = format!(
-            "New-NetFirewallRule -Name {} -DisplayName {} -Group 'portq' -Direction Inbound -Action Allow -Profile Any",
-            ps_quote(&r.name),
-            ps_quote(&r.display_name)
-        );
+    let gpo = match &ctx.policy_store {
+        Some(store) => {
+            out.push_str(&format!(
+                "# Writes into the Group Policy object {store} (GroupPolicy module: RSAT or a DC). Servers apply it\n# at their next policy refresh (gpupdate /force).\n$gpo = Open-NetGPO -PolicyStore {}\n",
+                ps_quote(store),
+                store = ps_quote(store),
+            ));
+            " -GPOSession $gpo"
+        }
+        None => "",
+    };
+    out.push_str(&format!("Get-NetFirewallRule{gpo} -Group 'portq' -ErrorAction SilentlyContinue | Remove-NetFirewallRule\n"));
+    let profile = profiles(ctx, ",");
+    for r in applicable(rules, Platform::Windows) {
+        let start = |name: &str, display: &str| {
+            format!(
+                "New-NetFirewallRule{gpo} -Name {} -DisplayName {} -Group 'portq' -Direction Inbound -Action Allow -Profile {profile}",
+                ps_quote(name),
+                ps_quote(display)
+            )
+        };
         if r.windows == PortSet::IcmpEcho {
-            out.push_str(&ps_icmp(r));
+            for (v6, proto, ty, suffix) in [(false, "ICMPv4", 8, ""), (true, "ICMPv6", 128, "-v6")]
+            {
+                let Some(remote) = icmp_remote(r, v6) else {
+                    continue;
+                };
+                out.push_str(&start(
+                    &format!("{}{suffix}", r.name),
+                    &format!("{} ({proto})", r.display_name),
+                ));
+                out.push_str(&format!(" -Protocol {proto} -IcmpType {ty}"));
+                if let Some(remote) = remote {
+                    out.push_str(&format!(" -RemoteAddress {remote}"));
+                }
+                if let Some(local) = local_list(r) {
+                    out.push_str(&format!(" -LocalAddress {local}"));
+                }
+                out.push('\n');
+            }
             continue;
         }
+        let mut cmd = start(&r.name, &r.display_name);
         match (&r.windows, r.transport) {
             (PortSet::IcmpEcho, _) => {}
             (PortSet::IpProtocol, t) => cmd.push_str(&format!(" -Protocol {}", t.ip_protocol())),
@@ -72,6 +127,9 @@ pub fn powershell(rules: &[Rule], ctx: &Context) -> String {
         if let Some(remote) = remote_list(r) {
             cmd.push_str(&format!(" -RemoteAddress {remote}"));
         }
+        if let Some(local) = local_list(r) {
+            cmd.push_str(&format!(" -LocalAddress {local}"));
+        }
         if let Some(p) = r.program {
             cmd.push_str(&format!(" -Program {}", ps_quote(p)));
         }
@@ -80,41 +138,25 @@ pub fn powershell(rules: &[Rule], ctx: &Context) -> String {
         }
         cmd.push_str(&format!(
             " -Description {}",
-            ps_quote(&comment_text(&with_source(
-                format!("portq: {} for {}", r.service, r.roles.join(", ")),
-                r
+            ps_quote(&comment_text(&format!(
+                "portq: {} for {}",
+                r.services.join(", "),
+                r.roles.join(", ")
             )))
         ));
         out.push_str(&cmd);
         out.push('\n');
     }
-    out
-}
-
-/// Appends the documents the rule's facts come from, when the catalogue cites any.
-fn with_source(text: String, r: &Rule) -> String {
-    match portq_catalog::sources_of(r.service_id, r.transport, &r.ports) {
-        s if s.is_empty() => text,
-        s => format!("{text}; source: {s}"),
-    }
-}
-
-/// ICMP echo needs one Windows rule per IP version.
-fn ps_icmp(r: &Rule) -> String {
-    let mut out = String::new();
-    for (v6, proto, ty, suffix) in [(false, "ICMPv4", 8, ""), (true, "ICMPv6", 128, "-v6")] {
-        let Some(remote) = icmp_remote(r, v6) else {
-            continue;
-        };
+    if ctx.log_blocked {
+        let names: Vec<&str> = logged_profiles(ctx).iter().map(|p| p.as_str()).collect();
         out.push_str(&format!(
-            "New-NetFirewallRule -Name {} -DisplayName {} -Group 'portq' -Direction Inbound -Action Allow -Profile Any -Protocol {proto} -IcmpType {ty}",
-            ps_quote(&format!("{}{suffix}", r.name)),
-            ps_quote(&format!("{} ({proto})", r.display_name))
+            "# Log dropped packets, to see what the rules miss.\nSet-NetFirewallProfile{gpo} -Profile {} -LogBlocked True -LogMaxSizeKilobytes 16384 -LogFileName {}\n",
+            names.join(","),
+            ps_quote(LOG_FILE)
         ));
-        if let Some(remote) = remote {
-            out.push_str(&format!(" -RemoteAddress {remote}"));
-        }
-        out.push('\n');
+    }
+    if !gpo.is_empty() {
+        out.push_str("Save-NetGPO -GPOSession $gpo\n");
     }
     out
 }
@@ -122,7 +164,8 @@ fn ps_icmp(r: &Rule) -> String {
 /// netsh: one `advfirewall firewall add rule` per rule, after deleting earlier ones of the same names.
 pub fn netsh(rules: &[Rule], ctx: &Context) -> String {
     let mut out = header(ctx, "rem");
-    for r in rules {
+    let rules = applicable(rules, Platform::Windows);
+    for r in &rules {
         out.push_str(&format!(
             "netsh advfirewall firewall delete rule name=\"{}\" >nul 2>&1\n",
             r.name
@@ -134,15 +177,34 @@ pub fn netsh(rules: &[Rule], ctx: &Context) -> String {
             ));
         }
     }
-    for r in rules {
-        let mut cmd = format!(
-            "netsh advfirewall firewall add rule name=\"{}\" dir=in action=allow profile=any enable=yes",
-            r.name
-        );
+    let profile = profiles(ctx, ",").to_lowercase();
+    for r in &rules {
+        let localip = local_list(r)
+            .map(|l| format!(" localip={l}"))
+            .unwrap_or_default();
         if r.windows == PortSet::IcmpEcho {
-            out.push_str(&netsh_icmp(r));
+            for (v6, proto, suffix) in
+                [(false, "icmpv4:8,any", ""), (true, "icmpv6:128,any", "-v6")]
+            {
+                let Some(remote) = icmp_remote(r, v6) else {
+                    continue;
+                };
+                out.push_str(&format!(
+                    "netsh advfirewall firewall add rule name=\"{}{suffix}\" dir=in action=allow profile={profile} enable=yes protocol={proto}",
+                    r.name
+                ));
+                if let Some(remote) = remote {
+                    out.push_str(&format!(" remoteip={remote}"));
+                }
+                out.push_str(&localip);
+                out.push('\n');
+            }
             continue;
         }
+        let mut cmd = format!(
+            "netsh advfirewall firewall add rule name=\"{}\" dir=in action=allow profile={profile} enable=yes",
+            r.name
+        );
         match (&r.windows, r.transport) {
             (PortSet::IcmpEcho, _) => {}
             (PortSet::IpProtocol, t) => cmd.push_str(&format!(" protocol={}", t.ip_protocol())),
@@ -159,6 +221,7 @@ pub fn netsh(rules: &[Rule], ctx: &Context) -> String {
         if let Some(remote) = remote_list(r) {
             cmd.push_str(&format!(" remoteip={remote}"));
         }
+        cmd.push_str(&localip);
         if let Some(p) = r.program {
             cmd.push_str(&format!(" program=\"{p}\""));
         }
@@ -172,23 +235,14 @@ pub fn netsh(rules: &[Rule], ctx: &Context) -> String {
         out.push_str(&cmd);
         out.push('\n');
     }
-    out
-}
-
-fn netsh_icmp(r: &Rule) -> String {
-    let mut out = String::new();
-    for (v6, proto, suffix) in [(false, "icmpv4:8,any", ""), (true, "icmpv6:128,any", "-v6")] {
-        let Some(remote) = icmp_remote(r, v6) else {
-            continue;
-        };
-        out.push_str(&format!(
-            "netsh advfirewall firewall add rule name=\"{}{suffix}\" dir=in action=allow profile=any enable=yes protocol={proto}",
-            r.name
-        ));
-        if let Some(remote) = remote {
-            out.push_str(&format!(" remoteip={remote}"));
+    if ctx.log_blocked {
+        out.push_str("rem Log dropped packets, to see what the rules miss.\n");
+        for p in logged_profiles(ctx) {
+            let p = p.as_str().to_lowercase();
+            out.push_str(&format!(
+                "netsh advfirewall set {p}profile logging droppedconnections enable\nnetsh advfirewall set {p}profile logging maxfilesize 16384\nnetsh advfirewall set {p}profile logging filename \"{LOG_FILE}\"\n"
+            ));
         }
-        out.push('\n');
     }
     out
 }

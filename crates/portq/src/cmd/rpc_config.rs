@@ -6,29 +6,19 @@ use portq_catalog::query::parse_range;
 use portq_rules::rpc_config::{ConfigFormat, render};
 use portq_rules::{RulesError, StaticPort};
 
-/// The formats `portq rpc-config` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// A .reg file.
-    Reg,
-    /// PowerShell registry commands.
-    Powershell,
-    /// netsh dynamicport and reg add commands (a .cmd file).
-    Netsh,
-}
-
 /// Arguments of `portq rpc-config`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The RPC dynamic range to restrict to, e.g. 5000-5100.
     #[arg(long, value_name = "START-END")]
     pub range: Option<String>,
-    /// Pin a service to a static port: ntds=PORT, netlogon=PORT, frs=PORT, dfsr=PORT (repeatable).
+    /// Pin a service to a static port: ntds=PORT, netlogon=PORT, frs=PORT, dfsr=PORT, or wmi
+    /// (WMI in its own process on TCP 24158) (repeatable).
     #[arg(long = "static-port", value_name = "SERVICE=PORT")]
     pub static_ports: Vec<String>,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "reg")]
-    pub format: Format,
+    pub format: ConfigFormat,
 }
 
 /// Runs `portq rpc-config`.
@@ -45,12 +35,7 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         .map(|s| StaticPort::parse(s))
         .collect::<Result<_, _>>()
         .map_err(Failure::usage)?;
-    let format = match args.format {
-        Format::Reg => ConfigFormat::Reg,
-        Format::Powershell => ConfigFormat::Powershell,
-        Format::Netsh => ConfigFormat::Netsh,
-    };
-    let text = render(range, &statics, format).map_err(Failure::usage)?;
+    let text = render(range, &statics, args.format).map_err(Failure::usage)?;
     out::print(&text).map_err(Failure::runtime)?;
     Ok(Status::Ok)
 }

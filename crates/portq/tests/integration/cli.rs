@@ -2,6 +2,8 @@
 //! then tests grouped by subcommand. Everything here is offline; the network tests of
 //! `check` and `rpc` live with the probe crate and the lab.
 
+use crate::lab_lock;
+
 use assert_cmd::Command;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -614,12 +616,45 @@ const ROLE_SETS: &[&[&str]] = &[
     ],
 ];
 
+/// A role set as `rules` arguments, with management access (a drop policy needs it).
+fn rules_args<'a>(format: &'a str, set: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["rules", "--format", format];
+    args.extend_from_slice(set);
+    if !set.contains(&"--management") {
+        args.extend_from_slice(&[
+            "--management",
+            "192.0.2.10",
+            "--management",
+            "2001:db8:9::/64",
+        ]);
+    }
+    args
+}
+
+/// The role sets again in network mode (for a firewall in front of the servers).
+fn network_sets() -> Vec<Vec<&'static str>> {
+    ROLE_SETS
+        .iter()
+        .map(|s| {
+            [
+                *s,
+                &["--to", "10.0.1.10-10.0.1.11", "--to", "2001:db8:1::10"][..],
+            ]
+            .concat()
+        })
+        .collect()
+}
+
 #[test]
 fn nftables_output_passes_nft_check() {
     let Some(nft) = require("nft") else { return };
-    for set in ROLE_SETS {
-        let mut args = vec!["rules", "--format", "nftables"];
-        args.extend_from_slice(set);
+    let network = network_sets();
+    for set in ROLE_SETS
+        .iter()
+        .copied()
+        .chain(network.iter().map(|s| s.as_slice()))
+    {
+        let args = rules_args("nftables", set);
         let (code, text, err) = run(&args);
         assert_eq!(code, 0, "{err}");
         // `nft -c -f FILE` parses and checks without loading; the file is passed as the last argument.
@@ -634,9 +669,13 @@ fn iptables_output_passes_iptables_restore_test() {
         ("ip6tables-restore", "ip6tables"),
     ] {
         let Some(tool) = require(bin) else { continue };
-        for set in ROLE_SETS {
-            let mut args = vec!["rules", "--format", fmt];
-            args.extend_from_slice(set);
+        let network = network_sets();
+        for set in ROLE_SETS
+            .iter()
+            .copied()
+            .chain(network.iter().map(|s| s.as_slice()))
+        {
+            let args = rules_args(fmt, set);
             let (code, text, err) = run(&args);
             assert_eq!(code, 0, "{err}");
             let out = std::process::Command::new(&tool)
@@ -680,11 +719,16 @@ fn windows_rules_are_pinned() {
             .lines()
             .filter(|l| l.contains("New-NetFirewallRule -Name") || l.contains("firewall add rule"))
             .collect();
-        let mut uniq = adds.clone();
-        uniq.sort();
-        uniq.dedup();
-        assert_eq!(adds.len(), uniq.len(), "duplicate rules");
+        assert_distinct(&adds, "duplicate rules");
     }
+}
+
+/// Asserts that no item is there twice.
+fn assert_distinct(items: &[&str], what: &str) {
+    let mut uniq = items.to_vec();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(items.len(), uniq.len(), "{what}: {items:?}");
 }
 
 #[test]
@@ -734,6 +778,417 @@ fn rpc_config_formats_and_limits() {
     let (code, netsh, _) = run(&["rpc-config", "--range", "10000-10999", "--format", "netsh"]);
     assert_eq!(code, 0);
     assert!(netsh.contains("netsh int ipv4 set dynamicport tcp start=10000 num=1000"));
+}
+
+/// A command line written as one string (no argument contains a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// Issue 13: `--format nftables` wrote `policy drop` with nothing for SSH. A drop policy
+/// now needs --management (SSH stays open to it) or an explicit --no-management-access.
+#[test]
+fn rules_drop_policy_never_locks_out_management() {
+    for fmt in ["nftables", "iptables", "ip6tables"] {
+        let base = [
+            "rules",
+            "--role",
+            "dc",
+            "--from",
+            "10.0.0.0/8",
+            "--format",
+            fmt,
+        ];
+        let err = assert_usage_error(&base);
+        assert!(err.contains("--management") && err.contains("SSH"), "{err}");
+        if fmt == "ip6tables" {
+            continue; // IPv4-only sources: see rules_one_family_outputs_refuse_the_other
+        }
+        let (code, _, err) = run(&[&base[..], &["--no-default-drop"]].concat());
+        assert_eq!(code, 0, "{err}");
+        let (code, text, err) = run(&[&base[..], &["--no-management-access"]].concat());
+        assert_eq!(code, 0, "{err}");
+        assert!(!text.contains("22 "), "{fmt}: {text}");
+        let (code, text, err) = run(&[&base[..], &["--management", "192.0.2.0/24"]].concat());
+        assert_eq!(code, 0, "{err}");
+        let ssh = text
+            .lines()
+            .find(|l| l.contains("portq-mgmt-ssh-tcp"))
+            .unwrap_or_else(|| panic!("{fmt}: no SSH rule\n{text}"));
+        assert!(ssh.contains("192.0.2.0/24"), "{ssh}");
+        assert!(
+            ssh.contains("dport 22 ") || ssh.contains("--dport 22 "),
+            "{ssh}"
+        );
+        // Windows management rules do not belong in a Linux host's firewall.
+        assert!(!text.contains("3389"), "{fmt}: {text}");
+        // How to test it safely is said at the top.
+        let head: String = text.lines().take(8).collect::<Vec<_>>().join("\n");
+        assert!(
+            head.contains("Check it first") && head.contains("rollback"),
+            "{head}"
+        );
+    }
+    let (_, nft, _) = run(&words("rules --role dc -f nftables --management 10.9.0.1"));
+    assert!(nft.contains("nft -c -f FILE"), "{nft}");
+    let (_, ipt, _) = run(&words("rules --role dc -f iptables --management 10.9.0.1"));
+    assert!(ipt.contains("iptables-restore --test") && ipt.contains("iptables-apply -t 120"));
+}
+
+/// Issue 13: ip6tables with IPv4-only sources gave `:INPUT DROP` and no allow rule, and
+/// the inet table dropped ICMPv6, so neighbour discovery died.
+#[test]
+fn rules_one_family_outputs_refuse_the_other_and_keep_icmp_essentials() {
+    let err = assert_usage_error(&words(
+        "rules --role dc --from 10.0.0.0/8 --management 10.9.0.0/24 -f ip6tables",
+    ));
+    assert!(
+        err.contains("IPv4") && err.contains("--format iptables"),
+        "{err}"
+    );
+    let err = assert_usage_error(&words(
+        "rules --role dc --from 2001:db8::/32 --management 2001:db8:9::/64 -f iptables",
+    ));
+    assert!(err.contains("ip6tables"), "{err}");
+    let err = assert_usage_error(&words("rules --role dc --to 10.0.1.10 -f ip6tables"));
+    assert!(err.contains("--to"), "{err}");
+    let (code, nft, err) = run(&words(
+        "rules --role dc --from 10.0.0.0/8 --management 10.9.0.0/24 -f nftables",
+    ));
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "nd-neighbor-solicit",
+        "nd-neighbor-advert",
+        "nd-router-advert",
+        "packet-too-big",
+        "parameter-problem",
+        "icmp code frag-needed accept",
+    ] {
+        assert!(nft.contains(want), "nftables lacks {want}");
+    }
+    let (_, ip6, _) = run(&words(
+        "rules --role dc --from 2001:db8::/32 --management 2001:db8:9::/64 -f ip6tables",
+    ));
+    for want in [
+        "--icmpv6-type neighbour-solicitation -m hl --hl-eq 255 -j ACCEPT",
+        "--icmpv6-type neighbour-advertisement -m hl --hl-eq 255 -j ACCEPT",
+        "--icmpv6-type packet-too-big -j ACCEPT",
+        "--icmpv6-type parameter-problem -j ACCEPT",
+        "-s 2001:db8::/32",
+    ] {
+        assert!(ip6.contains(want), "ip6tables lacks {want}\n{ip6}");
+    }
+    let (_, ip4, _) = run(&words("rules --role dc --no-management-access -f iptables"));
+    assert!(ip4.contains("--icmp-type fragmentation-needed"), "{ip4}");
+}
+
+/// `-Name 'X'` / `-DisplayName 'X'` values of PowerShell output.
+fn ps_values<'a>(text: &'a str, flag: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter(|l| l.starts_with("New-NetFirewallRule"))
+        .filter_map(|l| l.split(&format!("{flag} '")).nth(1))
+        .filter_map(|v| v.split('\'').next())
+        .collect()
+}
+
+/// Issue 13: with --peers the PowerShell output had three rules with the same DisplayName.
+#[test]
+fn rules_windows_names_and_display_names_are_unique() {
+    for peers in ["10.0.1.0/24", "192.168.1.0/24"] {
+        let args = [
+            "rules",
+            "--role",
+            "dc",
+            "--from",
+            "10.0.0.0/8",
+            "--peers",
+            peers,
+        ];
+        let (code, ps, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        for flag in ["-Name", "-DisplayName"] {
+            let all = ps_values(&ps, flag);
+            assert!(all.len() > 10, "{ps}");
+            assert_distinct(&all, &format!("--peers {peers}: repeated {flag}"));
+        }
+        // The endpoint mapper once: the rule for clients and peers admits both, so the
+        // rules for either alone would open nothing more.
+        let epmap = ps.lines().filter(|l| l.contains("RPCEPMap")).count();
+        assert_eq!(epmap, 1, "--peers {peers}\n{ps}");
+        let (_, netsh, _) = run(&[&args[..], &["-f", "netsh"]].concat());
+        let names: Vec<&str> = netsh
+            .lines()
+            .filter(|l| l.contains("firewall add rule name="))
+            .filter_map(|l| l.split('"').nth(1))
+            .collect();
+        assert_distinct(&names, "netsh repeats a name");
+    }
+}
+
+#[test]
+fn rules_windows_profiles_gpo_and_logging() {
+    let (code, ps, err) = run(&[
+        "rules",
+        "--role",
+        "dc",
+        "--from",
+        "10.0.0.0/8",
+        "--management",
+        "10.9.0.0/24",
+        "--profile",
+        "domain",
+        "--profile",
+        "private",
+        "--policy-store",
+        "example.test\\DC Firewall",
+        "--log-blocked",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        ps.contains("$gpo = Open-NetGPO -PolicyStore 'example.test\\DC Firewall'"),
+        "{ps}"
+    );
+    assert!(
+        ps.trim_end().ends_with("Save-NetGPO -GPOSession $gpo"),
+        "{ps}"
+    );
+    let adds: Vec<&str> = ps
+        .lines()
+        .filter(|l| l.starts_with("New-NetFirewallRule"))
+        .collect();
+    assert!(!adds.is_empty());
+    assert!(
+        adds.iter()
+            .all(|l| l.contains(" -GPOSession $gpo ") && l.contains(" -Profile Domain,Private "))
+    );
+    assert!(ps.contains(
+        "Set-NetFirewallProfile -GPOSession $gpo -Profile Domain,Private -LogBlocked True"
+    ));
+    // --management keeps RDP and WinRM open on Windows, and no SSH.
+    assert!(
+        adds.iter()
+            .any(|l| l.contains("-LocalPort 3389 -RemoteAddress 10.9.0.0/24")),
+        "{ps}"
+    );
+    assert!(
+        adds.iter()
+            .any(|l| l.contains("-LocalPort 5985-5986 -RemoteAddress 10.9.0.0/24")),
+        "{ps}"
+    );
+    assert!(!ps.contains("-LocalPort 22 "));
+    let (_, netsh, _) = run(&words(
+        "rules --role dc -f netsh --profile domain --log-blocked",
+    ));
+    assert!(netsh.contains("profile=domain enable=yes"), "{netsh}");
+    assert!(
+        netsh.contains("netsh advfirewall set domainprofile logging droppedconnections enable")
+    );
+    let err = assert_usage_error(&[
+        "rules",
+        "--role",
+        "dc",
+        "-f",
+        "netsh",
+        "--policy-store",
+        "example.test\\DC Firewall",
+    ]);
+    assert!(err.contains("powershell"), "{err}");
+    assert_usage_error(&["rules", "--role", "dc", "--policy-store", "no-backslash"]);
+    assert_usage_error(&words("rules --role dc -f nftables --profile domain"));
+    assert_usage_error(&["rules", "--role", "dc", "--profile", "office"]);
+}
+
+#[test]
+fn rules_network_mode_writes_forward_rules_for_the_servers() {
+    let args = [
+        "rules",
+        "--role",
+        "dc",
+        "--from",
+        "10.0.0.0/8",
+        "--to",
+        "10.0.1.10-10.0.1.11",
+        "--rpc-range",
+        "5000-5100",
+        "--static-port",
+        "ntds=38901",
+    ];
+    let (code, nft, err) = run(&[&args[..], &["-f", "nftables"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(nft.contains("hook forward"), "{nft}");
+    assert!(!nft.contains("hook input"), "{nft}");
+    assert!(
+        nft.contains("ip daddr { 10.0.1.10/31 } jump to-servers"),
+        "{nft}"
+    );
+    assert!(nft.contains("tcp dport 5000-5100 accept"), "{nft}");
+    assert!(nft.contains("tcp dport 38901 accept"), "{nft}");
+    assert!(!nft.contains("49152"), "{nft}");
+    // Each rule says which services it serves.
+    let range = nft.lines().find(|l| l.contains("5000-5100")).unwrap();
+    assert!(
+        range.contains("Distributed File System Replication"),
+        "{range}"
+    );
+    let (code, ipt, err) = run(&[&args[..], &["-f", "iptables"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        ipt.contains("-A FORWARD -d 10.0.1.10/31 -j PORTQ-SERVERS"),
+        "{ipt}"
+    );
+    assert!(ipt.contains(":INPUT ACCEPT"), "{ipt}");
+    assert!(ipt.contains("--dport 5000:5100"), "{ipt}");
+    // On Windows, --to scopes the rules to the servers' own addresses.
+    let (_, ps, _) = run(&args);
+    assert!(ps.contains("-LocalAddress 10.0.1.10/31"), "{ps}");
+    let err = assert_usage_error(&[&args[..], &["-f", "firewalld"]].concat());
+    assert!(err.contains("--to"), "{err}");
+    assert_usage_error(&["rules", "--role", "dc", "--to", "10.0.1.11-10.0.1.10"]);
+    assert_usage_error(&["rules", "--role", "dc", "--to", "dc01"]);
+}
+
+/// Runs the cloud validator in tests/rules (botocore, azure-mgmt-network, python-hcl2),
+/// returning its JSON summary; `None` (reported) when python or a module is missing.
+fn validate_cloud(kind: &str, text: &str) -> Option<Value> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/rules/validate_cloud.py"
+    );
+    let dir = std::env::temp_dir().join(format!("portq-cloud-{}-{kind}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("rules");
+    std::fs::write(&file, text).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(kind)
+        .arg(&file)
+        .output();
+    std::fs::remove_dir_all(&dir).ok();
+    let missing = |why: String| {
+        assert!(
+            std::env::var_os("PORTQ_REQUIRE_TOOLS").is_none(),
+            "{why} (PORTQ_REQUIRE_TOOLS is set): pip install botocore azure-mgmt-network python-hcl2"
+        );
+        eprintln!("NOT RUN: {kind} validation: {why}");
+        None
+    };
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => return missing(format!("python3 cannot run: {e}")),
+    };
+    if out.status.code() == Some(3) {
+        return missing(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+    }
+    assert!(
+        out.status.success(),
+        "{kind} output rejected by its validator:\n{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("validator summary"))
+}
+
+#[test]
+fn rules_cloud_formats_pass_the_clouds_own_validators() {
+    let base = [
+        "rules",
+        "--role",
+        "dc",
+        "--role",
+        "dns-server",
+        "--from",
+        "10.0.0.0/8",
+        "--from",
+        "2001:db8::/32",
+        "--to",
+        "10.0.1.10-10.0.1.11",
+        "--management",
+        "10.9.0.0/24",
+    ];
+    let out = |fmt: &str| {
+        let (code, text, err) = run(&[&base[..], &["-f", fmt]].concat());
+        assert_eq!(code, 0, "{fmt}: {err}");
+        text
+    };
+    if let Some(aws) = validate_cloud("aws", &out("aws")) {
+        let ports = aws["ports"].to_string();
+        for want in [
+            "[\"tcp\",135,135]",
+            "[\"tcp\",49152,65535]",
+            "[\"udp\",88,88]",
+            "[\"tcp\",3389,3389]",
+            "[\"icmp\",3,4]",
+        ] {
+            assert!(ports.contains(want), "aws lacks {want}: {ports}");
+        }
+        assert!(
+            !ports.contains("[\"tcp\",22,22]"),
+            "SSH is for Linux hosts: {ports}"
+        );
+        let sources = aws["sources"].to_string();
+        assert!(
+            sources.contains("10.0.0.0/8") && sources.contains("2001:db8::/32"),
+            "{sources}"
+        );
+    }
+    if let Some(az) = validate_cloud("azure", &out("azure")) {
+        let ports = az["ports"].to_string();
+        for want in [
+            "[\"Tcp\",\"135\"]",
+            "[\"Tcp\",\"49152-65535\"]",
+            "[\"Udp\",\"53\"]",
+        ] {
+            assert!(ports.contains(want), "azure lacks {want}: {ports}");
+        }
+        assert!(az["rules"].as_u64().unwrap_or(0) > 10);
+    }
+    for (fmt, resource, var) in [
+        (
+            "terraform-aws",
+            "aws_vpc_security_group_ingress_rule",
+            "security_group_id",
+        ),
+        (
+            "terraform-azure",
+            "azurerm_network_security_rule",
+            "network_security_group_name",
+        ),
+    ] {
+        if let Some(tf) = validate_cloud("terraform", &out(fmt)) {
+            assert!(
+                tf["resources"][resource].as_u64().unwrap_or(0) > 10,
+                "{fmt}: {tf}"
+            );
+            assert!(tf["variables"].to_string().contains(var), "{fmt}: {tf}");
+            let ports = tf["ports"].to_string();
+            assert!(
+                ports.contains("\"135\"") && ports.contains("49152"),
+                "{fmt}: {ports}"
+            );
+        }
+    }
+    // Azure priorities are unique and ascending (the validator checks it too).
+    let az: Value = serde_json::from_str(&out("azure")).unwrap();
+    let prios: Vec<u64> = az["resources"][0]["properties"]["securityRules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["properties"]["priority"].as_u64().unwrap())
+        .collect();
+    assert!(prios.windows(2).all(|w| w[0] < w[1]), "{prios:?}");
+}
+
+#[test]
+fn rpc_config_wmi_fixed_port() {
+    let (code, text, err) = run(&["rpc-config", "--static-port", "wmi", "--format", "netsh"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("winmgmt /standalonehost"), "{text}");
+    assert!(text.contains("24158"), "{text}");
+    assert_usage_error(&["rpc-config", "--static-port", "wmi=24000"]);
+    // The rules then open 24158 for WMI instead of the dynamic range.
+    let (_, nft, _) = run(&words(
+        "rules --role managed-server --static-port wmi --no-management-access -f nftables",
+    ));
+    assert!(nft.contains("tcp dport 24158 accept"), "{nft}");
 }
 
 // ----------------------------------------------------------------- local --
@@ -811,6 +1266,8 @@ fn local_watch_sees_a_listener_appear() {
 /// Runs `portq local --expect domain-controller` inside the Samba DC's network namespace.
 #[test]
 fn local_attributes_the_samba_dc_ports() {
+    // Shared: other DC tests may run alongside, a test that loads rules into the DC may not.
+    let _lab = lab_lock::shared();
     let Some(ns) = std::env::var_os("PORTQ_LAB_NETNS") else {
         assert!(
             std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
@@ -904,6 +1361,8 @@ fn parse_epmlookup(text: &str) -> std::collections::BTreeSet<(String, String, St
 
 #[test]
 fn rpc_matches_rpcclient_on_the_samba_dc() {
+    // Shared: other DC tests may run alongside, a test that loads rules into the DC may not.
+    let _lab = lab_lock::shared();
     let (Some(dc), Some(smbconf)) = (
         std::env::var("PORTQ_LAB_DC").ok(),
         std::env::var("PORTQ_LAB_SMBCONF").ok(),
@@ -993,6 +1452,8 @@ fn rpc_bad_input() {
 
 #[test]
 fn check_the_samba_dc_as_a_domain_controller() {
+    // Shared: other DC tests may run alongside, a test that loads rules into the DC may not.
+    let _lab = lab_lock::shared();
     let Some(dc) = std::env::var("PORTQ_LAB_DC").ok() else {
         assert!(
             std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
@@ -1282,6 +1743,32 @@ fn bad_input_matrix() {
             "netlogon=38901",
         ],
         vec!["rules", "--role", "dc", "--format", "pf"],
+        vec!["rules", "--role", "dc", "--to", "banana"],
+        vec!["rules", "--role", "dc", "--to", "10.0.0.9-10.0.0.1"],
+        vec!["rules", "--role", "dc", "--to", "10.0.0.1-2001:db8::1"],
+        vec!["rules", "--role", "dc", "--policy-store", ""],
+        vec!["rules", "--role", "dc", "--profile", "office"],
+        vec!["rules", "--role", "dc", "--format", "nftables"],
+        vec![
+            "rules",
+            "--role",
+            "dc",
+            "--format",
+            "firewalld",
+            "--to",
+            "10.0.0.1",
+        ],
+        vec![
+            "rules",
+            "--role",
+            "dc",
+            "--format",
+            "netsh",
+            "--policy-store",
+            "a\\b",
+        ],
+        vec!["rules", "--role", "dc", "--format", "aws", "--log-blocked"],
+        vec!["rpc-config", "--static-port", "wmi=1"],
         // rpc-config
         vec!["rpc-config"],
         vec!["rpc-config", "--range", "5000-5100", "--format", "netsh"],
@@ -1953,5 +2440,504 @@ mod answers_an_administrator_can_act_on {
             !piped.contains('\u{1b}') && !wide.contains('\u{1b}'),
             "colour on a pipe"
         );
+    }
+}
+
+// ------------------------------------------------- rules in the DC lab --
+
+/// Behaviour of generated rules, loaded into real network namespaces: the Samba DC's
+/// (host mode) and a router's in front of it (network mode), checked from outside with
+/// `portq check`. Needs root and the lab (`PORTQ_LAB_DC`, `PORTQ_LAB_NETNS`).
+mod rules_in_the_lab {
+    use super::{lab_lock, require, run};
+    use serde_json::Value;
+    use std::collections::BTreeMap;
+    use std::process::{Child, Command, Stdio};
+
+    /// A port the DC does not serve, where the test opens a listener the rules must hide.
+    const EXTRA: u16 = 18081;
+
+    fn lab() -> Option<(String, String)> {
+        match (
+            std::env::var("PORTQ_LAB_NETNS").ok(),
+            std::env::var("PORTQ_LAB_DC").ok(),
+        ) {
+            (Some(ns), Some(dc)) => Some((ns, dc)),
+            _ => {
+                assert!(
+                    std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+                    "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_NETNS/PORTQ_LAB_DC are not"
+                );
+                eprintln!("NOT RUN: no Samba DC lab in a namespace (PORTQ_LAB_NETNS unset)");
+                None
+            }
+        }
+    }
+
+    /// Runs a command, panicking with its stderr when it fails.
+    fn sh(args: &[&str]) -> String {
+        let out = Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command and ignores the outcome (cleanup).
+    fn quiet(args: &[&str]) {
+        let _ = Command::new(args[0])
+            .args(&args[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// Feeds `input` to a command inside a namespace.
+    fn load(ns: &str, args: &[&str], input: &str) {
+        use std::io::Write;
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write rules");
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{args:?} in {ns} rejected the rules: {}\n{input}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Rules loaded into a namespace; dropping them (also on a failed assertion) removes them.
+    struct Loaded {
+        ns: String,
+        tool: &'static str,
+    }
+
+    impl Loaded {
+        fn new(ns: &str, tool: &'static str, text: &str) -> Loaded {
+            // The guard exists before loading, so a half-loaded set is removed too.
+            let guard = Loaded {
+                ns: ns.to_owned(),
+                tool,
+            };
+            match tool {
+                "nft" => load(ns, &["nft", "-f", "-"], text),
+                t => load(ns, &[&format!("{t}-restore")], text),
+            }
+            guard
+        }
+    }
+
+    impl Drop for Loaded {
+        fn drop(&mut self) {
+            let ns = self.ns.as_str();
+            match self.tool {
+                "nft" => quiet(&[
+                    "ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "portq",
+                ]),
+                t => {
+                    use std::io::Write;
+                    if let Ok(mut c) = Command::new("ip")
+                        .args(["netns", "exec", ns, &format!("{t}-restore")])
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                    {
+                        if let Some(mut stdin) = c.stdin.take() {
+                            let _ = stdin.write_all(
+                                b"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+                            );
+                        }
+                        let _ = c.wait();
+                    }
+                }
+            }
+        }
+    }
+
+    /// TCP listeners inside a namespace, killed on drop; they stop by themselves after 5 minutes.
+    struct Listeners(Child);
+
+    impl Listeners {
+        fn start(ns: &str, addr: &str, ports: &[u16]) -> Listeners {
+            use std::io::BufRead;
+            let script = "import socket,sys,time\nss=[]\nfor p in sys.argv[2:]:\n  s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)\n  s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n  s.bind((sys.argv[1],int(p)))\n  s.listen(16)\n  ss.append(s)\nprint('ready',flush=True)\ntime.sleep(300)\n";
+            let python = if std::path::Path::new("/usr/bin/python3").exists() {
+                "/usr/bin/python3"
+            } else {
+                "python3"
+            };
+            let mut child = Command::new("ip")
+                .args(["netns", "exec", ns, python, "-c", script, addr])
+                .args(ports.iter().map(|p| p.to_string()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start listeners");
+            let mut line = String::new();
+            let stdout = child.stdout.take().expect("stdout");
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let l = Listeners(child);
+            assert_eq!(
+                line.trim(),
+                "ready",
+                "listeners on {addr} {ports:?} did not start"
+            );
+            l
+        }
+    }
+
+    impl Drop for Listeners {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// Network namespaces and links this test made, deleted on drop.
+    #[derive(Default)]
+    struct Made {
+        namespaces: Vec<String>,
+        links: Vec<(Option<String>, String)>,
+    }
+
+    impl Drop for Made {
+        fn drop(&mut self) {
+            for (ns, link) in &self.links {
+                match ns {
+                    Some(ns) => quiet(&["ip", "-n", ns, "link", "del", link]),
+                    None => quiet(&["ip", "link", "del", link]),
+                }
+            }
+            for ns in &self.namespaces {
+                quiet(&["ip", "netns", "del", ns]);
+            }
+        }
+    }
+
+    /// `portq check` from a namespace (or the root one): (protocol, port) -> state.
+    fn states(ns: Option<&str>, args: &[&str]) -> BTreeMap<(String, u64), String> {
+        let bin = assert_cmd::cargo::cargo_bin("portq");
+        let mut cmd = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&bin);
+                c
+            }
+            None => Command::new(&bin),
+        };
+        let out = cmd
+            .arg("check")
+            .args(args)
+            .args(["--format", "json", "--retries", "2"])
+            .output()
+            .expect("portq check");
+        let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        rows.iter()
+            .map(|r| {
+                (
+                    (
+                        r["protocol"].as_str().unwrap_or("").to_owned(),
+                        r["port"].as_u64().unwrap_or(0),
+                    ),
+                    r["state"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn state(ns: Option<&str>, host: &str, port: u16) -> String {
+        let s = states(ns, &[host, "-p", &format!("tcp:{port}")]);
+        s.get(&("tcp".to_owned(), u64::from(port)))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every port that listened before the rules still listens through them.
+    fn still_listening(
+        before: &BTreeMap<(String, u64), String>,
+        after: &BTreeMap<(String, u64), String>,
+        what: &str,
+    ) {
+        let listening: Vec<&(String, u64)> = before
+            .iter()
+            .filter(|(_, s)| *s == "listening")
+            .map(|(k, _)| k)
+            .collect();
+        assert!(
+            listening.len() >= 10,
+            "the DC should listen on many of its ports: {before:?}"
+        );
+        for k in listening {
+            assert_eq!(
+                after.get(k).map(String::as_str),
+                Some("listening"),
+                "{what}: {}/{} listened before the rules",
+                k.1,
+                k.0
+            );
+        }
+    }
+
+    /// Turns IPv6 on for a link of ours and gives it a fixed link-local address (no DAD wait).
+    fn link_local(ns: Option<&str>, dev: &str, addr: &str) {
+        let pre: Vec<&str> = match ns {
+            Some(ns) => vec!["ip", "netns", "exec", ns],
+            None => vec![],
+        };
+        let cmd = |rest: &[&str]| sh(&[&pre[..], rest].concat());
+        let sysctl = |key: &str| cmd(&["sysctl", "-qw", &format!("net.ipv6.conf.{dev}.{key}")]);
+        sysctl("disable_ipv6=0");
+        sysctl("addr_gen_mode=1");
+        cmd(&["ip", "addr", "add", addr, "dev", dev, "nodad"]);
+        cmd(&["ip", "link", "set", dev, "up"]);
+    }
+
+    /// One IPv6 ping (2 s at most), from a namespace or the root one.
+    fn ping6(ns: Option<&str>, target: &str) -> bool {
+        let mut cmd = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "ping"]);
+                c
+            }
+            None => Command::new("ping"),
+        };
+        cmd.args(["-6", "-c", "1", "-W", "2", target])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn gen_rules(args: &[&str]) -> String {
+        let (code, text, err) = run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        text
+    }
+
+    /// Host mode: the rules loaded into the DC's own namespace.
+    #[test]
+    fn host_rules_loaded_into_the_dc_keep_the_dc_and_management_reachable() {
+        let Some((ns, dc)) = lab() else { return };
+        let (Some(_), Some(_), Some(_), Some(_)) = (
+            require("nft"),
+            require("iptables-restore"),
+            require("ip6tables-restore"),
+            require("ping"),
+        ) else {
+            return;
+        };
+        // Exclusive: while the DC's namespace has a drop policy, no other DC test runs.
+        let _lab = lab_lock::exclusive();
+        let _listeners = Listeners::start(&ns, &dc, &[EXTRA, 22]);
+        // A veth of our own with IPv6 (the lab's own veth has IPv6 off) for the link-local ping.
+        let n = std::process::id() % 10000;
+        let (host_if, dc_if) = (format!("pqv{n}h"), format!("pqv{n}d"));
+        let mut made = Made::default();
+        sh(&[
+            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &dc_if,
+        ]);
+        made.links.push((None, host_if.clone()));
+        sh(&["ip", "link", "set", &dc_if, "netns", &ns]);
+        link_local(None, &host_if, "fe80::a/64");
+        link_local(Some(&ns), &dc_if, "fe80::b/64");
+        // Neighbour caches flushed first: each ping needs neighbour discovery through the rules.
+        let ping = || {
+            quiet(&["ip", "-6", "neigh", "flush", "dev", &host_if]);
+            quiet(&["ip", "-n", &ns, "-6", "neigh", "flush", "dev", &dc_if]);
+            ping6(None, &format!("fe80::b%{host_if}"))
+        };
+        assert!(ping(), "no IPv6 link-local ping even without rules");
+        let before = states(None, &[&dc, "--role", "dc"]);
+        assert_eq!(state(None, &dc, EXTRA), "listening");
+        assert_eq!(state(None, &dc, 22), "listening");
+
+        let base = [
+            "rules",
+            "--role",
+            "dc",
+            "--from",
+            "10.200.0.1/32",
+            "--from",
+            "fe80::/64",
+            "--management",
+            "10.200.0.1/32",
+        ];
+        for (fmt, tool) in [("nftables", "nft"), ("iptables", "iptables")] {
+            let text = gen_rules(&[&base[..], &["-f", fmt]].concat());
+            let _v4 = Loaded::new(&ns, tool, &text);
+            let _v6 = (fmt == "iptables").then(|| {
+                let text6 = gen_rules(&[&base[..], &["-f", "ip6tables"]].concat());
+                Loaded::new(&ns, "ip6tables", &text6)
+            });
+            let after = states(None, &[&dc, "--role", "dc"]);
+            still_listening(&before, &after, fmt);
+            assert_eq!(
+                state(None, &dc, EXTRA),
+                "filtered",
+                "{fmt}: the extra listener"
+            );
+            assert_eq!(
+                state(None, &dc, 22),
+                "listening",
+                "{fmt}: SSH from --management"
+            );
+            assert!(ping(), "{fmt}: IPv6 link-local ping across the veth");
+        }
+        // Removed: the extra listener answers again.
+        assert_eq!(state(None, &dc, EXTRA), "listening");
+    }
+
+    /// Network mode: client -> router (forward rules) -> DC.
+    #[test]
+    fn network_rules_on_a_router_in_front_of_the_dc() {
+        let Some((ns, dc)) = lab() else { return };
+        let (Some(_), Some(_), Some(_)) =
+            (require("nft"), require("iptables-restore"), require("ping"))
+        else {
+            return;
+        };
+        // Shared: the DC itself is not changed; other tests can use it meanwhile.
+        let _lab = lab_lock::shared();
+        let n = std::process::id() % 10000;
+        let (client, router) = (format!("pqr{n}c"), format!("pqr{n}r"));
+        let mut made = Made::default();
+        for space in [&client, &router] {
+            sh(&["ip", "netns", "add", space]);
+            made.namespaces.push(space.clone());
+        }
+        // client 10.204.0.2 <-> 10.204.0.1 router 10.205.0.1 <-> 10.205.0.2 dc
+        let (c_if, rc_if, rd_if, d_if) = (
+            format!("pqr{n}a"),
+            format!("pqr{n}b"),
+            format!("pqr{n}x"),
+            format!("pqr{n}y"),
+        );
+        sh(&[
+            "ip", "link", "add", &c_if, "netns", &client, "type", "veth", "peer", "name", &rc_if,
+            "netns", &router,
+        ]);
+        sh(&[
+            "ip", "link", "add", &rd_if, "netns", &router, "type", "veth", "peer", "name", &d_if,
+            "netns", &ns,
+        ]);
+        made.links.push((Some(ns.clone()), d_if.clone()));
+        for (space, dev, addr) in [
+            (&client, &c_if, "10.204.0.2/24"),
+            (&router, &rc_if, "10.204.0.1/24"),
+            (&router, &rd_if, "10.205.0.1/30"),
+            (&ns, &d_if, "10.205.0.2/30"),
+        ] {
+            sh(&["ip", "-n", space, "addr", "add", addr, "dev", dev]);
+            sh(&["ip", "-n", space, "link", "set", dev, "up"]);
+        }
+        sh(&["ip", "-n", &client, "link", "set", "lo", "up"]);
+        // IPv6 on the client's link: the router's own neighbour discovery must survive.
+        link_local(Some(&client), &c_if, "fe80::2/64");
+        link_local(Some(&router), &rc_if, "fe80::1/64");
+        let ping = || {
+            quiet(&["ip", "-n", &client, "-6", "neigh", "flush", "dev", &c_if]);
+            quiet(&["ip", "-n", &router, "-6", "neigh", "flush", "dev", &rc_if]);
+            ping6(Some(&client), &format!("fe80::1%{c_if}"))
+        };
+        assert!(ping(), "no IPv6 link-local ping even without rules");
+        // Host routes only: no namespace gets a default route.
+        sh(&[
+            "ip",
+            "-n",
+            &client,
+            "route",
+            "add",
+            &format!("{dc}/32"),
+            "via",
+            "10.204.0.1",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &router,
+            "route",
+            "add",
+            &format!("{dc}/32"),
+            "via",
+            "10.205.0.2",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &ns,
+            "route",
+            "add",
+            "10.204.0.0/24",
+            "via",
+            "10.205.0.1",
+        ]);
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &router,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+        ]);
+
+        let _listeners = Listeners::start(&ns, &dc, &[EXTRA, 3389]);
+        let before = states(Some(&client), &[&dc, "--role", "dc"]);
+        assert_eq!(state(Some(&client), &dc, EXTRA), "listening");
+        let base = [
+            "rules",
+            "--role",
+            "dc",
+            "--from",
+            "10.204.0.0/24",
+            "--management",
+            "10.204.0.2",
+            "--to",
+            &dc,
+        ];
+        for (fmt, tool) in [("nftables", "nft"), ("iptables", "iptables")] {
+            let text = gen_rules(&[&base[..], &["-f", fmt]].concat());
+            assert!(
+                text.contains("FORWARD") || text.contains("hook forward"),
+                "{text}"
+            );
+            let _loaded = Loaded::new(&router, tool, &text);
+            let after = states(Some(&client), &[&dc, "--role", "dc"]);
+            still_listening(&before, &after, fmt);
+            assert_eq!(
+                state(Some(&client), &dc, EXTRA),
+                "filtered",
+                "{fmt}: the extra listener"
+            );
+            assert_eq!(
+                state(Some(&client), &dc, 3389),
+                "listening",
+                "{fmt}: RDP from --management"
+            );
+            assert!(
+                ping(),
+                "{fmt}: IPv6 link-local ping from the client to the router"
+            );
+        }
+        assert_eq!(state(Some(&client), &dc, EXTRA), "listening");
     }
 }

@@ -2,6 +2,9 @@
 //! check, rpc, local, help snapshots, the bad-input matrix, interop with the Samba DC
 //! lab), hostile peers, resource limits in network namespaces, and the web console.
 
+#[path = "../../../../tests/lab/lab_lock.rs"]
+mod lab_lock;
+
 mod check_rd_gateway;
 mod cli;
 mod discovery;

@@ -4,19 +4,18 @@
 
 use super::params::{self, Params};
 use crate::cmd::lookup::Row;
-use crate::cmd::rules::Format as RulesFormat;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use clap::ValueEnum;
 use ipnet::IpNet;
 use portq_catalog::query::{MAX_QUERY_LEN, parse_range};
 use portq_catalog::roles::{self, RoleSelection};
 use portq_catalog::rpc::{self, RpcInterface};
 use portq_catalog::search::{self, SearchOptions};
 use portq_catalog::{PortRange, Query};
-use portq_rules::render::{Context, render};
-use portq_rules::{RuleOptions, RulesError, StaticPort, plan};
+use portq_rules::addr::parse_item;
+use portq_rules::render::render;
+use portq_rules::{Context, Profile, RuleFormat, RuleOptions, RulesError, StaticPort, plan};
 use serde::Serialize;
 use serde_json::json;
 use std::net::IpAddr;
@@ -130,10 +129,14 @@ pub struct Build {
     selections: Vec<RoleSelection>,
     opts: RuleOptions,
     no_default_drop: bool,
+    profiles: Vec<Profile>,
+    policy_store: Option<String>,
+    log_blocked: bool,
     /// The source fields as given, for links.
     from: Vec<String>,
     peers: Vec<String>,
     management: Vec<String>,
+    to: Vec<String>,
     rpc_range: Option<String>,
     static_ports: Vec<String>,
 }
@@ -145,11 +148,38 @@ fn cidrs(p: &Params, name: &str) -> Result<(Vec<IpNet>, Vec<String>), String> {
             "too many addresses in '{name}' (the limit is {MAX_CIDRS})"
         ));
     }
-    let nets = items
-        .iter()
-        .map(|s| parse_net(s).ok_or_else(|| RulesError::BadCidr((*s).to_owned()).to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut nets = Vec::new();
+    for s in &items {
+        let n = parse_item(s).ok_or_else(|| {
+            if name == "to" {
+                RulesError::BadDestination((*s).to_owned()).to_string()
+            } else {
+                RulesError::BadCidr((*s).to_owned()).to_string()
+            }
+        })?;
+        nets.extend(n);
+    }
+    if nets.len() > MAX_CIDRS {
+        return Err(format!(
+            "too many addresses in '{name}' (the limit is {MAX_CIDRS})"
+        ));
+    }
     Ok((nets, items.into_iter().map(str::to_owned).collect()))
+}
+
+/// The Windows profiles ticked (`profile=domain`, repeatable or comma-separated).
+fn profiles(p: &Params) -> Result<Vec<Profile>, String> {
+    p.items("profile")
+        .map(|s| match s.trim().to_ascii_lowercase().as_str() {
+            "domain" => Ok(Profile::Domain),
+            "private" => Ok(Profile::Private),
+            "public" => Ok(Profile::Public),
+            "any" => Ok(Profile::Any),
+            other => Err(format!(
+                "unknown profile '{other}' (expected domain, private, public or any)"
+            )),
+        })
+        .collect()
 }
 
 /// The role selections: `role=ROLE[:OPTION,...]` as on the command line; with `opts=1`
@@ -202,6 +232,17 @@ impl Build {
         let (from_nets, from) = cidrs(p, "from")?;
         let (peer_nets, peers) = cidrs(p, "peers")?;
         let (mgmt_nets, management) = cidrs(p, "management")?;
+        let (to_nets, to) = cidrs(p, "to")?;
+        let policy_store = p.text("policy_store").map(str::trim).map(str::to_owned);
+        if let Some(store) = &policy_store
+            && (store.len() > 256
+                || store.chars().any(char::is_control)
+                || !store
+                    .split_once('\\')
+                    .is_some_and(|(d, n)| !d.trim().is_empty() && !n.trim().is_empty()))
+        {
+            return Err(RulesError::BadPolicyStore(store.clone()).to_string());
+        }
         let rpc_range = p.text("rpc_range").map(str::to_owned);
         let range = match &rpc_range {
             Some(r) => Some(
@@ -228,11 +269,17 @@ impl Build {
                 management: (!mgmt_nets.is_empty()).then_some(mgmt_nets),
                 rpc_range: range,
                 static_ports: statics,
+                to: to_nets,
+                no_management_access: p.flag("no_management_access"),
             },
             no_default_drop: p.flag("no_default_drop"),
+            profiles: profiles(p)?,
+            policy_store,
+            log_blocked: p.flag("log_blocked"),
             from,
             peers,
             management,
+            to,
             rpc_range,
             static_ports,
         }))
@@ -247,14 +294,23 @@ impl Build {
     }
 
     /// The rules in a format.
-    pub fn rules(&self, format: RulesFormat) -> Result<String, String> {
+    pub fn rules(&self, format: RuleFormat) -> Result<String, String> {
         let rules =
             plan(&roles::expand(&self.selections), &self.opts).map_err(|e| e.to_string())?;
+        // Windows-only settings are ignored by the other formats, so that one form
+        // gives every download.
         let ctx = Context {
             roles: self.roles.clone(),
             default_drop: !self.no_default_drop,
+            no_management_access: self.opts.no_management_access,
+            profiles: self.profiles.clone(),
+            policy_store: self
+                .policy_store
+                .clone()
+                .filter(|_| format == RuleFormat::Powershell),
+            log_blocked: self.log_blocked,
         };
-        Ok(render(&rules, format.into(), &ctx))
+        render(&rules, format, &ctx).map_err(|e| e.to_string())
     }
 
     /// The query string that gives the same selection to `/api/rules` and `/api/requirements`.
@@ -265,6 +321,7 @@ impl Build {
             ("from", &self.from),
             ("peers", &self.peers),
             ("management", &self.management),
+            ("to", &self.to),
         ] {
             if !list.is_empty() {
                 pairs.push((name, list.join(",")));
@@ -278,6 +335,23 @@ impl Build {
         }
         if self.no_default_drop {
             pairs.push(("no_default_drop", "1".to_owned()));
+        }
+        if self.opts.no_management_access {
+            pairs.push(("no_management_access", "1".to_owned()));
+        }
+        if !self.profiles.is_empty() {
+            let names: Vec<String> = self
+                .profiles
+                .iter()
+                .map(|p| p.as_str().to_ascii_lowercase())
+                .collect();
+            pairs.push(("profile", names.join(",")));
+        }
+        if let Some(store) = &self.policy_store {
+            pairs.push(("policy_store", store.clone()));
+        }
+        if self.log_blocked {
+            pairs.push(("log_blocked", "1".to_owned()));
         }
         let refs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
         params::query(&refs)
@@ -317,37 +391,15 @@ pub async fn requirements(uri: Uri) -> Response {
 const NO_ROLE: &str =
     "give at least one role: role=domain-controller (see /api/roles for the list)";
 
-/// The formats, in the order the pages offer them, with their names.
-pub fn formats() -> impl Iterator<Item = (RulesFormat, String)> {
-    RulesFormat::value_variants()
-        .iter()
-        .filter_map(|f| f.to_possible_value().map(|v| (*f, v.get_name().to_owned())))
-}
-
 /// A format by its `portq rules --format` name.
-pub fn parse_format(name: &str) -> Result<RulesFormat, String> {
-    RulesFormat::from_str(name.trim(), true).map_err(|_| {
-        let names: Vec<String> = formats().map(|(_, n)| n).collect();
+pub fn parse_format(name: &str) -> Result<RuleFormat, String> {
+    RuleFormat::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = RuleFormat::ALL.iter().map(|f| f.name()).collect();
         format!(
             "unknown format '{name}' (expected one of {})",
             names.join(", ")
         )
     })
-}
-
-/// Label, download file name and content type of a rules format.
-pub fn format_info(f: RulesFormat) -> (&'static str, &'static str, &'static str) {
-    const TEXT: &str = "text/plain; charset=utf-8";
-    match f {
-        RulesFormat::Powershell => ("PowerShell", "portq-rules.ps1", TEXT),
-        RulesFormat::Netsh => ("netsh", "portq-rules.cmd", TEXT),
-        RulesFormat::Nftables => ("nftables", "portq.nft", TEXT),
-        RulesFormat::Iptables => ("iptables (IPv4)", "portq-iptables.rules", TEXT),
-        RulesFormat::Ip6tables => ("ip6tables (IPv6)", "portq-ip6tables.rules", TEXT),
-        RulesFormat::Firewalld => ("firewalld", "portq.xml", "application/xml; charset=utf-8"),
-        RulesFormat::Json => ("JSON", "portq-rules.json", "application/json"),
-        RulesFormat::Csv => ("CSV", "portq-rules.csv", "text/csv; charset=utf-8"),
-    }
 }
 
 /// `GET /api/rules?role=...&format=FORMAT`: the rules file, as a download.
@@ -369,11 +421,15 @@ pub async fn rules(uri: Uri) -> Response {
         Ok(t) => t,
         Err(e) => return bad_request(&e),
     };
-    let (_, file, content_type) = format_info(format);
     let mut response = text.into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.mime()),
+    );
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", format.file_name()))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     response

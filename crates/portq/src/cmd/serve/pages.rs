@@ -8,6 +8,7 @@ use crate::cmd::lookup::Row;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use portq_catalog::Requirement;
+use portq_rules::RuleFormat;
 
 /// A page, or the same page with an error shown and status 400.
 fn respond(status: StatusCode, title: &str, page: &str, main: &str) -> Response {
@@ -275,11 +276,19 @@ pub async fn roles(uri: Uri) -> Response {
     }
 
     let field = |name: &str| esc(&p.all(name).collect::<Vec<_>>().join(", "));
+    let ticked_profiles: Vec<String> = p.items("profile").map(|s| s.to_ascii_lowercase()).collect();
+    let mut profile_boxes = String::new();
+    for name in ["domain", "private", "public"] {
+        profile_boxes.push_str(&format!(
+            "<label class=\"check small\"><input type=\"checkbox\" name=\"profile\" value=\"{name}\"{}> {name}</label>\n",
+            checked(ticked_profiles.iter().any(|t| t == name))
+        ));
+    }
     let preview_name = p.text("preview").unwrap_or("powershell");
     let preview_format = api::parse_format(preview_name).ok();
     let mut preview_options = String::new();
-    for (f, name) in api::formats() {
-        let (label, _, _) = api::format_info(f);
+    for f in RuleFormat::ALL {
+        let (name, label) = (f.name(), f.label());
         let selected = if Some(f) == preview_format {
             " selected"
         } else {
@@ -287,7 +296,7 @@ pub async fn roles(uri: Uri) -> Response {
         };
         preview_options.push_str(&format!(
             "<option value=\"{}\"{selected}>{}</option>",
-            esc(&name),
+            esc(name),
             esc(label)
         ));
     }
@@ -299,8 +308,8 @@ pub async fn roles(uri: Uri) -> Response {
     let mut preview = String::new();
     let query = build.as_ref().map(Build::query).unwrap_or_default();
     let mut downloads = String::new();
-    for (f, name) in api::formats() {
-        let (label, file, _) = api::format_info(f);
+    for f in RuleFormat::ALL {
+        let (name, label, file) = (f.name(), f.label(), f.file_name());
         let q = if query.is_empty() {
             format!("format={name}")
         } else {
@@ -308,7 +317,7 @@ pub async fn roles(uri: Uri) -> Response {
         };
         downloads.push_str(&format!(
             "<li><a class=\"download\" data-format=\"{name}\" href=\"/api/rules?{q}\" download=\"{file}\">{label}</a> <span class=\"muted mono\">{file}</span></li>\n",
-            name = esc(&name),
+            name = esc(name),
             q = esc(&q),
             file = esc(file),
             label = esc(label),
@@ -355,8 +364,11 @@ pub async fn roles(uri: Uri) -> Response {
 <input id="from" name="from" value="{from}" placeholder="10.0.0.0/8, 2001:db8::/32" autocomplete="off" spellcheck="false">
 <label for="peers">Other servers of the role <span class="muted">(replication, failover; default: the clients)</span></label>
 <input id="peers" name="peers" value="{peers}" placeholder="10.0.1.0/24" autocomplete="off" spellcheck="false">
-<label for="management">Management hosts <span class="muted">(default: the clients)</span></label>
+<label for="management">Management hosts <span class="muted">(SSH, RDP and WinRM stay open to them; default for the roles’ management traffic: the clients)</span></label>
 <input id="management" name="management" value="{management}" placeholder="10.0.9.0/24" autocomplete="off" spellcheck="false">
+<label class="check"><input type="checkbox" name="no_management_access" value="1"{no_mgmt}> No management access rules (I keep access another way)</label>
+<label for="to">Servers, for a firewall or security group in front of them <span class="muted">(optional: address, CIDR or range; empty means rules for the servers themselves)</span></label>
+<input id="to" name="to" value="{to}" placeholder="10.0.1.10-10.0.1.11" autocomplete="off" spellcheck="false">
 </fieldset>
 <fieldset><legend>RPC and output</legend>
 <label for="rpc_range">RPC dynamic range the servers are set to <span class="muted">(optional)</span></label>
@@ -364,6 +376,11 @@ pub async fn roles(uri: Uri) -> Response {
 <label for="static_port">Services pinned to static ports <span class="muted">(optional: ntds, netlogon, frs, dfsr)</span></label>
 <input id="static_port" name="static_port" value="{static_port}" placeholder="ntds=38901, netlogon=38902" autocomplete="off" spellcheck="false">
 <label class="check"><input type="checkbox" name="no_default_drop" value="1"{no_drop}> Keep the input policy at accept (nftables, iptables)</label>
+<fieldset class="inline"><legend>Windows Firewall profiles <span class="muted">(none ticked: any)</span></legend>
+{profile_boxes}</fieldset>
+<label for="policy_store">Group Policy object to write into <span class="muted">(PowerShell, optional: DOMAIN\GPO-NAME)</span></label>
+<input id="policy_store" name="policy_store" value="{policy_store}" placeholder="example.test\DC Firewall" autocomplete="off" spellcheck="false">
+<label class="check"><input type="checkbox" name="log_blocked" value="1"{log_blocked}> Log dropped packets (Windows)</label>
 <label for="preview">Preview format</label>
 <select id="preview" name="preview">{preview_options}</select>
 </fieldset>
@@ -396,6 +413,10 @@ pub async fn roles(uri: Uri) -> Response {
         rpc_range = field("rpc_range"),
         static_port = field("static_port"),
         no_drop = checked(p.flag("no_default_drop")),
+        no_mgmt = checked(p.flag("no_management_access")),
+        to = field("to"),
+        policy_store = field("policy_store"),
+        log_blocked = checked(p.flag("log_blocked")),
         status = esc(&status),
     );
     let code = if error.is_some() {

@@ -116,7 +116,7 @@ const PAGES: &[&str] = &[
     "/ports",
     "/roles",
     "/roles?role=dc",
-    "/roles?opts=1&role=domain-controller&opt=domain-controller%3Agc&from=10.0.0.0%2F8&preview=nftables",
+    "/roles?opts=1&role=domain-controller&opt=domain-controller%3Agc&from=10.0.0.0%2F8&management=10.0.9.1&preview=nftables",
     "/rpc",
     "/rpc?q=samr",
     "/rpc?q=12345778-1234-abcd-ef00-0123456789ac",
@@ -182,15 +182,23 @@ async fn role_builder_without_script() {
     // Options start at their defaults.
     assert!(a.body.contains("value=\"domain-controller:gc\" checked"));
     assert!(a.body.contains("value=\"domain-controller:frs\">"));
-    let a = get("/roles?opts=1&role=domain-controller&opt=domain-controller%3Agc&from=10.0.0.0%2F8&preview=nftables").await;
+    let a = get("/roles?opts=1&role=domain-controller&opt=domain-controller%3Agc&from=10.0.0.0%2F8&management=10.0.9.1&preview=nftables").await;
     assert!(
         a.body
             .contains("for domain-controller:gc,no-dns,no-netbios,no-frs.")
     );
     assert!(a.body.contains("table inet portq"), "nftables preview");
     assert!(a.body.contains(
-        "href=\"/api/rules?role=domain-controller%3Agc%2Cno-dns%2Cno-netbios%2Cno-frs&amp;from=10.0.0.0%2F8&amp;format=nftables\""
+        "href=\"/api/rules?role=domain-controller%3Agc%2Cno-dns%2Cno-netbios%2Cno-frs&amp;from=10.0.0.0%2F8&amp;management=10.0.9.1&amp;format=nftables\""
     ));
+    assert!(
+        a.body.contains("tcp dport 22 accept"),
+        "SSH from --management in the preview"
+    );
+    // Without management access the preview says why there are no rules.
+    let a = get("/roles?opts=1&role=domain-controller&from=10.0.0.0%2F8&preview=nftables").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("--no-management-access"), "{}", a.body);
     let a = get("/roles?role=dc&from=10.0.0.300").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -340,10 +348,10 @@ async fn roles_and_requirements_api() {
 #[tokio::test]
 async fn rules_download_in_every_format() {
     let mut seen = 0;
-    for (format, name) in api::formats() {
-        let (_, file, content_type) = api::format_info(format);
+    for format in portq_rules::RuleFormat::ALL {
+        let (name, file, content_type) = (format.name(), format.file_name(), format.mime());
         let a = get(&format!(
-            "/api/rules?role=dc&role=dns&from=10.0.0.0%2F8&format={name}"
+            "/api/rules?role=dc&role=dns&from=10.0.0.0%2F8,2001%3Adb8%3A%3A%2F32&management=10.0.9.0%2F24&format={name}"
         ))
         .await;
         assert_eq!(a.status, StatusCode::OK, "{name}: {}", a.body);
@@ -353,21 +361,49 @@ async fn rules_download_in_every_format() {
             &format!("attachment; filename=\"{file}\""),
             "{name}"
         );
-        assert_security_headers(&a, name.as_str());
+        assert_security_headers(&a, name);
         assert!(a.body.len() > 100, "{name} is nearly empty");
         if name != "ip6tables" {
             assert!(a.body.contains("10.0.0.0/8"), "{name} lacks the source");
         }
         seen += 1;
     }
-    assert_eq!(seen, 8);
-    let nft = get("/api/rules?role=dc&format=nftables").await.body;
+    assert_eq!(seen, 12);
+    // A drop policy without management access would lock the administrator out.
+    let locked = get("/api/rules?role=dc&format=nftables").await;
+    assert_eq!(locked.status, StatusCode::BAD_REQUEST);
+    assert!(locked.body.contains("--management"), "{}", locked.body);
+    let nft = get("/api/rules?role=dc&format=nftables&no_management_access=1")
+        .await
+        .body;
     assert!(nft.contains("table inet portq"));
+    let ssh = get("/api/rules?role=dc&format=nftables&management=10.0.9.0%2F24")
+        .await
+        .body;
+    assert!(
+        ssh.contains("ip saddr { 10.0.9.0/24 } tcp dport 22 accept"),
+        "{ssh}"
+    );
+    // Network mode and a cloud format from the same form.
+    let aws = get("/api/rules?role=dc&format=aws&from=10.0.0.0%2F8&to=10.0.1.10-10.0.1.11").await;
+    assert_eq!(aws.status, StatusCode::OK, "{}", aws.body);
+    assert!(
+        aws.json()["IpPermissions"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    let fwd = get("/api/rules?role=dc&format=nftables&from=10.0.0.0%2F8&to=10.0.1.10-10.0.1.11")
+        .await
+        .body;
+    assert!(
+        fwd.contains("ip daddr { 10.0.1.10/31 } jump to-servers"),
+        "{fwd}"
+    );
     let json = get("/api/rules?role=dc").await;
     assert_eq!(json.content_type(), "application/json");
     assert!(json.json().as_array().is_some_and(|a| !a.is_empty()));
     let narrowed =
-        get("/api/rules?role=dc&rpc_range=5000-5100&static_port=ntds%3D38901&format=nftables")
+        get("/api/rules?role=dc&rpc_range=5000-5100&static_port=ntds%3D38901&management=10.0.9.1&format=nftables")
             .await;
     assert!(narrowed.body.contains("5000-5100"), "{}", narrowed.body);
     let accept = get("/api/rules?role=dc&format=nftables&no_default_drop=1")

@@ -220,11 +220,15 @@
       });
       params.append('role', spelt.length ? box.value + ':' + spelt.join(',') : box.value);
     }
-    for (const name of ['from', 'peers', 'management', 'rpc_range', 'static_port']) {
+    for (const name of ['from', 'peers', 'management', 'to', 'rpc_range', 'static_port', 'policy_store']) {
       const v = form.elements.namedItem(name).value.trim();
       if (v) params.set(name, v);
     }
-    if (form.elements.namedItem('no_default_drop').checked) params.set('no_default_drop', '1');
+    for (const name of ['no_default_drop', 'no_management_access', 'log_blocked']) {
+      if (form.elements.namedItem(name).checked) params.set(name, '1');
+    }
+    const profiles = Array.from(form.querySelectorAll('input[name="profile"]:checked')).map((b) => b.value);
+    if (profiles.length) params.set('profile', profiles.join(','));
     return params;
   }
 

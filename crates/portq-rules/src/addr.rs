@@ -1,0 +1,132 @@
+//! Address lists as the options take them: an address, a CIDR block, or a range of
+//! addresses (`10.0.1.10-10.0.1.11`), comma-separated and repeatable.
+
+use crate::RulesError;
+use ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
+use std::net::IpAddr;
+
+/// Parses one item: an address, a CIDR block (host bits cleared) or a range, which becomes
+/// the fewest CIDR blocks that cover exactly it. `None` when it is none of these.
+pub fn parse_item(text: &str) -> Option<Vec<IpNet>> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<IpNet>() {
+        return Some(vec![n.trunc()]);
+    }
+    if let Ok(a) = text.parse::<IpAddr>() {
+        return Some(vec![IpNet::from(a)]);
+    }
+    let (a, b) = text.split_once('-')?;
+    match (
+        a.trim().parse::<IpAddr>().ok()?,
+        b.trim().parse::<IpAddr>().ok()?,
+    ) {
+        (IpAddr::V4(a), IpAddr::V4(b)) if a <= b => {
+            Some(Ipv4Subnets::new(a, b, 0).map(IpNet::V4).collect())
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) if a <= b => {
+            Some(Ipv6Subnets::new(a, b, 0).map(IpNet::V6).collect())
+        }
+        _ => None,
+    }
+}
+
+/// Parses sources (`--from`, `--peers`, `--management`): comma-separated items, each an
+/// address, CIDR or range.
+pub fn parse_sources<S: AsRef<str>>(list: &[S]) -> Result<Vec<IpNet>, RulesError> {
+    parse(list, RulesError::BadCidr)
+}
+
+/// Parses destinations (`--to`), as [`parse_sources`].
+pub fn parse_destinations<S: AsRef<str>>(list: &[S]) -> Result<Vec<IpNet>, RulesError> {
+    parse(list, RulesError::BadDestination)
+}
+
+fn parse<S: AsRef<str>>(
+    list: &[S],
+    err: fn(String) -> RulesError,
+) -> Result<Vec<IpNet>, RulesError> {
+    let mut out = Vec::new();
+    for item in list
+        .iter()
+        .flat_map(|s| s.as_ref().split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        out.extend(parse_item(item).ok_or_else(|| err(item.to_owned()))?);
+    }
+    Ok(out)
+}
+
+/// The smallest equivalent list: contained blocks dropped, adjacent ones merged.
+pub fn aggregate(nets: &[IpNet]) -> Vec<IpNet> {
+    let mut v = IpNet::aggregate(&nets.to_vec());
+    v.sort();
+    v
+}
+
+/// Whether the sources `a` include every address of `b` (an empty list means any).
+pub fn covers(a: &[IpNet], b: &[IpNet]) -> bool {
+    a.is_empty() || (!b.is_empty() && b.iter().all(|n| a.iter().any(|m| m.contains(n))))
+}
+
+/// Whether every network of a non-empty list is IPv4 (`Some(true)`) or IPv6 (`Some(false)`);
+/// `None` for an empty or mixed list.
+pub fn only_v4(nets: &[IpNet]) -> Option<bool> {
+    let v4 = nets.iter().filter(|n| matches!(n, IpNet::V4(_))).count();
+    match (nets.is_empty(), v4) {
+        (true, _) => None,
+        (false, n) if n == nets.len() => Some(true),
+        (false, 0) => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(s: &[&str]) -> Vec<IpNet> {
+        s.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn items_and_ranges() {
+        assert_eq!(parse_item("10.0.1.10"), Some(nets(&["10.0.1.10/32"])));
+        assert_eq!(parse_item("10.0.1.77/24"), Some(nets(&["10.0.1.0/24"])));
+        assert_eq!(
+            parse_item("10.0.1.10-10.0.1.11"),
+            Some(nets(&["10.0.1.10/31"]))
+        );
+        assert_eq!(
+            parse_item("10.0.1.9-10.0.1.12"),
+            Some(nets(&["10.0.1.9/32", "10.0.1.10/31", "10.0.1.12/32"]))
+        );
+        assert_eq!(
+            parse_item("2001:db8::1-2001:db8::1"),
+            Some(nets(&["2001:db8::1/128"]))
+        );
+        assert_eq!(parse_item("10.0.1.11-10.0.1.10"), None);
+        assert_eq!(parse_item("10.0.1.1-2001:db8::1"), None);
+        assert_eq!(parse_item("banana"), None);
+        assert_eq!(parse_item("10.0.0.0/33"), None);
+        assert!(matches!(
+            parse_destinations(&["10.0.0.1, x"]),
+            Err(RulesError::BadDestination(s)) if s == "x"
+        ));
+    }
+
+    #[test]
+    fn coverage() {
+        assert!(covers(&[], &nets(&["10.0.0.0/8"])));
+        assert!(!covers(&nets(&["10.0.0.0/8"]), &[]));
+        assert!(covers(&nets(&["10.0.0.0/8"]), &nets(&["10.0.1.0/24"])));
+        assert!(!covers(&nets(&["10.0.1.0/24"]), &nets(&["10.0.0.0/8"])));
+        assert_eq!(
+            aggregate(&nets(&["10.0.0.0/8", "10.0.1.0/24"])),
+            nets(&["10.0.0.0/8"])
+        );
+        assert_eq!(only_v4(&nets(&["10.0.0.0/8"])), Some(true));
+        assert_eq!(only_v4(&nets(&["2001:db8::/32"])), Some(false));
+        assert_eq!(only_v4(&nets(&["10.0.0.0/8", "2001:db8::/32"])), None);
+    }
+}
