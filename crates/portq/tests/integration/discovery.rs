@@ -109,6 +109,7 @@ fn discover_through(dns: &str, args: &[&str]) -> (i32, String, String) {
 /// finds dc1 through it and checks it as a domain controller.
 #[test]
 fn discovery_finds_the_samba_dc_through_its_own_dns_and_checks_it() {
+    let _lab = crate::lab_lock::shared();
     let Some(dc) = lab_dc() else {
         return;
     };

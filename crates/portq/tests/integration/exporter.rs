@@ -190,6 +190,7 @@ fn sample(v: &[Value]) -> Option<&str> {
 
 #[test]
 fn prometheus_scrapes_the_exporter_probing_the_samba_dc() {
+    let _lab = crate::lab_lock::shared();
     let Ok(dc) = std::env::var("PORTQ_LAB_DC") else {
         assert!(
             std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
@@ -369,6 +370,7 @@ impl Drop for Vantage {
 
 #[test]
 fn a_second_vantage_point_sees_the_port_its_path_drops() {
+    let _lab = crate::lab_lock::shared();
     let (Ok(dc), Ok(dc_ns)) = (
         std::env::var("PORTQ_LAB_DC"),
         std::env::var("PORTQ_LAB_NETNS"),

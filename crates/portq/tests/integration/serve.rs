@@ -246,6 +246,7 @@ fn check_rows<'a>(rows: impl Iterator<Item = &'a serde_json::Value>) -> CheckRow
 /// pipeline plans, follows up through the endpoint mapper and labels both.
 #[test]
 fn cli_and_console_check_the_samba_dc_the_same_way() {
+    let _lab = crate::lab_lock::shared();
     let Some(dc) = std::env::var("PORTQ_LAB_DC").ok() else {
         assert!(
             std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
