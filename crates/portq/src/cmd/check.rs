@@ -175,8 +175,42 @@ fn render_table(findings: &[Checked], format: Format) -> String {
     grid.render(format, "portq check").unwrap_or_default()
 }
 
-/// Hosts × ports as a coloured matrix after the verdict, then the details.
-fn render_html(findings: &[Checked], summary: &CheckSummary) -> String {
+/// What the HTML report's header says about the run.
+struct ReportMeta<'a> {
+    args: &'a Args,
+    started: std::time::SystemTime,
+}
+
+/// `2026-12-01 09:31:48 UTC` (no time-zone database needed).
+fn utc_text(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// The report for an auditor: what was checked, when and by what; the verdict first;
+/// then hosts × ports as a coloured matrix (scrolling inside its box, with a legend);
+/// then every finding. Printable.
+fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'_>) -> String {
     let mut ports: BTreeSet<(Transport, u16)> = BTreeSet::new();
     let mut hosts: Vec<(String, IpAddr)> = Vec::new();
     let mut cell: BTreeMap<(String, IpAddr, Transport, u16), &Checked> = BTreeMap::new();
@@ -188,14 +222,51 @@ fn render_html(findings: &[Checked], summary: &CheckSummary) -> String {
         }
         cell.insert((f.host.clone(), f.address, f.transport, f.port), c);
     }
-    let mut body = String::from("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
+    let a = meta.args;
+    let none = || "(none)".to_owned();
+    let list = |v: &[String]| if v.is_empty() { none() } else { v.join(", ") };
+    let t = summary.states;
+    let mut body = format!(
+        "<dl class=\"meta\"><dt>Date</dt><dd>{}</dd><dt>Tool</dt><dd>portq {}</dd><dt>Targets</dt><dd>{}</dd><dt>Roles</dt><dd>{}</dd><dt>Services</dt><dd>{}</dd><dt>Ports</dt><dd>{}</dd><dt>Totals</dt><dd>{} checks on {} host(s): {} listening, {} not listening, {} filtered, {} listening or filtered; {} of {} required ports listening</dd></dl>\n",
+        html::escape(&utc_text(meta.started)),
+        env!("CARGO_PKG_VERSION"),
+        html::escape(&list(&a.targets)),
+        html::escape(&list(&a.roles)),
+        html::escape(&list(&a.services)),
+        html::escape(&a.ports.clone().unwrap_or_else(none)),
+        t.total(),
+        summary.host_count,
+        t.listening,
+        t.not_listening,
+        t.filtered,
+        t.listening_or_filtered,
+        summary.expected_listening,
+        summary.expected,
+    );
+    body.push_str("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
     for line in summary.verdict_lines() {
-        body.push_str(&format!("<li>{}</li>\n", html::escape(&line)));
+        let class = if line.contains(" not listening on ") || line.starts_with("interrupted") {
+            "bad"
+        } else {
+            "good"
+        };
+        body.push_str(&format!(
+            "<li class=\"{class}\">{}</li>\n",
+            html::escape(&line)
+        ));
     }
     for n in &summary.notes {
         body.push_str(&format!("<li>{}</li>\n", html::escape(&n.to_string())));
     }
-    body.push_str("</ul>\n<table class=\"matrix\">\n<thead><tr><th>host</th>");
+    body.push_str("</ul>\n<h2>Hosts × ports</h2>\n<ul class=\"legend\">");
+    for s in PortState::ALL {
+        body.push_str(&format!(
+            "<li><span class=\"{}\"></span>{}</li>",
+            s.token(),
+            s.label()
+        ));
+    }
+    body.push_str("</ul>\n<div class=\"box\"><table class=\"matrix\">\n<thead><tr><th>host</th>");
     for (t, p) in &ports {
         body.push_str(&format!("<th>{p}/{}</th>", t.as_str()));
     }
@@ -220,7 +291,7 @@ fn render_html(findings: &[Checked], summary: &CheckSummary) -> String {
         }
         body.push_str("</tr>\n");
     }
-    body.push_str("</tbody>\n</table>\n<h2>Details</h2>\n");
+    body.push_str("</tbody>\n</table></div>\n<h2>Details</h2>\n");
     let mut grid = Grid::new(COLUMNS.to_vec());
     for c in findings {
         grid.push(cells(
@@ -501,6 +572,7 @@ fn render_discovery(d: &DiscoveryReport, format: Format) -> String {
 }
 
 async fn run_async(args: Args) -> Result<Status, Failure> {
+    let started = std::time::SystemTime::now();
     let opts = options(&args)?;
     let discovery = locator(&args)?;
     let mut builder = CheckBuilder::new()
@@ -585,7 +657,14 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                 };
                 Some(serde_json::to_string_pretty(&doc).map_err(Failure::runtime)? + "\n")
             }
-            Format::Html => Some(render_html(&findings, &summary)),
+            Format::Html => Some(render_html(
+                &findings,
+                &summary,
+                &ReportMeta {
+                    args: &args,
+                    started,
+                },
+            )),
             Format::Table | Format::Markdown => {
                 let dns = summary
                     .discovery
@@ -607,11 +686,13 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             eprintln!("portq: {line}");
         }
     }
-    Ok(if summary.all_listening() && summary.discovery_good() {
-        Status::Ok
-    } else {
-        Status::NotAsExpected
-    })
+    Ok(
+        if summary.all_listening() && summary.discovery_good() && summary.notes.is_empty() {
+            Status::Ok
+        } else {
+            Status::NotAsExpected
+        },
+    )
 }
 
 /// Runs `portq check`.

@@ -49,8 +49,15 @@ pub fn page(title: &str, body: &str) -> String {
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1f24}\
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left}\
-th{background:#f3f5f7}td.listening{background:#c9f2d0}td.not_listening{background:#f8c9c9}\
-td.filtered{background:#f3e3a6}td.listening_or_filtered{background:#e3ecf9}";
+th{background:#f3f5f7}td.listening,span.listening{background:#c9f2d0}td.not_listening,span.not_listening{background:#f8c9c9}\
+td.filtered,span.filtered{background:#f3e3a6}td.listening_or_filtered,span.listening_or_filtered{background:#e3ecf9}\
+.box{overflow-x:auto;max-width:100%;border:1px solid #d0d7de;margin:.5rem 0}.box table{border:0}\
+table.matrix th:first-child{position:sticky;left:0;z-index:1}table.matrix thead th{white-space:nowrap}\
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.meta dt{font-weight:600}\
+ul.legend{list-style:none;padding:0;display:flex;gap:1rem;flex-wrap:wrap}ul.legend span{display:inline-block;width:1rem;height:1rem;margin-right:.3rem;vertical-align:middle;border:1px solid #d0d7de}\
+ul.verdict li.bad{color:#a40e26}ul.verdict li.good{color:#1a7f37}\
+@media print{body{margin:0;font-size:10pt}.box{overflow:visible;border:0}table{font-size:8pt;page-break-inside:auto}tr{page-break-inside:avoid}\
+td.listening,td.not_listening,td.filtered,td.listening_or_filtered{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
 #[cfg(test)]
 mod tests {

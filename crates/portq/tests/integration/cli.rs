@@ -354,7 +354,7 @@ fn every_fact_of_the_modern_docs_is_answered() {
         let q = query_for(&f["port"], &f["transport"]);
         let answers = cache
             .entry(q.clone())
-            .or_insert_with(|| json(&["lookup", &q, "--format", "json"]));
+            .or_insert_with(|| json(&["lookup", &q, "--all", "--format", "json"]));
         let found = answers.iter().any(|a| {
             a["protocol"] == f["transport"].to_lowercase().as_str()
                 && ports_match(a, &f["port"])
@@ -423,7 +423,7 @@ fn disagreeing_documents_keep_both_facts() {
 
 #[test]
 fn lookup_explain_adds_a_source_column() {
-    let (code, out, _) = run(&["lookup", "3391/udp", "--explain"]);
+    let (code, out, _) = run(&["--wide", "lookup", "3391/udp", "--explain"]);
     assert_eq!(code, 0);
     let header = out.lines().next().unwrap_or("");
     assert!(header.contains("SOURCE"), "{out}");
@@ -463,7 +463,7 @@ fn lookup_sources_lists_every_document_with_its_date() {
         docs.iter()
             .any(|d| d["id"] == "kb832017" && d["kb"] == "832017")
     );
-    let (code, table, _) = run(&["lookup", "--sources"]);
+    let (code, table, _) = run(&["--wide", "lookup", "--sources"]);
     assert_eq!(code, 0);
     assert!(
         table.contains("2026-02-12")
@@ -1608,6 +1608,22 @@ fn check_a_loopback_listener_and_a_closed_port() {
                 stdout.contains("class=\"listening\"")
                     && stdout.contains("class=\"not_listening\"")
             );
+            // An auditor's report: what, when, by what; the verdict before the matrix;
+            // a legend; the matrix in a scrolling box.
+            for want in [
+                "<dt>Date</dt>",
+                "<dt>Tool</dt><dd>portq ",
+                "<dt>Targets</dt><dd>127.0.0.1</dd>",
+                "<ul class=\"legend\">",
+                "<div class=\"box\"><table class=\"matrix\">",
+                "@media print",
+            ] {
+                assert!(stdout.contains(want), "{want} missing");
+            }
+            let verdict = stdout.find("<h2>Verdict</h2>").expect("verdict");
+            let matrix = stdout.find("class=\"matrix\"").expect("matrix");
+            assert!(verdict < matrix, "the verdict comes first");
+            assert!(stdout.contains("2 checked on 1 host: 1 listening, 1 not listening"));
         }
     }
     let (code, _, _) = run(&["check", "127.0.0.1", "-q", "-p", &format!("tcp:{po}")]);
@@ -2000,10 +2016,6 @@ mod readme_examples {
     const SKIPPED: &[(&str, &str)] = &[
         ("scripts/test.sh", "the test suite itself"),
         (
-            "nft -c -f portq.nft && nft -f portq.nft",
-            "loads a firewall (root)",
-        ),
-        (
             "portq check dc01 --role domain-controller",
             "needs a host dc01",
         ),
@@ -2030,6 +2042,57 @@ mod readme_examples {
         ("portq rpc 10.0.0.0/28 --format json", "sends traffic"),
         ("portq local --watch --interval 2", "runs until stopped"),
         ("portq serve", "runs a server until stopped"),
+        (
+            "portq check --domain example.test --role dc",
+            "asks DNS and checks the DCs it finds",
+        ),
+        (
+            "portq check --domain example.test --dns-server 10.200.0.2 --role dc",
+            "asks the lab DC's DNS (the discovery test does, with the lab)",
+        ),
+        (
+            "portq check --domain example.test --site Branch --role dc",
+            "asks DNS and checks the DCs it finds",
+        ),
+        (
+            "nft -c -f portq.nft",
+            "not portq: checks a rules file with nft (the rules tests do)",
+        ),
+        (
+            "nft -f portq.nft && (sleep 120; nft delete table inet portq) &",
+            "loads a firewall (root; the lab tests do, in a namespace)",
+        ),
+        ("kill %1", "not portq: part of the timed-rollback recipe"),
+        ("nft -c -f fw.nft", "not portq: the rules tests run nft -c"),
+        (
+            "iptables-restore --test < fw.rules",
+            "not portq: the rules tests run iptables-restore --test",
+        ),
+        (
+            "aws ec2 authorize-security-group-ingress --group-id sg-0123456789abcdef0 --cli-input-json file://dc-sg.json --dry-run",
+            "not portq, needs AWS (the tests validate with botocore)",
+        ),
+        (
+            "az deployment group validate --resource-group servers --template-file dc-nsg.json",
+            "not portq, needs Azure (the tests validate with azure-mgmt-network)",
+        ),
+        (
+            "terraform validate && terraform plan",
+            "not portq, needs Terraform (the tests parse the output with python-hcl2)",
+        ),
+        ("portq exporter", "runs a server until stopped"),
+        (
+            "portq exporter --config portq-exporter.yml",
+            "runs a server until stopped",
+        ),
+        (
+            "portq exporter --listen 0.0.0.0:9832 --allow-target 10.0.0.0/8",
+            "runs a server until stopped",
+        ),
+        (
+            "curl 'http://127.0.0.1:9832/probe?target=dc01.example.test&module=domain-controller'",
+            "asks a running exporter",
+        ),
         (
             "portq serve --listen 127.0.0.1:9000",
             "runs a server until stopped",
@@ -2648,8 +2711,9 @@ mod rules_in_the_lab {
             .args(["--format", "json", "--retries", "2"])
             .output()
             .expect("portq check");
-        let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
+        let doc: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let rows = doc["findings"].as_array().cloned().unwrap_or_default();
         rows.iter()
             .map(|r| {
                 (

@@ -100,7 +100,14 @@ fn discovery_dry_run_names_the_records_and_sends_nothing() {
 
 /// `portq check --domain example.test --dns-server DNS ARGS...`.
 fn discover_through(dns: &str, args: &[&str]) -> (i32, String, String) {
-    let mut all = vec!["check", "--domain", "example.test", "--dns-server", dns];
+    let mut all = vec![
+        "--wide",
+        "check",
+        "--domain",
+        "example.test",
+        "--dns-server",
+        dns,
+    ];
     all.extend_from_slice(args);
     run(&all)
 }
