@@ -67,7 +67,7 @@ pub use engine::{
 };
 pub use finding::{
     DomainOrigin, Evidence, Finding, NetBiosName, PortState, ProbeErrorKind, SqlInstance,
-    Transport, evidence_text, sort_findings,
+    Transport, evidence_text, rfc3339, sort_findings,
 };
 pub use portspec::{PortRange, PortSpec, PortSpecError};
 pub use probes::ProbeKind;

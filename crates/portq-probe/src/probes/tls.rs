@@ -128,7 +128,7 @@ pub(crate) fn certificate_evidence(der: &[u8], protocol: String) -> Evidence {
             Evidence::TlsCertificate {
                 subject: cert.subject().to_string(),
                 issuer: cert.issuer().to_string(),
-                not_after: rfc3339(not_after_unix),
+                not_after: crate::finding::rfc3339(not_after_unix),
                 not_after_unix,
                 protocol,
             }
@@ -140,39 +140,23 @@ pub(crate) fn certificate_evidence(der: &[u8], protocol: String) -> Evidence {
     }
 }
 
-/// `2030-01-31T12:00:00Z` from Unix seconds (proleptic Gregorian, UTC).
-pub(crate) fn rfc3339(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil-from-days (H. Hinnant), valid for the whole i64 day range used here.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_900_000_000), "2030-03-17T17:46:40Z");
-        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(crate::finding::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(crate::finding::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            crate::finding::rfc3339(1_900_000_000),
+            "2030-03-17T17:46:40Z"
+        );
+        assert_eq!(
+            crate::finding::rfc3339(253_402_300_799),
+            "9999-12-31T23:59:59Z"
+        );
+        assert_eq!(crate::finding::rfc3339(-1), "1969-12-31T23:59:59Z");
     }
 
     #[test]
