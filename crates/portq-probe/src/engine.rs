@@ -66,6 +66,9 @@ pub struct CheckOptions {
     pub app_probes: bool,
     /// SNMP community for the 161/udp probe.
     pub snmp_community: String,
+    /// The local address (and port, unless 0) probes are sent from: PortQry's `-sp`, or
+    /// one interface of a multi-homed host. `None`: the system chooses.
+    pub source: Option<SocketAddr>,
     /// The AD DNS domain (`example.test`) for the Kerberos realm and the CLDAP ping.
     /// When `None`, it is guessed from a host name (`dc1.example.test` → `example.test`);
     /// for an address, the probes go without (every KDC and DC answers anyway).
@@ -106,6 +109,7 @@ impl Default for CheckOptions {
             rate: None,
             app_probes: false,
             snmp_community: "public".to_string(),
+            source: None,
             domain: None,
             probe_overrides: BTreeMap::new(),
         }
@@ -849,9 +853,16 @@ async fn check_port(
     };
     let (state, attempts, evidence) = match transport {
         Transport::Tcp => {
-            let out = tcp::check(addr, opts.timeout, opts.attempts, limiter, Some(pool))
-                .await
-                .map_err(fail)?;
+            let out = tcp::check(
+                addr,
+                opts.timeout,
+                opts.attempts,
+                limiter,
+                Some(pool),
+                opts.source,
+            )
+            .await
+            .map_err(fail)?;
             let mut evidence = out.evidence;
             if let Some(conn) = out.connection {
                 if kind == ProbeKind::TcpConnect {
@@ -876,6 +887,7 @@ async fn check_port(
                 opts.timeout,
                 opts.attempts,
                 limiter,
+                opts.source,
             )
             .await
             .map_err(fail)?;

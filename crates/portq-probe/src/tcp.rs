@@ -123,7 +123,10 @@ pub(crate) async fn check(
     attempts: u8,
     limiter: Option<&RateLimiter>,
     pool: Option<&SocketPool>,
+    source: Option<SocketAddr>,
 ) -> Result<TcpOutcome, LocalError> {
+    // A socket bound to a chosen source is never handed back for reuse.
+    let pool = if source.is_some() { None } else { pool };
     let attempts = attempts.max(1);
     let mut made: u8 = 0;
     let mut backoff = Backoff::new();
@@ -131,7 +134,7 @@ pub(crate) async fn check(
         if let Some(l) = limiter {
             l.acquire().await;
         }
-        let attempt = connect_once(addr, timeout, pool).await;
+        let attempt = connect_once(addr, timeout, pool, source).await;
         if let Attempt::Resource(e) = attempt {
             backoff.wait(&e).await?;
             continue;
@@ -187,7 +190,12 @@ fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
 /// anything is registered with the event loop: towards loopback or a local segment
 /// (a veth pair, a namespace) the SYN-ACK or RST has usually been processed by the time
 /// `connect` returns, which saves most of the system calls of a sweep.
-async fn connect_once(addr: SocketAddr, timeout: Duration, pool: Option<&SocketPool>) -> Attempt {
+async fn connect_once(
+    addr: SocketAddr,
+    timeout: Duration,
+    pool: Option<&SocketPool>,
+    source: Option<SocketAddr>,
+) -> Attempt {
     if let Some(socket) = pool.and_then(|p| p.take(addr)) {
         match connect_now(socket, addr, pool) {
             // A reused socket in an unexpected state: try again with a fresh one.
@@ -200,6 +208,19 @@ async fn connect_once(addr: SocketAddr, timeout: Duration, pool: Option<&SocketP
         Ok(s) => s,
         Err(e) => return classify(e),
     };
+    if let Some(src) = source {
+        // PortQry's -sp: a chosen source port (and address, for multi-homed hosts).
+        // Reusing the address lets the same source port connect again right after.
+        let bound = socket
+            .set_reuse_address(true)
+            .and_then(|()| socket.bind(&src.into()));
+        if let Err(e) = bound {
+            return Attempt::Other(io::Error::new(
+                e.kind(),
+                format!("cannot use source {src}: {e}"),
+            ));
+        }
+    }
     match connect_now(socket, addr, pool) {
         Now::Done(a) => a,
         Now::Pending(socket) => wait_connected(socket, timeout).await,

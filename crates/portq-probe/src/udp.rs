@@ -51,9 +51,10 @@ pub(crate) async fn check(
     timeout: Duration,
     attempts: u8,
     limiter: Option<&RateLimiter>,
+    source: Option<SocketAddr>,
 ) -> Result<UdpOutcome, LocalError> {
     let attempts = attempts.max(1);
-    let socket = open(addr).await?;
+    let socket = open(addr, source).await?;
     let socket = match socket {
         Ok(s) => s,
         Err(reason) => {
@@ -128,10 +129,14 @@ pub(crate) async fn check(
 
 /// Binds an ephemeral socket and connects it to `addr`; the inner error is a routing
 /// failure (network unreachable) to report as the port's evidence.
-async fn open(addr: SocketAddr) -> Result<Result<UdpSocket, &'static str>, LocalError> {
-    let local = match addr.ip() {
-        IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-        IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+async fn open(
+    addr: SocketAddr,
+    source: Option<SocketAddr>,
+) -> Result<Result<UdpSocket, &'static str>, LocalError> {
+    let local = match (source, addr.ip()) {
+        (Some(src), _) => src,
+        (None, IpAddr::V4(_)) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        (None, IpAddr::V6(_)) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
     };
     let mut backoff = Backoff::new();
     let socket = loop {

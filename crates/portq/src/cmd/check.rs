@@ -68,6 +68,12 @@ pub struct Args {
     /// SNMP community for 161/udp.
     #[arg(long, default_value = "public")]
     pub community: String,
+    /// Send from this local address (one interface of a multi-homed host).
+    #[arg(long, value_name = "IP")]
+    pub source_address: Option<std::net::IpAddr>,
+    /// Send from this local port (PortQry's -sp); checks then run one at a time.
+    #[arg(long, value_name = "PORT")]
+    pub source_port: Option<u16>,
     /// The AD DNS domain, for the Kerberos realm and the CLDAP ping (guessed from host names).
     /// Without TARGET: find the domain's controllers in DNS and check every one.
     #[arg(long, value_name = "DOMAIN")]
@@ -410,10 +416,26 @@ fn options(args: &Args) -> Result<PipelineOptions, Failure> {
             "--concurrency and --per-host must be at least 1",
         ));
     }
+    if args.source_port == Some(0) {
+        return Err(Failure::usage("--source-port must be from 1 to 65535"));
+    }
+    let source = match (args.source_address, args.source_port) {
+        (None, None) => None,
+        (ip, port) => Some(std::net::SocketAddr::new(
+            ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            port.unwrap_or(0),
+        )),
+    };
     let mut engine = CheckOptions {
         timeout: Duration::from_secs_f64(args.timeout),
         attempts: args.retries,
-        concurrency: args.concurrency,
+        source,
+        // One fixed source port is one connection at a time, as with PortQry.
+        concurrency: if args.source_port.is_some() {
+            Some(1)
+        } else {
+            args.concurrency
+        },
         per_host: args.per_host,
         rate: args.rate,
         snmp_community: args.community.clone(),

@@ -1564,6 +1564,44 @@ fn check_the_samba_dc_as_a_domain_controller() {
     assert_eq!((code, stdout.as_str()), (1, ""));
 }
 
+/// PortQry's -sp and a multi-homed host's interface: the listener sees the chosen source.
+#[test]
+fn check_sends_from_the_source_address_and_port_asked() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let source_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let seen = std::thread::spawn(move || listener.accept().map(|(_, peer)| peer));
+    let (code, _, stderr) = run(&[
+        "check",
+        "127.0.0.1",
+        "-p",
+        &format!("tcp:{port}"),
+        "--source-address",
+        "127.0.0.1",
+        "--source-port",
+        &source_port.to_string(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let peer = seen.join().unwrap().unwrap();
+    assert_eq!(peer.port(), source_port);
+    assert_eq!(peer.ip().to_string(), "127.0.0.1");
+    // A source of the other family is this machine's failure, never a port state.
+    let (code, _, stderr) = run(&[
+        "check",
+        "127.0.0.1",
+        "-p",
+        &format!("tcp:{port}"),
+        "--source-address",
+        "::1",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("cannot use source [::1]:0"), "{stderr}");
+    assert_usage_error(&["check", "127.0.0.1", "-p", "80", "--source-port", "0"]);
+}
+
 #[test]
 fn check_a_loopback_listener_and_a_closed_port() {
     // Ports this test bound itself: one listening, one bound then closed.
@@ -2028,6 +2066,10 @@ mod readme_examples {
             "sends traffic",
         ),
         ("portq check dc01 -p all --probe", "sends traffic"),
+        (
+            "portq check dc01 -p 389 --source-port 53 --source-address 10.0.0.5",
+            "needs a host dc01 (a test checks the source on loopback)",
+        ),
         (
             "portq check dc01 --role dc -q && echo ok",
             "needs a host dc01",
