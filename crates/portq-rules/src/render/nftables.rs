@@ -41,6 +41,15 @@ fn allow(rules: &[&Rule]) -> String {
     for pr in port_rules(rules.iter().copied()) {
         let r = pr.rule;
         let comment = serves(&r.name, &pr.services, COMMENT_MAX);
+        // Where the facts behind the rule come from (document, section, date).
+        let source = portq_catalog::sources_of(r.service_id, r.transport, &r.ports);
+        if !source.is_empty() {
+            out.push_str(&format!(
+                "\t\t# {}: {}\n",
+                super::comment_text(r.service),
+                super::comment_text(&source)
+            ));
+        }
         for v6 in [false, true] {
             let Some(src) = family(&r.remote, v6) else {
                 continue;

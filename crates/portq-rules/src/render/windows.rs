@@ -138,10 +138,13 @@ pub fn powershell(rules: &[Rule], ctx: &Context) -> String {
         }
         cmd.push_str(&format!(
             " -Description {}",
-            ps_quote(&comment_text(&format!(
-                "portq: {} for {}",
-                r.services.join(", "),
-                r.roles.join(", ")
+            ps_quote(&comment_text(&with_source(
+                format!(
+                    "portq: {} for {}",
+                    r.services.join(", "),
+                    r.roles.join(", ")
+                ),
+                r
             )))
         ));
         out.push_str(&cmd);
@@ -252,5 +255,13 @@ fn proto(t: Transport) -> &'static str {
         Transport::Tcp => "TCP",
         Transport::Udp => "UDP",
         _ => "any",
+    }
+}
+
+/// Appends the documents the rule's facts come from, when the catalogue cites any.
+fn with_source(text: String, r: &Rule) -> String {
+    match portq_catalog::sources_of(r.service_id, r.transport, &r.ports) {
+        s if s.is_empty() => text,
+        s => format!("{text}; source: {s}"),
     }
 }
