@@ -35,7 +35,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use config::{Module, Modules};
 use web_config::WebConfig;
@@ -527,22 +527,5 @@ async fn serve(listen: SocketAddr, state: Arc<Exporter>) -> Result<Status, Failu
         eprintln!("portq: probes limited to {}", list.join(", "));
     }
     eprintln!("portq: exporter at http://{local}/probe?target=HOST&module=MODULE (Ctrl-C to stop)");
-    let app = router(state);
-    let stop = Arc::new(Notify::new());
-    let stopped = Arc::clone(&stop);
-    let server = std::future::IntoFuture::into_future(
-        axum::serve(super::serve::guard::Limited::new(listener), app)
-            .with_graceful_shutdown(async move { stopped.notified().await }),
-    );
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => {
-            return result.map(|()| Status::Ok).map_err(|e| Failure::runtime(format!("server failed: {e}")));
-        }
-        () = super::serve::shutdown_signal() => {}
-    }
-    eprintln!("portq: stopping");
-    stop.notify_one();
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    Ok(Status::Ok)
+    super::serve::serve_until_stopped(listener, router(state)).await
 }

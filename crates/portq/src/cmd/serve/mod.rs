@@ -278,6 +278,16 @@ async fn serve(
         allow_hosts,
         checks,
     });
+    serve_until_stopped(listener, app).await
+}
+
+/// Serves `app` on `listener` (at most [`guard::MAX_CONNECTIONS`] connections, idle ones
+/// closed) until Ctrl-C or SIGTERM; streams in progress get a short grace period. The
+/// console and the exporter both stop this way.
+pub(crate) async fn serve_until_stopped(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> Result<Status, Failure> {
     let stop = Arc::new(Notify::new());
     let stopped = Arc::clone(&stop);
     let server = std::future::IntoFuture::into_future(
