@@ -9,6 +9,10 @@ NET=${WIDE_NET:-10.209.0.0/16}
 BASE=${WIDE_BASE:-/tmp/portq-wide}
 [ "$(id -u)" -eq 0 ] || { echo "wide-host-down: must run as root" >&2; exit 1; }
 
+if [ -d "$BASE" ]; then
+    exec 9> "$BASE/lock"
+    flock -w 60 9
+fi
 if [ -s "$BASE/pid" ]; then
     pid=$(cat "$BASE/pid")
     case "$pid" in

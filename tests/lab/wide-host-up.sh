@@ -58,6 +58,11 @@ listener_pid() {
     printf '%s\n' "$pid"
 }
 
+# One at a time (tests may call this concurrently); the lock goes with the process.
+mkdir -p "$BASE"
+exec 9> "$BASE/lock"
+flock -w 60 9 || die "another wide-host-up/down holds $BASE/lock"
+
 # Fast path: already up with the same listeners, namespace and route in place.
 if pid=$(listener_pid) && [ "$(cat "$BASE/listen" 2>/dev/null)" = "$LISTEN" ] \
     && [ -e "/run/netns/$NS" ] && [ -n "$(ip route show "$NET" 2>/dev/null)" ]; then
@@ -65,7 +70,6 @@ if pid=$(listener_pid) && [ "$(cat "$BASE/listen" 2>/dev/null)" = "$LISTEN" ] \
 fi
 
 command -v gcc > /dev/null || die "gcc is needed to build the listener (apt-get install gcc)"
-mkdir -p "$BASE"
 if [ ! -x "$BASE/wide-listener" ] || [ "$here/wide-listener.c" -nt "$BASE/wide-listener" ]; then
     gcc -O2 -Wall -o "$BASE/wide-listener" "$here/wide-listener.c" || die "could not build the listener"
 fi
@@ -110,7 +114,7 @@ mv "$BASE/truth.tmp" "$BASE/truth.txt"
 printf '%s\n' "$NET" > "$BASE/net"
 
 # shellcheck disable=SC2086  # one argument per listener
-ip netns exec "$NS" "$BASE/wide-listener" -b 16384 $LISTEN > "$BASE/listener.log" 2>&1 &
+ip netns exec "$NS" "$BASE/wide-listener" -b 16384 $LISTEN > "$BASE/listener.log" 2>&1 9>&- &
 echo $! > "$BASE/pid"
 for _ in $(seq 100); do
     if grep -q ready "$BASE/listener.log" 2> /dev/null; then
