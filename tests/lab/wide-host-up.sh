@@ -65,7 +65,8 @@ flock -w 60 9 || die "another wide-host-up/down holds $BASE/lock"
 
 # Fast path: already up with the same listeners, namespace and route in place.
 if pid=$(listener_pid) && [ "$(cat "$BASE/listen" 2>/dev/null)" = "$LISTEN" ] \
-    && [ -e "/run/netns/$NS" ] && [ -n "$(ip route show "$NET" 2>/dev/null)" ]; then
+    && [ -e "/run/netns/$NS" ] && [ -n "$(ip route show "$NET" 2>/dev/null)" ] \
+    && [ ! "$here/wide-listener.c" -nt "$BASE/wide-listener" ]; then
     exit 0
 fi
 
