@@ -8,6 +8,9 @@
       outside the scan), unaccounted (neither listed nor counted), other (timeouts, filtered,
       errors), and a few examples. Exit 0.
 
+  bench-wide-verify.py selftest
+      Checks the checker on made-up outputs of every tool, right and wrong; exit 1 on a miss.
+
   bench-wide-verify.py report RESULTS.jsonl
       Prints the per-scenario tables and the target lines; exit 1 if a target was missed.
 
@@ -28,6 +31,7 @@ import argparse
 import ipaddress
 import json
 import re
+import shutil
 import statistics
 import sys
 
@@ -206,9 +210,10 @@ def verify(a):
         if len(examples) < 8:
             examples.append(f"{ipaddress.ip_address(addr)}:{port} open, not reported open")
     found_open = sum(1 for s in seen.values() if s == "open")
+    opened_found = sum(1 for k, s in seen.items() if s == "open" and k in opened)
     print(json.dumps({
         "right": right, "total": total, "open_expected": len(opened), "open_found": found_open,
-        "missing": len(missing_open), "wrong": wrong, "stray": stray, "duplicates": dup,
+        "missing": len(opened) - opened_found, "wrong": wrong, "stray": stray, "duplicates": dup,
         "unaccounted": unaccounted, "other": other, "overcounted": max(0, counted - credited),
         "examples": examples,
     }))
@@ -285,6 +290,98 @@ def report(path):
     return 1 if failed else 0
 
 
+def selftest():
+    """Checks the checker on made-up outputs of each tool, right and wrong."""
+    import contextlib
+    import io
+    import os
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="bench-wide-selftest-")
+    truth = os.path.join(d, "truth.txt")
+    with open(truth, "w", encoding="ascii") as f:
+        f.write("0.0.0.0 445\n10.209.0.1 22\n10.209.0.3 80\n10.209.9.9 22\n")
+    net, cidr = "10.209.0.0/16", "10.209.0.0/30"
+
+    def run(tool, out, err, ports):
+        paths = []
+        for name, text in (("out", out), ("err", err)):
+            path = os.path.join(d, f"{tool}.{name}")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            paths.append(path)
+        args = argparse.Namespace(truth=truth, net=net, cidr=cidr, ports=ports, tool=tool,
+                                  out=paths[0], err=paths[1])
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            verify(args)
+        return json.loads(buf.getvalue())
+
+    def pq(addr, port, state):
+        return json.dumps({"host": addr, "address": addr, "port": port, "protocol": "tcp",
+                           "state": state}) + "\n"
+
+    failures = []
+
+    def expect(name, got, right, total, **more):
+        bad = got["right"] != right or got["total"] != total
+        bad |= any(got[k] != v for k, v in more.items())
+        if bad:
+            failures.append(f"{name}: got {got}, want right {right}/{total} {more}")
+
+    hosts = [f"10.209.0.{i}" for i in range(4)]
+    # portq, ports 22,445 (listed in full): 8 results, 5 open.
+    good = "".join(pq(h, p, "listening" if p == 445 or (h, p) == ("10.209.0.1", 22) else
+                      "not_listening") for h in hosts for p in (22, 445))
+    expect("portq right", run("portq", good, "", "22,445"), 8, 8, missing=0)
+    lines = good.splitlines(keepends=True)
+    expect("portq missed an open port", run("portq", "".join(lines[:2] + lines[3:]), "", "22,445"), 7, 8,
+           missing=1, unaccounted=1)
+    flipped = good.replace('"port": 22, "protocol": "tcp", "state": "listening"',
+                           '"port": 22, "protocol": "tcp", "state": "not_listening"')
+    expect("portq open reported closed", run("portq", flipped, "", "22,445"), 7, 8, missing=1)
+    expect("portq stray", run("portq", good + pq("10.209.9.9", 22, "listening"), "", "22,445"),
+           8, 8, stray=1)
+    expect("portq filtered", run("portq", good.replace("not_listening", "filtered", 1), "", "22,445"),
+           7, 8, other=1)
+    # portq, a sweep: closed ports counted on stderr, 4 hosts x 1-100 = 400, 3 open.
+    sweep = pq("10.209.0.1", 22, "listening") + pq("10.209.0.3", 80, "listening")
+    sweep += pq("10.209.0.2", 9, "listening")
+    note = "portq: 397 not-listening port(s) not shown; --all lists them\n"
+    expect("portq sweep, one wrong open", run("portq", sweep, note, "1-100"), 399, 400, wrong=1)
+    expect("portq sweep right", run("portq", "".join(sweep.splitlines(keepends=True)[:2]),
+                                    note.replace("397", "398"), "1-100"), 400, 400)
+    expect("portq sweep, count short", run("portq", sweep, note.replace("397", "390"), "1-100"),
+           392, 400, unaccounted=7)
+    # nmap -oG: per-host lists and "Ignored State" counts.
+    gnmap = "# Nmap\n" + "".join(
+        f"Host: {h} ()\tStatus: Up\nHost: {h} ()\tPorts: "
+        + ("22/open/tcp//ssh///, " if h == "10.209.0.1" else "")
+        + ("80/open/tcp//http///" if h == "10.209.0.3" else "")
+        + ("" if h in ("10.209.0.1", "10.209.0.3") else "1/closed/tcp//tcpmux///")
+        + "\tIgnored State: closed (99)\n"
+        for h in hosts)
+    gnmap = gnmap.replace("22/open/tcp//ssh///, \t", "22/open/tcp//ssh///\t")
+    expect("nmap right", run("nmap", gnmap, "", "1-100"), 400, 400)
+    expect("nmap missed a host", run("nmap", "".join(gnmap.splitlines(keepends=True)[:-2]), "",
+                                     "1-100"), 300, 400, missing=1, unaccounted=100)
+    expect("nmap open reported closed", run("nmap", gnmap.replace("80/open", "80/closed"), "",
+                                            "1-100"), 399, 400, missing=1)
+    # The floor: open lines and the closed count on stderr.
+    fl = "10.209.0.1:22\n" + "".join(f"{h}:445\n" for h in hosts)
+    summary = "floor-scan: 8 pairs: 5 open, 3 closed, 0 timeout, 0 error in 0.001 s\n"
+    expect("floor right", run("floor", fl, summary, "22,445"), 8, 8)
+    expect("floor timeout", run("floor", fl + "10.209.0.2:22 timeout\n",
+                                summary.replace("3 closed", "2 closed"), "22,445"), 7, 8, other=1)
+    expect("floor invented", run("floor", fl + "10.209.0.0:22\n",
+                                 summary.replace("3 closed", "2 closed"), "22,445"), 7, 8, wrong=1)
+    shutil.rmtree(d, ignore_errors=True)
+    for f in failures:
+        print("FAIL", f)
+    print(f"bench-wide-verify selftest: {17 - len(failures)} of 17 cases right")
+    return 1 if failures else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -298,7 +395,10 @@ def main():
     v.add_argument("--err")
     r = sub.add_parser("report")
     r.add_argument("results")
+    sub.add_parser("selftest")
     a = ap.parse_args()
+    if a.cmd == "selftest":
+        return selftest()
     if a.cmd == "verify":
         verify(a)
         return 0

@@ -63,6 +63,7 @@ command -v gcc > /dev/null || die "gcc is needed for the listener and the floor 
 [ -x /usr/bin/time ] || die "/usr/bin/time is needed (apt-get install time)"
 case " $tools " in *" nmap-"*) command -v nmap > /dev/null || die "nmap is not installed" ;; esac
 
+python3 "$root/scripts/bench-wide-verify.py" selftest > /dev/null || die "the result checker failed its selftest"
 bash "$root/tests/lab/wide-host-up.sh" || die "the wide lab did not come up"
 truth=$base/truth.txt
 [ -s "$truth" ] || die "no truth file at $truth"
