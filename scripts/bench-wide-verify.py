@@ -257,7 +257,8 @@ def report(path):
         nmaps = {t: stats[t] for t in ("nmap-sT", "nmap-sS") if t in stats}
         best = min(nmaps, key=lambda t: nmaps[t]["wall"]) if nmaps else None
         floor = stats.get("floor")
-        print(f"\n== scenario {sc}: {label} ({rs[0]['total']:,} results, {stats[next(iter(stats))]['runs']} run(s)) ==")
+        print(f"\n== scenario {sc}: {label} ({rs[0]['total']:,} results, {rs[0]['open_expected']:,} open;"
+              f" {stats[next(iter(stats))]['runs']} run(s)) ==")
         print(f"{'tool':<8} {'wall s':>8} {'user s':>7} {'sys s':>7} {'RSS MB':>7} {'right/total':>17} {'÷floor':>7} {'nmapbest÷':>9}  exit")
         for t, s in stats.items():
             vs_floor = f"{s['wall'] / floor['wall']:.2f}" if floor else "-"

@@ -24,6 +24,7 @@
 #        FLOOR_ARGS      floor-scan options (default "-t 2 -n 128": 2 threads x 128 = 256 in flight)
 #        BENCH_OUT       raw outputs and results.jsonl (default ./bench-out/wide)
 #        BENCH_PAUSE     seconds between two measured commands (default 1)
+#        BENCH_TIMEOUT   seconds before one command is stopped (default 600; counts as failed)
 #        BENCH_STRICT=1  exit 1 when a target is missed
 #        WIDE_*          lab settings, see tests/lab/wide-host-up.sh (WIDE_NET must stay in 10.209/16)
 # Exit:  0 (even with missed targets, unless BENCH_STRICT=1), 1 missed target with BENCH_STRICT=1,
@@ -41,6 +42,8 @@ tools=${BENCH_TOOLS:-portq nmap-sT nmap-sS floor}
 portq=${PORTQ_BIN:-$root/target/release/portq}
 out=${BENCH_OUT:-$root/bench-out/wide}
 pause=${BENCH_PAUSE:-1}
+limit=${BENCH_TIMEOUT:-600}
+case "$limit" in '' | *[!0-9]* | 0) die "BENCH_TIMEOUT must be a positive number of seconds" ;; esac
 read -r -a portq_extra <<< "${PORTQ_ARGS:-}"
 read -r -a nmap_extra <<< "${NMAP_ARGS:-}"
 read -r -a floor_args <<< "${FLOOR_ARGS:--t 2 -n 128}"
@@ -106,7 +109,10 @@ measure() {
     local sink=/dev/null
     [ "$kind" = nmap ] || sink=$stem.out
     t0=$(date +%s%N)
-    /usr/bin/time -f '%U %S %M' -o "$stem.time" "${cmd[@]}" > "$sink" 2> "$stem.err" || rc=$?
+    # timeout(1) inside time(1): the figures include the tool (its child), and a hung tool
+    # ends the run with 124 instead of hanging the benchmark.
+    /usr/bin/time -f '%U %S %M' -o "$stem.time" timeout -k 5 "$limit" "${cmd[@]}" \
+        > "$sink" 2> "$stem.err" || rc=$?
     t1=$(date +%s%N)
     # /usr/bin/time reports a failed command on its first line; the figures are on the last.
     local user sys rss
@@ -145,7 +151,7 @@ echo "bench-wide: $(nproc) CPU(s), load $(cut -d' ' -f1-3 /proc/loadavg), open f
     "portq $("$portq" --version 2> /dev/null | head -1 || echo '?'), $(nmap --version 2> /dev/null | head -1 || echo 'no nmap')" >&2
 for sc in $scenarios; do
     scenario "$sc"
-    echo "scenario $sc: $label ($cidr, ports $ports)" >&2
+    echo "scenario $sc: $label ($cidr, ports $ports; truth from $truth)" >&2
     read -r -a order <<< "$tools"
     for ((run = 1; run <= runs; run++)); do
         # Rotate the order each run so that no tool always runs first or last.
