@@ -233,7 +233,7 @@ def report(path):
     for r in rows:
         if r["scenario"] not in scenarios:
             scenarios.append(r["scenario"])
-    tools = ["portq", "nmap-sT", "nmap-sS", "floor"]
+    tools = ["portq", "nmap-sT", "nmap-sS", "nmap-fast", "floor"]
     verdicts = []
     for sc in scenarios:
         rs = [r for r in rows if r["scenario"] == sc]
@@ -259,18 +259,21 @@ def report(path):
         floor = stats.get("floor")
         print(f"\n== scenario {sc}: {label} ({rs[0]['total']:,} results, {rs[0]['open_expected']:,} open;"
               f" {stats[next(iter(stats))]['runs']} run(s)) ==")
-        print(f"{'tool':<8} {'wall s':>8} {'user s':>7} {'sys s':>7} {'RSS MB':>7} {'right/total':>17} {'÷floor':>7} {'nmapbest÷':>9}  exit")
+        print(f"{'tool':<9} {'wall s':>8} {'user s':>7} {'sys s':>7} {'RSS MB':>7} {'right/total':>17} {'÷floor':>7} {'nmapbest÷':>9}  exit")
         for t, s in stats.items():
             vs_floor = f"{s['wall'] / floor['wall']:.2f}" if floor else "-"
             vs_nmap = f"{stats[best]['wall'] / s['wall']:.2f}" if best else "-"
             rt = f"{s['right']:,}/{s['total']:,}"
-            print(f"{t:<8} {s['wall']:8.3f} {s['user']:7.2f} {s['sys']:7.2f} {s['rss']:7.1f} {rt:>17} {vs_floor:>7} {vs_nmap:>9}  {','.join(map(str, s['rcs']))}")
+            print(f"{t:<9} {s['wall']:8.3f} {s['user']:7.2f} {s['sys']:7.2f} {s['rss']:7.1f} {rt:>17} {vs_floor:>7} {vs_nmap:>9}  {','.join(map(str, s['rcs']))}")
         for t, s in stats.items():
             if t != "portq" and not s["all_right"]:
                 print(f"WARN  {t} was not 100% right in every run: the comparison is doubtful")
         p = stats.get("portq")
         if not p:
             continue
+        if "nmap-fast" in stats:
+            print(f"(not a target) nmap -sS --min-rate 100000 --max-retries 1 ÷ portq: "
+                  f"{stats['nmap-fast']['wall'] / p['wall']:.2f}x")
         print(f"portq user CPU per result: {p['user'] / p['total'] * 1e6:.2f} µs "
               f"(user+sys {(p['user'] + p['sys']) / p['total'] * 1e6:.2f} µs)")
         if best:

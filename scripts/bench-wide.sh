@@ -16,7 +16,8 @@
 # Usage: scripts/bench-wide.sh            (root: raw sockets for nmap -sS, the namespace)
 # Env:   RUNS            runs per scenario and tool (default 3)
 #        BENCH_SCENARIOS which scenarios, e.g. "1 3" (default "1 2 3 4")
-#        BENCH_TOOLS     which tools (default "portq nmap-sT nmap-sS floor")
+#        BENCH_TOOLS     which tools (default "portq nmap-sT nmap-sS floor"; also nmap-fast:
+#                        -sS -T4 --min-rate 100000 --max-retries 1, shown but not a target)
 #        PORTQ_BIN       portq binary (default target/release/portq, built unless BENCH_BUILD=0)
 #        PORTQ_ARGS      extra arguments for portq check
 #        NMAP_ARGS       extra arguments for both nmap modes (default none: -T4's own retries
@@ -52,7 +53,7 @@ net=${WIDE_NET:-10.209.0.0/16}
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (the lab namespace, nmap -sS raw sockets)"
 for t in $tools; do
-    case "$t" in portq | nmap-sT | nmap-sS | floor) ;; *) die "unknown tool '$t'" ;; esac
+    case "$t" in portq | nmap-sT | nmap-sS | nmap-fast | floor) ;; *) die "unknown tool '$t'" ;; esac
 done
 for s in $scenarios; do
     case "$s" in 1 | 2 | 3 | 4) ;; *) die "unknown scenario '$s' (1-4)" ;; esac
@@ -104,6 +105,8 @@ measure() {
         portq) cmd=("$portq" check "$cidr" -p "$ports" --format ndjson "${portq_extra[@]}") kind=portq ;;
         nmap-sT) cmd=(nmap -n -Pn -sT -T4 "${nmap_extra[@]}" -p "$ports" -oG "$stem.out" "$cidr") kind=nmap ;;
         nmap-sS) cmd=(nmap -n -Pn -sS -T4 "${nmap_extra[@]}" -p "$ports" -oG "$stem.out" "$cidr") kind=nmap ;;
+        nmap-fast) cmd=(nmap -n -Pn -sS -T4 --min-rate 100000 --max-retries 1 "${nmap_extra[@]}"
+            -p "$ports" -oG "$stem.out" "$cidr") kind=nmap ;;
         floor) cmd=("$floor" "${floor_args[@]}" "$cidr" "$ports") kind=floor ;;
     esac
     local sink=/dev/null
