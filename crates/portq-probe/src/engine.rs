@@ -415,7 +415,6 @@ fn launch(units: Units, total: u64, opts: CheckOptions) -> CheckRun {
 struct Shared {
     opts: CheckOptions,
     community: Arc<str>,
-    domain: Option<Arc<str>>,
     limiter: Option<Arc<RateLimiter>>,
     source: Mutex<WorkSource>,
     /// Signalled when a host drops below its per-host limit.
@@ -494,6 +493,10 @@ pub struct CheckUnit {
 /// A host being worked on, with its probes in flight.
 struct HostState {
     target: Target,
+    /// The host's name, shared by all its findings.
+    name: Arc<str>,
+    /// The AD domain for its probes: the unit's, else the run's, else guessed from the
+    /// host name (worked out once per host, not per probe).
     domain: Option<(Arc<str>, DomainOrigin)>,
     tcp_in_flight: AtomicUsize,
     udp_in_flight: AtomicUsize,
@@ -527,6 +530,8 @@ struct WorkSource {
     stop: Arc<std::sync::atomic::AtomicBool>,
     max_window: usize,
     stopped: bool,
+    /// [`CheckOptions::domain`].
+    domain: Option<Arc<str>>,
 }
 
 impl WorkSource {
@@ -539,10 +544,17 @@ impl WorkSource {
             let Some(first) = ports.next() else {
                 continue;
             };
+            let domain = unit
+                .domain
+                .or_else(|| self.domain.clone().map(|d| (d, DomainOrigin::Given)))
+                .or_else(|| {
+                    domain_of(&unit.target.host).map(|d| (Arc::from(d), DomainOrigin::HostName))
+                });
             self.window.push_back(HostCursor {
                 host: Arc::new(HostState {
+                    name: Arc::from(unit.target.host.as_str()),
                     target: unit.target,
-                    domain: unit.domain,
+                    domain,
                     tcp_in_flight: AtomicUsize::new(0),
                     udp_in_flight: AtomicUsize::new(0),
                 }),
@@ -654,13 +666,13 @@ async fn run(units: Units, setup: RunSetup) -> RunSummary {
     let shared = Arc::new(Shared {
         limiter,
         community: Arc::from(opts.snmp_community.as_str()),
-        domain: opts.domain.as_deref().map(Arc::from),
         source: Mutex::new(WorkSource {
             units,
             window: VecDeque::new(),
             max_window,
             stopped: false,
             stop,
+            domain: opts.domain.as_deref().map(Arc::from),
         }),
         opts,
         slot_freed: Notify::new(),
@@ -853,22 +865,16 @@ async fn check_port(
     let kind = opts.probe_for(transport, port);
     let limiter = shared.limiter.as_deref();
     let started = Instant::now();
-    let domain = host
-        .domain
-        .clone()
-        .or_else(|| shared.domain.clone().map(|d| (d, DomainOrigin::Given)))
-        .or_else(|| domain_of(&target.host).map(|d| (Arc::from(d), DomainOrigin::HostName)));
-    let (domain, domain_origin) = match domain {
-        Some((d, o)) => (Some(d), o),
-        None => (None, DomainOrigin::Placeholder),
-    };
     let ctx = || ProbeContext {
         host: target.host.clone(),
         address: target.address,
         port,
         snmp_community: Arc::clone(&shared.community),
-        domain: domain.clone(),
-        domain_origin,
+        domain: host.domain.as_ref().map(|(d, _)| Arc::clone(d)),
+        domain_origin: host
+            .domain
+            .as_ref()
+            .map_or(DomainOrigin::Placeholder, |(_, o)| *o),
         nonce: probes::nonce(),
         probe_timeout: opts.probe_timeout,
     };
@@ -925,7 +931,7 @@ async fn check_port(
         }
     };
     Ok(Finding {
-        host: target.host.clone(),
+        host: Arc::clone(&host.name),
         address: target.address,
         port,
         transport,
@@ -975,13 +981,13 @@ mod future_size {
         let shared = Arc::new(Shared {
             limiter: None,
             community: Arc::from("public"),
-            domain: None,
             source: Mutex::new(WorkSource {
                 units: Units::List(Vec::new().into_iter()),
                 window: VecDeque::new(),
                 max_window: 1,
                 stopped: false,
                 stop: Arc::default(),
+                domain: None,
             }),
             opts: CheckOptions::default(),
             slot_freed: Notify::new(),
@@ -995,6 +1001,7 @@ mod future_size {
                     host: "192.0.2.1".into(),
                     address: "192.0.2.1".parse().unwrap(),
                 },
+                name: Arc::from("192.0.2.1"),
                 domain: None,
                 tcp_in_flight: AtomicUsize::new(0),
                 udp_in_flight: AtomicUsize::new(0),

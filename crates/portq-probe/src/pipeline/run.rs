@@ -629,7 +629,7 @@ fn registered_ports(
 /// Notes what the first pass tells the follow-up: the state of 135/tcp and the
 /// domain the host named over CLDAP or LDAP.
 fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16) {
-    let entry = facts.entry((f.host.clone(), f.address)).or_default();
+    let entry = facts.entry((f.host.to_string(), f.address)).or_default();
     if f.transport == Transport::Tcp && f.port == epm_port {
         entry.epm = Some(f.state);
     }

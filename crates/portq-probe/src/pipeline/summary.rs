@@ -368,7 +368,10 @@ impl SrvTracker {
         if f.transport != Transport::Tcp {
             return;
         }
-        if let Some(s) = self.states.get_mut(&(f.host.clone(), f.address, f.port)) {
+        if let Some(s) = self
+            .states
+            .get_mut(&(f.host.to_string(), f.address, f.port))
+        {
             *s = Some(f.state);
         }
     }
@@ -557,7 +560,7 @@ pub(crate) struct Tally {
     expected: u64,
     expected_listening: u64,
     unmet: Vec<Unmet>,
-    hosts: BTreeMap<(String, IpAddr), HostSummary>,
+    hosts: BTreeMap<(Arc<str>, IpAddr), HostSummary>,
     host_count: u64,
     notes: Vec<Note>,
     planned: u64,
@@ -597,7 +600,7 @@ impl Tally {
             } else {
                 if self.unmet.len() < MAX_UNMET {
                     self.unmet.push(Unmet {
-                        host: f.host.clone(),
+                        host: f.host.to_string(),
                         address: f.address,
                         port: f.port,
                         transport: f.transport,
@@ -617,7 +620,7 @@ impl Tally {
             Some(e) => Some(e),
             None if known < MAX_HOST_SUMMARIES => {
                 Some(self.hosts.entry(key).or_insert_with(|| HostSummary {
-                    host: f.host.clone(),
+                    host: f.host.to_string(),
                     address: f.address,
                     states: StateCounts::default(),
                     expected: 0,

@@ -174,13 +174,13 @@ fn render_table(findings: &[Checked], format: Format) -> String {
     let mut last_host: Option<(&str, IpAddr)> = None;
     for c in findings {
         let f = &c.finding;
-        let same = last_host == Some((f.host.as_str(), f.address));
+        let same = last_host == Some((&*f.host, f.address));
         let host = if same && format == Format::Table {
             String::new()
         } else {
             host_cell(&f.host, f.address)
         };
-        last_host = Some((f.host.as_str(), f.address));
+        last_host = Some((&*f.host, f.address));
         grid.push(cells(host, c));
     }
     grid.render(format, "portq check").unwrap_or_default()
@@ -206,15 +206,15 @@ fn utc_text(t: std::time::SystemTime) -> String {
 /// then every finding. Printable.
 fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'_>) -> String {
     let mut ports: BTreeSet<(Transport, u16)> = BTreeSet::new();
-    let mut hosts: Vec<(String, IpAddr)> = Vec::new();
-    let mut cell: BTreeMap<(String, IpAddr, Transport, u16), &Checked> = BTreeMap::new();
+    let mut hosts: Vec<(&str, IpAddr)> = Vec::new();
+    let mut cell: BTreeMap<(&str, IpAddr, Transport, u16), &Checked> = BTreeMap::new();
     for c in findings {
         let f = &c.finding;
         ports.insert((f.transport, f.port));
-        if !hosts.iter().any(|(h, a)| *h == f.host && *a == f.address) {
-            hosts.push((f.host.clone(), f.address));
+        if !hosts.iter().any(|(h, a)| *h == &*f.host && *a == f.address) {
+            hosts.push((&f.host, f.address));
         }
-        cell.insert((f.host.clone(), f.address, f.transport, f.port), c);
+        cell.insert((&f.host, f.address, f.transport, f.port), c);
     }
     let a = meta.args;
     let none = || "(none)".to_owned();
@@ -271,7 +271,7 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
             html::escape(&format!("{h} ({a})"))
         ));
         for (t, p) in &ports {
-            match cell.get(&(h.clone(), *a, *t, *p)) {
+            match cell.get(&(*h, *a, *t, *p)) {
                 Some(c) => {
                     body.push_str(&format!(
                         "<td class=\"{}\" title=\"{}\">{}</td>",

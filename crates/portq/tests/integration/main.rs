@@ -11,4 +11,5 @@ mod discovery;
 mod exporter;
 mod hostile;
 mod limits;
+mod scale;
 mod serve;
