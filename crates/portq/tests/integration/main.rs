@@ -11,4 +11,5 @@ mod discovery;
 mod exporter;
 mod hostile;
 mod limits;
+mod local_firewall;
 mod serve;

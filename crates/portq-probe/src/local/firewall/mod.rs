@@ -242,7 +242,9 @@ fn read_output(out: std::io::Result<std::process::Output>, tool: &str) -> Firewa
                 Firewall::Unreadable(format!("{tool}: permission denied"))
             } else {
                 let line = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                Firewall::Unreadable(format!("{tool} failed: {}", line.trim()))
+                let line = line.trim();
+                let line = line.strip_prefix("Error: ").unwrap_or(line);
+                Firewall::Unreadable(format!("{tool} failed: {line}"))
             }
         }
         Ok(o) => {
