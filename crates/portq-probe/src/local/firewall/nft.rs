@@ -720,8 +720,11 @@ mod tests {
 
     /// A ruleset from base chains `(family, table, chain, prio, policy)`, regular chains
     /// and rules `(family, table, chain, expr)`.
+    /// `(family, table, name, Some((priority, policy)) for an input-hook base chain)`.
+    type ChainSpec<'a> = (&'a str, &'a str, &'a str, Option<(i64, &'a str)>);
+
     fn build(
-        chains: &[(&str, &str, &str, Option<(i64, &str)>)],
+        chains: &[ChainSpec],
         rules: Vec<(&str, &str, &str, Value)>,
         extra: Vec<Value>,
     ) -> Ruleset {
