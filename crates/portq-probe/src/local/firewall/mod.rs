@@ -261,7 +261,7 @@ fn read_output(out: std::io::Result<std::process::Output>, tool: &str) -> Firewa
 }
 
 /// One of the two findings the firewall column exists for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FindingKind {
@@ -334,6 +334,8 @@ pub fn check_audit(a: &Audit, fw: &Firewall) -> FirewallAudit {
         }
         out.verdicts.push(Some(v));
     }
+    // Blocked listeners first, then open ports with nothing behind them; rows' order within.
+    out.findings.sort_by_key(|f| f.kind);
     out
 }
 

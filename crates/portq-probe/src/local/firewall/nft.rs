@@ -547,6 +547,9 @@ impl Walk<'_> {
                 "tcp" => pkt.transport == Transport::Tcp,
                 "udp" => pkt.transport == Transport::Udp,
                 "th" => true,
+                // Other layer-4 headers are never those of a TCP or UDP packet.
+                "icmp" | "icmpv6" | "sctp" | "dccp" | "esp" | "ah" | "comp" | "udplite"
+                | "igmp" | "gre" => false,
                 _ => return Cond::Unknown(format!("{proto} {field}")),
             };
             if !header_present {
@@ -696,6 +699,10 @@ mod tests {
     /// Recorded the same way from `iptables` (iptables-nft) commands.
     const IPTABLES: &str = include_str!("../../../tests/fixtures/firewall/iptables-nft.json");
 
+    /// Recorded in the Samba DC lab's namespace: iptables-nft's empty `ip`/`ip6 filter`
+    /// tables (policy accept) next to an `inet filter` table with a drop policy.
+    const DC1: &str = include_str!("../../../tests/fixtures/firewall/nft-dc1-lab.json");
+
     fn parse(text: &str) -> Ruleset {
         Ruleset::from_value(&serde_json::from_str(text).unwrap()).unwrap()
     }
@@ -813,6 +820,24 @@ mod tests {
     }
 
     #[test]
+    fn recorded_in_the_lab_namespace() {
+        let rs = parse(DC1);
+        assert_eq!(tcp(&rs, 389), "allowed");
+        assert_eq!(tcp(&rs, 445), "blocked (rule \"no smb\")");
+        assert_eq!(tcp(&rs, 88), "blocked (policy drop of inet filter input)");
+        assert_eq!(tcp(&rs, 636), "allowed (from 10.200.0.0/24)");
+        // Both families pass through the inet table; IPv6 cannot come from 10.200.0.0/24.
+        assert_eq!(
+            rs.evaluate(Transport::Tcp, 636, None).to_string(),
+            "allowed (from 10.200.0.0/24; IPv4 only)"
+        );
+        assert_eq!(
+            rs.evaluate(Transport::Tcp, 9389, None).to_string(),
+            "allowed"
+        );
+    }
+
+    #[test]
     fn recorded_iptables_nft() {
         let rs = parse(IPTABLES);
         // An accept after an xt match we cannot read: the packet is accepted either way.
@@ -914,6 +939,14 @@ mod tests {
         );
         assert_eq!(tcp(&rs, 22), "blocked (policy drop of inet f input)");
         assert_eq!(tcp(&rs, 25), "allowed");
+        // ICMP rules are not about TCP or UDP ports.
+        let icmp = json!({"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "type"}}, "right": "echo-request"}});
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "drop")))],
+            vec![("inet", "f", "input", json!([icmp, {"accept": null}]))],
+            vec![],
+        );
+        assert_eq!(tcp(&rs, 22), "blocked (policy drop of inet f input)");
         // An interface other than lo: we do not know which one the packet comes in on.
         let rs = build(
             &[("inet", "f", "input", Some((0, "drop")))],
