@@ -325,3 +325,152 @@ fn local_firewall_in_the_dc_namespace() {
         .map(|r| r["firewall"]["verdict"].clone());
     assert_eq!(f445, Some(Value::from("allowed")), "{after}");
 }
+
+/// A network namespace of our own (no interface but `lo`, which stays down: nothing can
+/// reach it), with a TCP listener on 0.0.0.0; both are removed on drop.
+struct OwnNamespace {
+    name: String,
+    listener: Option<std::process::Child>,
+}
+
+impl OwnNamespace {
+    fn new(port: u16) -> OwnNamespace {
+        let name = format!("pqfw{}", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {name}");
+        let mut ns = OwnNamespace {
+            name,
+            listener: None,
+        };
+        // Stops by itself after two minutes even if this test is killed.
+        let script = "import socket,sys,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',int(sys.argv[1])))\ns.listen(4)\nprint('ready',flush=True)\ntime.sleep(120)\n";
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, "python3", "-c", script])
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 listener");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            use std::io::BufRead;
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        ns.listener = Some(child);
+        assert_eq!(line.trim(), "ready", "the listener did not start");
+        ns
+    }
+
+    fn sh(&self, args: &[&str]) {
+        let ok = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "{args:?} in {}", self.name);
+    }
+
+    /// `portq local --expect kms-host --format json` inside: (exit code, the 1688/tcp row, output).
+    fn audit(&self) -> (Option<i32>, Value, Value) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .arg(assert_cmd::cargo::cargo_bin("portq"))
+            .args(["local", "--expect", "kms-host", "--format", "json"])
+            .output()
+            .expect("portq");
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let r = row(&v, "tcp", 1688).clone();
+        (out.status.code(), r, v)
+    }
+}
+
+impl Drop for OwnNamespace {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.listener.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("PORTQ_REQUIRE_TOOLS").is_none(),
+            "{tool} is required (PORTQ_REQUIRE_TOOLS is set) but not installed"
+        );
+        eprintln!("NOT RUN: {tool} is not installed");
+    }
+    found
+}
+
+/// Real rules in a namespace of our own, without the lab: no firewall at all, then an
+/// iptables (iptables-nft) drop rule, then an nftables accept under a drop policy; the
+/// verdict, the finding and the exit code follow each.
+#[test]
+fn local_firewall_follows_real_rules_in_our_own_namespace() {
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    });
+    if !root {
+        eprintln!("NOT RUN: needs root (makes a network namespace)");
+        return;
+    }
+    if !(have("ip") && have("nft") && have("iptables") && have("python3")) {
+        return;
+    }
+    let ns = OwnNamespace::new(1688);
+
+    let (code, r, _) = ns.audit();
+    assert_eq!(r["status"], "ok", "{r}");
+    assert_eq!(r["firewall"]["text"], "allowed", "{r}");
+    assert!(
+        r["firewall"]["by"]
+            .as_str()
+            .is_some_and(|b| b.contains("no host firewall")),
+        "{r}"
+    );
+    assert_eq!(code, Some(0));
+
+    ns.sh(&[
+        "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "1688", "-j", "DROP",
+    ]);
+    let (code, r, v) = ns.audit();
+    assert_eq!(r["firewall"]["verdict"], "blocked", "{r}");
+    assert_eq!(r["firewall"]["explicit"], true, "{r}");
+    assert!(
+        r["firewall"]["by"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("rule ip filter INPUT handle ")),
+        "{r}"
+    );
+    assert!(has_finding(&v, "listening_but_blocked", "tcp", 1688), "{v}");
+    assert_eq!(code, Some(1));
+
+    ns.sh(&["iptables", "-F", "INPUT"]);
+    ns.sh(&[
+        "nft",
+        "add table inet t; add chain inet t in { type filter hook input priority 0; policy drop; }; add rule inet t in tcp dport 1688 accept comment \"kms\"",
+    ]);
+    let (code, r, v) = ns.audit();
+    assert_eq!(r["firewall"]["text"], "allowed", "{r}");
+    assert_eq!(r["firewall"]["by"], "rule \"kms\"", "{r}");
+    assert!(
+        v["firewall"]["findings"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "{v}"
+    );
+    assert_eq!(code, Some(0));
+}

@@ -219,9 +219,16 @@ pub fn from_system() -> Firewall {
             .output();
         read_output(out, "powershell")
     } else {
-        let out = std::process::Command::new("nft")
-            .args(["-j", "list", "ruleset"])
-            .output();
+        // /usr/sbin is not on every user's PATH.
+        let mut out = Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+        for nft in ["nft", "/usr/sbin/nft", "/sbin/nft"] {
+            out = std::process::Command::new(nft)
+                .args(["-j", "list", "ruleset"])
+                .output();
+            if !matches!(&out, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+                break;
+            }
+        }
         read_output(out, "nft")
     }
 }
