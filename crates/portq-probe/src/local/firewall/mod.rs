@@ -215,7 +215,8 @@ impl Firewall {
 pub fn from_system() -> Firewall {
     if cfg!(windows) {
         let out = std::process::Command::new("powershell")
-            .args(["-NoProfile", "-NonInteractive", "-Command", windows::SCRIPT])
+            .args(["-NoProfile", "-NonInteractive", "-EncodedCommand"])
+            .arg(windows::encoded_script())
             .output();
         read_output(out, "powershell")
     } else {

@@ -23,6 +23,7 @@ use serde_json::Value;
 /// profiles, every profile's state and default inbound action, and every enabled inbound
 /// rule of the active store joined with its filters (by InstanceID, one query each).
 pub const SCRIPT: &str = r#"$ErrorActionPreference = 'Stop'
+[Console]::OutputEncoding = [System.Text.Encoding]::UTF8
 $ports = @{}; Get-NetFirewallPortFilter -PolicyStore ActiveStore | ForEach-Object { $ports[$_.InstanceID] = $_ }
 $addrs = @{}; Get-NetFirewallAddressFilter -PolicyStore ActiveStore | ForEach-Object { $addrs[$_.InstanceID] = $_ }
 $apps = @{}; Get-NetFirewallApplicationFilter -PolicyStore ActiveStore | ForEach-Object { $apps[$_.InstanceID] = $_ }
@@ -39,6 +40,14 @@ $profiles = @(Get-NetFirewallProfile -PolicyStore ActiveStore | ForEach-Object {
 $active = "$((Get-NetFirewallSetting -PolicyStore ActiveStore).ActiveProfile)"
 [pscustomobject]@{ active_profile = $active; profiles = $profiles; rules = $rules } | ConvertTo-Json -Depth 4 -Compress
 "#;
+
+/// [`SCRIPT`] for `powershell -EncodedCommand`: base64 of its UTF-16LE text, so that no
+/// quoting of the command line can change it.
+pub fn encoded_script() -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = SCRIPT.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
 
 /// A Windows Firewall state.
 #[derive(Debug, Clone, Deserialize)]
@@ -661,6 +670,30 @@ mod tests {
                 .to_string()
                 .starts_with("blocked")
         );
+    }
+
+    #[test]
+    fn the_script_is_sent_encoded() {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded_script())
+            .unwrap();
+        let units: Vec<u16> = bytes
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(String::from_utf16(&units).unwrap(), SCRIPT);
+        for cmdlet in [
+            "Get-NetFirewallRule -Direction Inbound -Enabled True -PolicyStore ActiveStore",
+            "Get-NetFirewallPortFilter",
+            "Get-NetFirewallAddressFilter",
+            "Get-NetFirewallApplicationFilter",
+            "Get-NetFirewallServiceFilter",
+            "Get-NetFirewallProfile",
+            "ConvertTo-Json",
+        ] {
+            assert!(SCRIPT.contains(cmdlet), "{cmdlet}");
+        }
     }
 
     #[test]
