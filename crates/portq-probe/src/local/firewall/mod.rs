@@ -230,8 +230,32 @@ pub fn from_system() -> Firewall {
                 break;
             }
         }
-        read_output(out, "nft")
+        match read_output(out, "nft") {
+            Firewall::Nft(rs) => match legacy_iptables_tables() {
+                Some(tables) => Firewall::Nft(rs.with_hidden_filtering(format!(
+                    "iptables-legacy tables ({tables}) filter too, and nft does not show them"
+                ))),
+                None => Firewall::Nft(rs),
+            },
+            other => other,
+        }
     }
+}
+
+/// The iptables-legacy tables in use here (`/proc/net/ip{,6}_tables_names`), which
+/// filter alongside nftables and do not appear in `nft list ruleset`.
+fn legacy_iptables_tables() -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    for file in ["/proc/net/ip_tables_names", "/proc/net/ip6_tables_names"] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            for n in text.split_whitespace() {
+                if !names.iter().any(|x| x == n) {
+                    names.push(n.to_owned());
+                }
+            }
+        }
+    }
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 fn read_output(out: std::io::Result<std::process::Output>, tool: &str) -> Firewall {

@@ -22,6 +22,8 @@ use std::net::IpAddr;
 pub struct Ruleset {
     chains: Vec<Chain>,
     sets: Vec<NamedSet>,
+    /// Filtering nft cannot show (iptables-legacy tables): only a drop is certain.
+    hidden: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +122,13 @@ impl Ruleset {
         Ok(rs)
     }
 
+    /// Marks the ruleset as incomplete: something filters that nft does not show (e.g.
+    /// iptables-legacy tables); then only a drop is certain, anything else "cannot tell".
+    pub fn with_hidden_filtering(mut self, why: impl Into<String>) -> Ruleset {
+        self.hidden = Some(why.into());
+        self
+    }
+
     /// The verdict for a new connection from the network to `port`.
     pub fn evaluate(
         &self,
@@ -142,7 +151,13 @@ impl Ruleset {
                     transport,
                     port,
                 };
-                (label.to_owned(), self.evaluate_family(pkt))
+                let v = match (self.evaluate_family(pkt), &self.hidden) {
+                    (v @ Verdict::Blocked { .. }, _) | (v, None) => v,
+                    (_, Some(why)) => Verdict::CannotTell {
+                        reason: why.clone(),
+                    },
+                };
+                (label.to_owned(), v)
             })
             .collect();
         combine(views)
@@ -855,6 +870,16 @@ mod tests {
         assert_eq!(
             rs.evaluate(Transport::Tcp, 443, Some(&l6)).to_string(),
             "allowed"
+        );
+    }
+
+    #[test]
+    fn hidden_filtering_leaves_only_drops_certain() {
+        let rs = parse(SHAPES).with_hidden_filtering("iptables-legacy tables: filter");
+        assert_eq!(tcp(&rs, 445), "blocked (rule inet pqfw input handle 12)");
+        assert_eq!(
+            tcp(&rs, 389),
+            "cannot tell (iptables-legacy tables: filter)"
         );
     }
 
