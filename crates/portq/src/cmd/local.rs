@@ -52,6 +52,9 @@ pub struct Args {
     /// With --expect: leave the host firewall out (no FIREWALL column).
     #[arg(long, requires = "expect", conflicts_with = "firewall_from")]
     pub no_firewall: bool,
+    /// Print the PowerShell script that exports a Windows Firewall state for --firewall-from.
+    #[arg(long, conflicts_with_all = ["expect", "watch"])]
+    pub firewall_script: bool,
     /// Print listeners as they appear and disappear, until interrupted.
     #[arg(long, conflicts_with = "expect")]
     pub watch: bool,
@@ -429,6 +432,10 @@ fn watch(
 
 /// Runs `portq local`.
 pub fn run(args: Args) -> Result<Status, Failure> {
+    if args.firewall_script {
+        out::print(firewall::windows::SCRIPT).map_err(Failure::runtime)?;
+        return Ok(Status::Ok);
+    }
     let selections: Vec<_> = crate::cmd::parse_roles(&args.expect)?;
     // A saved firewall state is input: read it before anything else is printed.
     let saved = match &args.firewall_from {

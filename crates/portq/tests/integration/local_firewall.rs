@@ -161,6 +161,13 @@ fn no_firewall_and_bad_firewall_files() {
     ]);
     assert_usage_error(&["local", "--firewall-from", NFT_SHAPES]);
     assert_usage_error(&["local", "--no-firewall"]);
+    assert_usage_error(&["local", "--firewall-script", "--expect", "dc"]);
+    let (code, script, _) = run(&["local", "--firewall-script"]);
+    assert_eq!(code, 0);
+    assert!(
+        script.contains("Get-NetFirewallRule -Direction Inbound"),
+        "{script}"
+    );
     assert_usage_error(&[
         "local",
         "--expect",
