@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use portq_catalog::Transport;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::label::{Need, PortLabel};
@@ -53,7 +53,7 @@ impl PipelineProgress {
 pub struct PipelineRun {
     rx: mpsc::Receiver<Event>,
     progress: PipelineProgress,
-    stop: Arc<AtomicBool>,
+    control: watch::Sender<Control>,
     task: tokio::task::JoinHandle<CheckSummary>,
     role_check: bool,
 }
@@ -87,12 +87,18 @@ impl PipelineRun {
     /// Stops starting new checks: probes in flight finish (within their timeouts), the
     /// follow-up pass is not started, and the summary says the run was interrupted.
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.control.send_if_modified(|c| {
+            let was = *c;
+            *c = (*c).max(Control::Stop);
+            *c != was
+        });
     }
 
-    /// Stops at once: probes in flight are dropped.
+    /// Stops at once: probes in flight are dropped. Findings already made are still
+    /// delivered, and [`PipelineRun::finish`] still returns the verdict so far (marked
+    /// interrupted).
     pub fn abort(&self) {
-        self.task.abort();
+        self.control.send_replace(Control::Abort);
     }
 
     /// Waits for the end (events not yet taken are dropped) and returns the verdict.
@@ -117,6 +123,35 @@ impl PipelineRun {
     }
 }
 
+/// What the owner of a run asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Control {
+    Run,
+    /// Finish what is in flight, start nothing new.
+    Stop,
+    /// Drop what is in flight.
+    Abort,
+}
+
+/// The driver's view of [`Control`].
+struct Controls(watch::Receiver<Control>);
+
+impl Controls {
+    fn get(&self) -> Control {
+        *self.0.borrow()
+    }
+
+    /// Resolves when the control moves past `seen`.
+    async fn changed_from(&mut self, seen: Control) -> Control {
+        let changed = self.0.wait_for(|c| *c != seen).await.map(|c| *c);
+        match changed {
+            Ok(c) => c,
+            // The run's owner is gone: nothing will change any more.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
 fn empty(role_check: bool) -> CheckSummary {
     let mut t = Tally::new(role_check, 0);
     t.interrupted();
@@ -130,7 +165,7 @@ pub(super) fn launch(
 ) -> PipelineRun {
     let (tx, rx) = mpsc::channel(256);
     let progress = PipelineProgress::default();
-    let stop = Arc::new(AtomicBool::new(false));
+    let (control, controls) = watch::channel(Control::Run);
     let mut tally = Tally::new(plan.role_check, targets.count());
     if let Some(d) = &discovery {
         tally.discovered(Arc::clone(d));
@@ -139,14 +174,14 @@ pub(super) fn launch(
         plan: plan.clone(),
         tx,
         progress: progress.clone(),
-        stop: Arc::clone(&stop),
+        controls: Controls(controls),
         tally,
     };
     let task = tokio::spawn(driver.run(targets, discovery));
     PipelineRun {
         rx,
         progress,
-        stop,
+        control,
         task,
         role_check: plan.role_check,
     }
@@ -170,7 +205,7 @@ pub fn check_registered(
 ) -> PipelineRun {
     let (tx, rx) = mpsc::channel(256);
     let progress = PipelineProgress::default();
-    let stop = Arc::new(AtomicBool::new(false));
+    let (control, controls) = watch::channel(Control::Run);
     let mut units = Vec::new();
     let mut labels = BTreeMap::new();
     for (t, dump) in dumps {
@@ -190,7 +225,7 @@ pub fn check_registered(
         plan: plan.clone(),
         tx,
         progress: progress.clone(),
-        stop: Arc::clone(&stop),
+        controls: Controls(controls),
         tally: Tally::new(plan.role_check, dumps.len() as u64),
     };
     let task = tokio::spawn(async move {
@@ -204,7 +239,7 @@ pub fn check_registered(
     PipelineRun {
         rx,
         progress,
-        stop,
+        control,
         task,
         role_check: plan.role_check,
     }
@@ -224,7 +259,7 @@ struct Driver {
     plan: CheckPlan,
     tx: mpsc::Sender<Event>,
     progress: PipelineProgress,
-    stop: Arc<AtomicBool>,
+    controls: Controls,
     tally: Tally,
 }
 
@@ -268,8 +303,17 @@ impl Driver {
                 return self.tally.finish(started.elapsed());
             }
         }
-        if follow_up && !self.stop.load(Ordering::Relaxed) {
-            let (units, labels) = self.follow_up_units(&targets, &deferred, &facts).await;
+        if follow_up && self.controls.get() == Control::Run {
+            // Asking the endpoint mappers can take a while: a stop request ends it.
+            let mut controls = Controls(self.controls.0.clone());
+            let asked = tokio::select! {
+                u = self.follow_up_units(&targets, &deferred, &facts) => Some(u),
+                _ = controls.changed_from(Control::Run) => None,
+            };
+            let Some((units, labels)) = asked else {
+                self.tally.interrupted();
+                return self.tally.finish(started.elapsed());
+            };
             if !units.is_empty() {
                 let run = engine::start_units(units, self.plan.engine.clone());
                 let _ = self.pass(run, Some(&labels), None).await;
@@ -329,8 +373,24 @@ impl Driver {
         self.progress
             .total
             .fetch_add(run.progress().total(), Ordering::Relaxed);
-        let mut stopped = false;
-        while let Some(f) = run.next().await {
+        let mut seen = self.controls.get();
+        if seen != Control::Run {
+            run.stop();
+        }
+        loop {
+            let next = tokio::select! {
+                biased;
+                c = self.controls.changed_from(seen), if seen != Control::Abort => {
+                    seen = c;
+                    match c {
+                        Control::Abort => run.abort(),
+                        _ => run.stop(),
+                    }
+                    continue;
+                }
+                f = run.next() => f,
+            };
+            let Some(f) = next else { break };
             if let Some((facts, epm_port)) = learn.as_mut() {
                 learn_from(facts, &f, *epm_port);
             }
@@ -351,17 +411,13 @@ impl Driver {
                 self.tally.interrupted();
                 return Err(Ended::Dropped);
             }
-            if !stopped && self.stop.load(Ordering::Relaxed) {
-                stopped = true;
-                run.stop();
-            }
         }
         let summary = run.finish().await;
         self.progress
             .done
             .fetch_add(summary.failure_count, Ordering::Relaxed);
         self.tally.pass(&summary);
-        if stopped {
+        if seen != Control::Run || summary.aborted {
             self.tally.interrupted();
         }
         Ok(())

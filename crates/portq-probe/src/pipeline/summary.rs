@@ -463,6 +463,7 @@ impl CheckSummary {
                 t.filtered,
                 t.listening_or_filtered
             ));
+            lines.extend(self.interrupted_line());
             return lines;
         }
         let mut by_host: BTreeMap<(&str, IpAddr), Vec<&Unmet>> = BTreeMap::new();
@@ -499,13 +500,18 @@ impl CheckSummary {
                 self.expected_listening, self.expected, self.host_count
             ));
         }
-        if self.interrupted {
-            lines.push(format!(
+        lines.extend(self.interrupted_line());
+        lines
+    }
+
+    /// "interrupted: N of M checks done", when the run was stopped.
+    fn interrupted_line(&self) -> Option<String> {
+        self.interrupted.then(|| {
+            format!(
                 "interrupted: {} of {} checks done",
                 self.completed, self.planned
-            ));
-        }
-        lines
+            )
+        })
     }
 }
 

@@ -1615,7 +1615,25 @@ fn check_a_loopback_listener_and_a_closed_port() {
     let spec = format!("tcp:{po},{pc}");
     for format in ["json", "ndjson", "csv", "html", "table"] {
         let (code, stdout, stderr) = run(&["check", "127.0.0.1", "-p", &spec, "--format", format]);
-        assert_eq!(code, 1, "{format}: {stderr}");
+        // A sweep that ran to the end exits 0 (a closed port is an answer); --strict
+        // asks for PortQry's "1 unless every port listens".
+        assert_eq!(code, 0, "{format}: {stderr}");
+        let (strict, _, stderr) = run(&[
+            "check",
+            "127.0.0.1",
+            "-p",
+            &spec,
+            "--format",
+            format,
+            "--strict",
+        ]);
+        assert_eq!(strict, 1, "{format} --strict: {stderr}");
+        let (quiet, quiet_out, _) = run(&["check", "127.0.0.1", "-p", &spec, "-q"]);
+        assert_eq!(
+            (quiet, quiet_out.as_str()),
+            (1, ""),
+            "-q is strict on a sweep"
+        );
         assert!(!stdout.is_empty());
         if format == "json" {
             let doc: Value = serde_json::from_str(&stdout).unwrap();

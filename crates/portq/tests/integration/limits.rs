@@ -102,7 +102,7 @@ fn full_sweep_with_256_open_files_finds_exactly_the_listeners() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "run {run}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "run {run}: {stderr}");
         assert!(
             !stderr.to_lowercase().contains("too many open files"),
             "{stderr}"
@@ -147,7 +147,7 @@ fn a_thousand_addresses_give_the_same_results_at_any_concurrency() {
         let out = cmd.output().unwrap();
         assert_eq!(
             out.status.code(),
-            Some(1),
+            Some(0),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
