@@ -240,8 +240,8 @@ impl Ruleset {
         let policy_drop = c.input_hook.is_some_and(|h| h.1);
         let (accept, by, explicit) = match flow {
             Flow::Undecidable(why) => return Verdict::CannotTell { reason: why },
-            Flow::Accept(by) => (true, by, true),
-            Flow::Drop(by) => (false, by, true),
+            Flow::Accept(by, named) => (true, by, named),
+            Flow::Drop(by, named) => (false, by, named),
             Flow::Continue => (
                 !policy_drop,
                 format!(
@@ -275,9 +275,10 @@ impl Ruleset {
                 return Verdict::CannotTell { reason: why };
             }
             let (from, except) = (walk.accepted_from, walk.dropped_from);
+            let (by, explicit) = walk.accepted_by.unwrap_or((by, false));
             Verdict::Allowed {
-                by: walk.accepted_by.unwrap_or(by),
-                explicit: true,
+                by,
+                explicit,
                 from,
                 except,
                 only_for: Vec::new(),
@@ -326,10 +327,11 @@ enum Verb {
     Other(String),
 }
 
+/// Where a packet goes from a chain; a verdict carries the rule and whether it names the port.
 enum Flow {
     Continue,
-    Accept(String),
-    Drop(String),
+    Accept(String, bool),
+    Drop(String, bool),
     Undecidable(String),
 }
 
@@ -338,7 +340,8 @@ struct Walk<'a> {
     pkt: Packet,
     accepted_from: Vec<String>,
     dropped_from: Vec<String>,
-    accepted_by: Option<String>,
+    /// The first rule that accepted some sources, and whether it names the port.
+    accepted_by: Option<(String, bool)>,
     /// An unmodelled rule seen on the way that may accept (or decide otherwise).
     may_accept: Option<String>,
     /// An unmodelled rule seen on the way that may drop (or decide otherwise).
@@ -354,7 +357,7 @@ impl Walk<'_> {
         }
         for rule in &c.rules {
             let label = rule_label(c, rule);
-            let (cond, verb) = self.rule(c, rule);
+            let (cond, verb, named) = self.rule(c, rule);
             let Some(verb) = verb else { continue };
             match cond {
                 Cond::No => {}
@@ -375,7 +378,7 @@ impl Walk<'_> {
                 }
                 Cond::From(src) => match verb {
                     Verb::Accept => {
-                        self.accepted_by.get_or_insert(label);
+                        self.accepted_by.get_or_insert((label, named));
                         self.accepted_from.push(src);
                     }
                     Verb::Drop => self.dropped_from.push(src),
@@ -386,8 +389,8 @@ impl Walk<'_> {
                     }
                 },
                 Cond::Yes => match verb {
-                    Verb::Accept => return Flow::Accept(label),
-                    Verb::Drop => return Flow::Drop(label),
+                    Verb::Accept => return Flow::Accept(label, named),
+                    Verb::Drop => return Flow::Drop(label, named),
                     Verb::Return => return Flow::Continue,
                     Verb::Other(what) => {
                         return Flow::Undecidable(format!("{label}: {what}"));
@@ -412,8 +415,10 @@ impl Walk<'_> {
         Flow::Continue
     }
 
-    /// The rule's condition for this packet and its verdict (none: it only counts or logs).
-    fn rule(&self, c: &Chain, rule: &Rule) -> (Cond, Option<Verb>) {
+    /// The rule's condition for this packet, its verdict (none: it only counts or logs),
+    /// and whether it names the port (a destination-port match or verdict map that matched).
+    fn rule(&self, c: &Chain, rule: &Rule) -> (Cond, Option<Verb>, bool) {
+        let mut named = false;
         let mut sources = Vec::new();
         let mut unknown = None;
         let mut verb = None;
@@ -424,8 +429,8 @@ impl Walk<'_> {
             };
             match key.as_str() {
                 "match" => match self.matches(c, body) {
-                    Cond::No => return (Cond::No, None),
-                    Cond::Yes => {}
+                    Cond::No => return (Cond::No, None, false),
+                    Cond::Yes => named |= is_dport(body.get("left")),
                     Cond::From(s) => sources.push(s),
                     Cond::Unknown(why) => {
                         unknown.get_or_insert(why);
@@ -438,7 +443,10 @@ impl Walk<'_> {
                 "goto" => verb = Some(Verb::Goto(text(body, "target"))),
                 "return" => verb = Some(Verb::Return),
                 "vmap" => match self.vmap(c, body) {
-                    Ok(Some(v)) => verb = Some(v),
+                    Ok(Some(v)) => {
+                        named |= is_dport(body.get("key"));
+                        verb = Some(v);
+                    }
                     Ok(None) => {}
                     Err(why) => verb = Some(Verb::Other(why)),
                 },
@@ -462,7 +470,7 @@ impl Walk<'_> {
         } else {
             Cond::From(sources.join(" and "))
         };
-        (cond, verb)
+        (cond, verb, named)
     }
 
     /// A verdict map (`tcp dport vmap { 22 : accept }`): the verdict of the entry the
@@ -627,6 +635,14 @@ impl Walk<'_> {
     fn all(&self, c: &Chain, right: &Value, f: &dyn Fn(&Value) -> bool) -> Option<bool> {
         self.elements(c, right).map(|els| els.into_iter().all(f))
     }
+}
+
+/// True for `tcp dport`, `udp dport`, `th dport`.
+fn is_dport(left: Option<&Value>) -> bool {
+    left.and_then(|l| l.get("payload"))
+        .and_then(|p| p.get("field"))
+        .and_then(Value::as_str)
+        == Some("dport")
 }
 
 /// `{"elem": {"val": x, ...}}` (elements with counters or timeouts) is just `x`.
@@ -870,6 +886,48 @@ mod tests {
         assert_eq!(
             rs.evaluate(Transport::Tcp, 443, Some(&l6)).to_string(),
             "allowed"
+        );
+    }
+
+    #[test]
+    fn only_rules_that_name_the_port_are_explicit() {
+        let from = json!({"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": {"prefix": {"addr": "10.0.0.0", "len": 8}}}});
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "drop")))],
+            vec![
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(22)), {"accept": null}]),
+                ),
+                ("inet", "f", "input", json!([from, {"accept": null}])),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("udp", json!(53)), {"counter": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": "udp"}}, {"accept": null}]),
+                ),
+            ],
+            vec![],
+        );
+        let explicit = |t, p| match rs.evaluate(t, p, None) {
+            Verdict::Allowed { explicit, .. } => explicit,
+            v => panic!("{v:?}"),
+        };
+        assert!(explicit(Transport::Tcp, 22));
+        // "everything from 10.0.0.0/8" and "all UDP" are allowances, not holes for a port.
+        assert!(!explicit(Transport::Tcp, 80));
+        assert!(!explicit(Transport::Udp, 53));
+        assert_eq!(
+            rs.evaluate(Transport::Tcp, 80, Some(&v4(80))).to_string(),
+            "allowed (from 10.0.0.0/8)"
         );
     }
 

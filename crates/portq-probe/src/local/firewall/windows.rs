@@ -399,8 +399,9 @@ impl State {
         let mut certain_block: Option<String> = None;
         let mut may_block: Option<String> = None;
         let mut except = Vec::new();
-        let mut certain_allow: Option<String> = None;
-        let mut partial_allow: Option<String> = None;
+        // (rule, whether it names the port rather than allowing any port)
+        let mut certain_allow: Option<(String, bool)> = None;
+        let mut partial_allow: Option<(String, bool)> = None;
         let mut may_allow: Option<String> = None;
         let mut from = Vec::new();
         let mut only_for = Vec::new();
@@ -441,10 +442,12 @@ impl State {
                     may_allow.get_or_insert_with(unresolved);
                 }
                 (Action::Allow, Some(true), Some(true)) if remote_any => {
-                    certain_allow.get_or_insert_with(|| r.label());
+                    certain_allow
+                        .get_or_insert_with(|| (r.label(), !is_any(r.local_port.as_ref())));
                 }
                 (Action::Allow, Some(true), owner) => {
-                    partial_allow.get_or_insert_with(|| r.label());
+                    partial_allow
+                        .get_or_insert_with(|| (r.label(), !is_any(r.local_port.as_ref())));
                     if !remote_any {
                         from.push(remote);
                     }
@@ -473,8 +476,8 @@ impl State {
             // A block rule we cannot resolve would win over any allowance.
             return Verdict::CannotTell { reason: why };
         }
-        if let Some(by) = certain_allow {
-            return allowed(by, true, Vec::new(), Vec::new(), except);
+        if let Some((by, named)) = certain_allow {
+            return allowed(by, named, Vec::new(), Vec::new(), except);
         }
         if default_allow {
             return allowed(
@@ -485,8 +488,8 @@ impl State {
                 except,
             );
         }
-        if let Some(by) = partial_allow {
-            return allowed(by, true, from, only_for, except);
+        if let Some((by, named)) = partial_allow {
+            return allowed(by, named, from, only_for, except);
         }
         if let Some(why) = may_allow {
             return Verdict::CannotTell { reason: why };
@@ -660,6 +663,23 @@ mod tests {
                 .to_string()
                 .starts_with("blocked")
         );
+        // A rule for every port of a program is not a hole for one port.
+        let s = state(
+            r#"{"active_profile": "Domain", "profiles": [{"name": "Domain", "enabled": "True", "default_inbound_action": "Block"}],
+                "rules": [{"name": "app", "action": "Allow", "protocol": "TCP", "local_port": "Any", "program": "C:\\app.exe"}]}"#,
+        );
+        let v = s.evaluate(Transport::Tcp, 8443, None);
+        assert!(
+            matches!(
+                &v,
+                Verdict::Allowed {
+                    explicit: false,
+                    ..
+                }
+            ),
+            "{v:?}"
+        );
+        assert_eq!(v.to_string(), "allowed (for C:\\app.exe only)");
         // Disabled rules do not count.
         let s = state(
             r#"{"active_profile": "Domain", "profiles": [{"name": "Domain", "enabled": "True", "default_inbound_action": "Block"}],
