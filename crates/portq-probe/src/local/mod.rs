@@ -7,6 +7,7 @@
 //! `/proc/net` on Linux so that sockets of processes we may not see are still listed).
 
 pub mod audit;
+pub mod firewall;
 pub mod procnet;
 pub mod tasklist;
 
