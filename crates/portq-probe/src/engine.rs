@@ -284,6 +284,16 @@ impl CheckRun {
         }
     }
 
+    /// The findings that arrived together (one lane's batch, or what is left of it),
+    /// in completion order; `None` when every check has finished. Cheaper than
+    /// [`CheckRun::next`] for a consumer that passes findings on in bulk.
+    pub async fn next_batch(&mut self) -> Option<Vec<Finding>> {
+        if !self.buffered.is_empty() {
+            return Some(self.buffered.drain(..).collect());
+        }
+        self.rx.recv().await
+    }
+
     /// The progress counter.
     pub fn progress(&self) -> Progress {
         self.progress.clone()
@@ -385,7 +395,7 @@ fn launch(units: Units, total: u64, opts: CheckOptions) -> CheckRun {
     };
     let concurrency = limits::effective_concurrency(opts.concurrency, fd);
     let limiter = opts.rate.and_then(RateLimiter::new).map(Arc::new);
-    let (tx, rx) = mpsc::channel(64);
+    let (tx, rx) = mpsc::channel(16);
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let task = tokio::spawn(run(
@@ -892,7 +902,8 @@ async fn check_port(
             let mut evidence = out.evidence;
             if let Some(conn) = out.connection {
                 if kind == ProbeKind::TcpConnect {
-                    conn.close_with_reset();
+                    // A socket bound to a chosen source is never reused.
+                    conn.close_with_reset(opts.source.is_none().then_some((pool, addr)));
                 } else {
                     match conn.into_stream() {
                         Ok(stream) => {

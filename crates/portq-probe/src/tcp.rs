@@ -68,10 +68,21 @@ impl Connection {
     }
 
     /// Closes with a reset, like nmap's connect scan, so that a sweep leaves no
-    /// TIME_WAIT sockets behind on either side.
-    pub(crate) fn close_with_reset(self) {
+    /// TIME_WAIT sockets behind on either side. On Linux a socket that connected at once
+    /// is dissolved instead and handed to `pool` for the next port.
+    /// `reuse` is the pool and the address the socket is connected to.
+    pub(crate) fn close_with_reset(self, reuse: Option<(&SocketPool, SocketAddr)>) {
         match self {
             Connection::Immediate(s) => {
+                #[cfg(target_os = "linux")]
+                if let Some((pool, peer)) = reuse
+                    && crate::reuse::disconnect(&s).is_ok()
+                {
+                    pool.put(peer, s);
+                    return;
+                }
+                #[cfg(not(target_os = "linux"))]
+                let _ = reuse;
                 let _ = s.set_linger(Some(Duration::ZERO));
             }
             Connection::Registered(s) => close_with_reset(s),

@@ -3,7 +3,7 @@
 //! and the Kerberos ports once the host has said its domain — every finding labelled,
 //! the verdict tallied as findings stream past (nothing is kept but counts).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +24,10 @@ use crate::portspec::PortSpec;
 use crate::probes::ProbeKind;
 use crate::rpc::{EpmOptions, dump_endpoints};
 use crate::target::{ResolvedTargets, Target};
+
+/// Batches of events waiting for the consumer at most (findings travel in the engine's
+/// batches, so a slow consumer holds back at most a few thousand).
+const EVENT_BATCHES: usize = 8;
 
 /// Endpoint mappers asked at once in the follow-up.
 const EPM_AT_ONCE: usize = 16;
@@ -51,7 +55,8 @@ impl PipelineProgress {
 /// [`PipelineRun::finish`]. Dropping it stops the probes.
 #[derive(Debug)]
 pub struct PipelineRun {
-    rx: mpsc::Receiver<Event>,
+    rx: mpsc::Receiver<Vec<Event>>,
+    buffered: VecDeque<Event>,
     progress: PipelineProgress,
     control: watch::Sender<Control>,
     task: tokio::task::JoinHandle<CheckSummary>,
@@ -76,7 +81,12 @@ pub struct CheckReport {
 impl PipelineRun {
     /// The next event; `None` when the check has ended.
     pub async fn next(&mut self) -> Option<Event> {
-        self.rx.recv().await
+        loop {
+            if let Some(e) = self.buffered.pop_front() {
+                return Some(e);
+            }
+            self.buffered = self.rx.recv().await?.into();
+        }
     }
 
     /// The progress counters.
@@ -103,6 +113,7 @@ impl PipelineRun {
 
     /// Waits for the end (events not yet taken are dropped) and returns the verdict.
     pub async fn finish(mut self) -> CheckSummary {
+        self.buffered.clear();
         while self.rx.recv().await.is_some() {}
         let role_check = self.role_check;
         let task = std::mem::replace(&mut self.task, tokio::spawn(async { empty(false) }));
@@ -112,7 +123,7 @@ impl PipelineRun {
     /// Runs to the end and returns every finding, sorted, with the verdict.
     pub async fn collect(mut self) -> CheckReport {
         let mut findings = Vec::new();
-        while let Some(e) = self.rx.recv().await {
+        while let Some(e) = self.next().await {
             if let Event::Finding(c) = e {
                 findings.push(*c);
             }
@@ -163,7 +174,7 @@ pub(super) fn launch(
     targets: ResolvedTargets,
     discovery: Option<Arc<Discovery>>,
 ) -> PipelineRun {
-    let (tx, rx) = mpsc::channel(256);
+    let (tx, rx) = mpsc::channel(EVENT_BATCHES);
     let progress = PipelineProgress::default();
     let (control, controls) = watch::channel(Control::Run);
     let mut tally = Tally::new(plan.role_check, targets.count());
@@ -180,6 +191,7 @@ pub(super) fn launch(
     let task = tokio::spawn(driver.run(targets, discovery));
     PipelineRun {
         rx,
+        buffered: VecDeque::new(),
         progress,
         control,
         task,
@@ -203,7 +215,7 @@ pub fn check_registered(
     dumps: &[(Target, &crate::rpc::EpmDump)],
     which: Registrations,
 ) -> PipelineRun {
-    let (tx, rx) = mpsc::channel(256);
+    let (tx, rx) = mpsc::channel(EVENT_BATCHES);
     let progress = PipelineProgress::default();
     let (control, controls) = watch::channel(Control::Run);
     let mut units = Vec::new();
@@ -238,6 +250,7 @@ pub fn check_registered(
     });
     PipelineRun {
         rx,
+        buffered: VecDeque::new(),
         progress,
         control,
         task,
@@ -257,7 +270,7 @@ struct HostFacts {
 
 struct Driver {
     plan: CheckPlan,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<Vec<Event>>,
     progress: PipelineProgress,
     controls: Controls,
     tally: Tally,
@@ -277,7 +290,7 @@ impl Driver {
     ) -> CheckSummary {
         let started = Instant::now();
         if let Some(d) = discovery
-            && self.tx.send(Event::Discovery(d)).await.is_err()
+            && self.tx.send(vec![Event::Discovery(d)]).await.is_err()
         {
             self.tally.interrupted();
             return self.tally.finish(started.elapsed());
@@ -388,25 +401,26 @@ impl Driver {
                     }
                     continue;
                 }
-                f = run.next() => f,
+                b = run.next_batch() => b,
             };
-            let Some(f) = next else { break };
-            if let Some((facts, epm_port)) = learn.as_mut() {
-                learn_from(facts, &f, *epm_port);
+            let Some(batch) = next else { break };
+            let mut events = Vec::with_capacity(batch.len());
+            for f in batch {
+                if let Some((facts, epm_port)) = learn.as_mut() {
+                    learn_from(facts, &f, *epm_port);
+                }
+                let label = match dynamic.and_then(|d| d.get(&(f.address, f.port))) {
+                    Some(l) if f.transport == Transport::Tcp => Arc::clone(l),
+                    _ => Arc::clone(self.plan.label(f.transport, f.port)),
+                };
+                let checked = Checked { finding: f, label };
+                self.tally.add(&checked);
+                events.push(Event::Finding(Box::new(checked)));
             }
-            let label = match dynamic.and_then(|d| d.get(&(f.address, f.port))) {
-                Some(l) if f.transport == Transport::Tcp => Arc::clone(l),
-                _ => Arc::clone(self.plan.label(f.transport, f.port)),
-            };
-            let checked = Checked { finding: f, label };
-            self.tally.add(&checked);
-            self.progress.done.fetch_add(1, Ordering::Relaxed);
-            if self
-                .tx
-                .send(Event::Finding(Box::new(checked)))
-                .await
-                .is_err()
-            {
+            self.progress
+                .done
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            if self.tx.send(events).await.is_err() {
                 run.abort();
                 self.tally.interrupted();
                 return Err(Ended::Dropped);
@@ -425,7 +439,7 @@ impl Driver {
 
     async fn note(&mut self, n: Note) {
         self.tally.note(n.clone());
-        let _ = self.tx.send(Event::Note(n)).await;
+        let _ = self.tx.send(vec![Event::Note(n)]).await;
     }
 
     /// The second pass: per host, the deferred Kerberos ports (with the domain the host

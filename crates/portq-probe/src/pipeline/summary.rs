@@ -560,7 +560,8 @@ pub(crate) struct Tally {
     expected: u64,
     expected_listening: u64,
     unmet: Vec<Unmet>,
-    hosts: BTreeMap<(Arc<str>, IpAddr), HostSummary>,
+    /// By address first (cheap to compare), then the name.
+    hosts: BTreeMap<(IpAddr, Arc<str>), HostSummary>,
     host_count: u64,
     notes: Vec<Note>,
     planned: u64,
@@ -614,7 +615,7 @@ impl Tally {
                 }
             }
         }
-        let key = (f.host.clone(), f.address);
+        let key = (f.address, Arc::clone(&f.host));
         let known = self.hosts.len();
         let entry = match self.hosts.get_mut(&key) {
             Some(e) => Some(e),
@@ -673,7 +674,11 @@ impl Tally {
             expected: self.expected,
             expected_listening: self.expected_listening,
             unmet: self.unmet,
-            hosts: self.hosts.into_values().collect(),
+            hosts: {
+                let mut hosts: Vec<HostSummary> = self.hosts.into_values().collect();
+                hosts.sort_by(|a, b| (&a.host, a.address).cmp(&(&b.host, b.address)));
+                hosts
+            },
             host_count: self.host_count,
             notes: self.notes,
             planned: self.planned,

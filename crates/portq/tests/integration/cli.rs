@@ -2092,6 +2092,10 @@ mod readme_examples {
             "needs a host dc01",
         ),
         (
+            "portq check dc01 -p 389,636 --strict",
+            "needs a host dc01 (a test checks --strict on loopback)",
+        ),
+        (
             "portq check dc01 --role dc --format html > dc01.html",
             "needs a host dc01",
         ),
