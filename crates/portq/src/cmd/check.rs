@@ -830,5 +830,11 @@ fn exit_status(summary: &CheckSummary, strict: bool, quiet: bool, stopped: bool)
 /// Runs `portq check`.
 pub fn run(args: Args) -> Result<Status, Failure> {
     let rt = crate::cmd::runtime()?;
-    rt.block_on(run_async(args))
+    // The writer runs on the runtime's workers beside the probes rather than on this
+    // thread: findings then change hands without waking another thread each time.
+    rt.block_on(async {
+        tokio::spawn(run_async(args))
+            .await
+            .map_err(|e| Failure::runtime(format!("the check stopped unexpectedly: {e}")))?
+    })
 }
