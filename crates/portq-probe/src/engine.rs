@@ -723,11 +723,25 @@ async fn lane(shared: Arc<Shared>, cap: usize) {
     loop {
         // Start work while there is room.
         let mut blocked = false;
-        while !source_done && !blocked && pending.len() < cap {
+        let mut at_once = 0usize;
+        while !source_done && !blocked && pending.len() < cap && at_once < BATCH {
             let room = (cap - pending.len()).min(FETCH);
             let stopped = shared.take_items(room, &mut fetched);
             for item in fetched.drain(..) {
-                pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item));
+                match start_item(&shared, &pool, item) {
+                    Started::Done(result) => {
+                        at_once += 1;
+                        if !record(&shared, result, &mut batch) {
+                            return stop(&shared);
+                        }
+                    }
+                    Started::Later(item, first) => pending.push(run_item(
+                        Arc::clone(&shared),
+                        Arc::clone(&pool),
+                        item,
+                        first,
+                    )),
+                }
             }
             match stopped {
                 Some(Next::Blocked) => blocked = true,
@@ -735,8 +749,12 @@ async fn lane(shared: Arc<Shared>, cap: usize) {
                 _ => {}
             }
         }
+        if batch.len() >= BATCH && !flush(&shared, &mut batch).await {
+            return stop(&shared);
+        }
         // Take every result that is ready now.
-        let mut progressed = false;
+        let mut progressed = at_once > 0;
+        since_yield += at_once;
         while let Some(Some(result)) = pending.next().now_or_never() {
             progressed = true;
             since_yield += 1;
@@ -771,7 +789,7 @@ async fn lane(shared: Arc<Shared>, cap: usize) {
                 freed.as_mut().enable();
                 match shared.next_item() {
                     Next::Item(item) => {
-                        pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item))
+                        pending.push(run_item(Arc::clone(&shared), Arc::clone(&pool), item, None))
                     }
                     Next::Blocked => freed.await,
                     Next::Done => source_done = true,
@@ -789,12 +807,59 @@ async fn lane(shared: Arc<Shared>, cap: usize) {
     let _ = flush(&shared, &mut batch).await;
 }
 
+/// A work item, once its first step was taken.
+enum Started {
+    /// Checked at once (a plain connect answered inside the call).
+    Done(Result<Finding, Unfinished>),
+    /// To run as a task, with the connect [`tcp::first_attempt`] started, if any.
+    Later(WorkItem, Option<(socket2::Socket, Instant)>),
+}
+
+/// Takes the first step of a work item: a plain TCP connect (no application probe, rate
+/// limit or chosen source) is tried at once, and most ports of a local segment are done
+/// there, without a task; everything else becomes a task.
+fn start_item(shared: &Shared, pool: &tcp::SocketPool, item: WorkItem) -> Started {
+    let opts = &shared.opts;
+    let plain = item.transport == Transport::Tcp
+        && shared.limiter.is_none()
+        && opts.source.is_none()
+        && opts.probe_for(Transport::Tcp, item.port) == ProbeKind::TcpConnect;
+    if !plain {
+        return Started::Later(item, None);
+    }
+    let started = Instant::now();
+    let addr = SocketAddr::new(item.host.target.address, item.port);
+    match tcp::first_attempt(addr, pool) {
+        tcp::AtOnce::Done(out) => {
+            if let Some(conn) = out.connection {
+                conn.close_with_reset(Some((pool, addr)));
+            }
+            let finding = Finding {
+                host: Arc::clone(&item.host.name),
+                address: item.host.target.address,
+                port: item.port,
+                transport: Transport::Tcp,
+                state: out.state,
+                evidence: out.evidence,
+                probe: ProbeKind::TcpConnect.name(),
+                elapsed: started.elapsed(),
+                attempts: out.attempts,
+            };
+            shared.release(&item);
+            Started::Done(Ok(finding))
+        }
+        tcp::AtOnce::Pending(socket) => Started::Later(item, Some((socket, started))),
+        tcp::AtOnce::Later => Started::Later(item, None),
+    }
+}
+
 async fn run_item(
     shared: Arc<Shared>,
     pool: Arc<tcp::SocketPool>,
     item: WorkItem,
+    first: Option<(socket2::Socket, Instant)>,
 ) -> Result<Finding, Unfinished> {
-    let result = check_port(&item.host, item.transport, item.port, &shared, &pool).await;
+    let result = check_port(&item.host, item.transport, item.port, &shared, &pool, first).await;
     shared.release(&item);
     result.map_err(|halt| match halt {
         Halt::Stopped => Unfinished::Stopped,
@@ -868,13 +933,17 @@ async fn check_port(
     port: u16,
     shared: &Shared,
     pool: &tcp::SocketPool,
+    first: Option<(socket2::Socket, Instant)>,
 ) -> Result<Finding, Halt> {
     let opts = &shared.opts;
     let target = &host.target;
     let addr = SocketAddr::new(target.address, port);
     let kind = opts.probe_for(transport, port);
     let limiter = shared.limiter.as_deref();
-    let started = Instant::now();
+    let (first, started) = match first {
+        Some((socket, started)) => (Some(socket), started),
+        None => (None, Instant::now()),
+    };
     let ctx = || ProbeContext {
         host: target.host.clone(),
         address: target.address,
@@ -897,6 +966,7 @@ async fn check_port(
                 limiter,
                 Some(pool),
                 opts.source,
+                first,
             )
             .await?;
             let mut evidence = out.evidence;
@@ -1020,7 +1090,7 @@ mod future_size {
             transport: Transport::Tcp,
             port: 9,
         };
-        let fut = run_item(shared, Arc::default(), item);
+        let fut = run_item(shared, Arc::default(), item, None);
         let size = std::mem::size_of_val(&fut);
         eprintln!("probe future: {size} bytes");
         assert!(size <= 1536, "a probe in flight takes {size} bytes");

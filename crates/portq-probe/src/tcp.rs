@@ -142,7 +142,53 @@ impl SocketPool {
     }
 }
 
-/// Checks one TCP port: up to `attempts` connects of `timeout` each.
+/// The first attempt of a plain connect check, made without a task: see [`first_attempt`].
+pub(crate) enum AtOnce {
+    /// The connect completed or failed inside the call (loopback, a local segment).
+    Done(TcpOutcome),
+    /// The connect is under way: [`check`] goes on with this socket.
+    Pending(Socket),
+    /// Nothing was sent (out of descriptors, a reused socket in an odd state): run
+    /// [`check`] from the start.
+    Later,
+}
+
+/// Makes the first attempt of a plain connect check at once, without a rate limit or a
+/// chosen source: on a local segment most ports answer inside the `connect` call, and
+/// their check then needs no task of its own.
+pub(crate) fn first_attempt(addr: SocketAddr, pool: &SocketPool) -> AtOnce {
+    let socket = match pool.take(addr) {
+        Some(s) => s,
+        None => match new_socket(addr) {
+            Ok(s) => s,
+            Err(_) => return AtOnce::Later,
+        },
+    };
+    let outcome = |state, connection, evidence| {
+        AtOnce::Done(TcpOutcome {
+            state,
+            connection,
+            attempts: 1,
+            evidence,
+        })
+    };
+    match connect_now(socket, addr, Some(pool)) {
+        Now::Pending(socket) => AtOnce::Pending(socket),
+        Now::Done(Attempt::Open(c)) => outcome(PortState::Listening, Some(c), vec![]),
+        Now::Done(Attempt::Refused) => outcome(PortState::NotListening, None, vec![]),
+        Now::Done(Attempt::Unreachable(reason)) => outcome(
+            PortState::Filtered,
+            None,
+            vec![Evidence::Unreachable {
+                reason: reason.to_string(),
+            }],
+        ),
+        Now::Done(_) => AtOnce::Later,
+    }
+}
+
+/// Checks one TCP port: up to `attempts` connects of `timeout` each. `first` is a socket
+/// whose connect [`first_attempt`] started: the first attempt waits for it.
 pub(crate) async fn check(
     addr: SocketAddr,
     timeout: Duration,
@@ -150,6 +196,7 @@ pub(crate) async fn check(
     limiter: Option<&RateLimiter>,
     pool: Option<&SocketPool>,
     source: Option<SocketAddr>,
+    mut first: Option<Socket>,
 ) -> Result<TcpOutcome, Halt> {
     // A socket bound to a chosen source is never handed back for reuse.
     let pool = if source.is_some() { None } else { pool };
@@ -157,12 +204,17 @@ pub(crate) async fn check(
     let mut made: u8 = 0;
     let mut backoff = Backoff::new();
     loop {
-        if let Some(l) = limiter
-            && !l.acquire().await
-        {
-            return Err(Halt::Stopped);
-        }
-        let attempt = connect_once(addr, timeout, pool, source).await;
+        let attempt = match first.take() {
+            Some(socket) => wait_connected(socket, timeout).await,
+            None => {
+                if let Some(l) = limiter
+                    && !l.acquire().await
+                {
+                    return Err(Halt::Stopped);
+                }
+                connect_once(addr, timeout, pool, source).await
+            }
+        };
         if let Attempt::Resource(e) = attempt {
             backoff.wait(&e).await?;
             continue;
