@@ -30,11 +30,14 @@ WINEPATH=$(winpath "$dir/wine-shim")
 # No Mono or Gecko download prompts; console programs only.
 export WINEDLLOVERRIDES="mscoree,mshtml=" DISPLAY=
 wine=$(command -v wine64 || command -v wine)
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$wine
+# The runner removes itself from the environment before starting Wine (see the script).
+export PORTQ_WINE_BIN=$wine CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$PWD/tests/windows/wine-runner.sh
+# insta finds the workspace with `cargo metadata`, which a Windows process cannot run.
+export INSTA_WORKSPACE_ROOT=$PWD CI=1
 # Tests that look for Wine-only facts (the ProcessPrng shim, a socket opened by a Linux
 # process) key on this.
 export PORTQ_WINE=1
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
+if [ ! -d "$WINEPREFIX/drive_c" ]; then
     "$wine" wineboot -i >/dev/null 2>&1 || true
     say "made the Wine prefix $WINEPREFIX"
 fi
@@ -60,14 +63,18 @@ status=0
 cargo test --target "$target" --workspace --locked --no-fail-fast 2>&1 | tee "$log" >/dev/null || status=$?
 # Counts per binary, from cargo's "Running"/"Doc-tests" and "test result" lines.
 awk '
-  /^ *Running / { bin = $2; sub(/ .*/, "", bin); n = split(bin, p, "/"); bin = p[n] }
-  /^ *Doc-tests / { bin = "doctests " $2 }
+  /^ *Running unittests / {
+      exe = $NF; gsub(/[()]/, "", exe); n = split(exe, p, "/"); crate = p[n]
+      sub(/-[0-9a-f]+\.exe$/, "", crate); bin = crate " unit tests"
+  }
+  /^ *Running tests\// { bin = crate " " $2 }
+  /^ *Doc-tests / { bin = $2 " doctests" }
   /^test result:/ {
       passed = $4; failed = $6; ignored = $8; sub(/;/, "", passed); sub(/;/, "", failed); sub(/;/, "", ignored)
-      printf "windows-test: %-40s passed %5d  failed %3d  ignored %3d\n", bin, passed, failed, ignored
+      printf "windows-test: %-45s passed %5d  failed %3d  ignored %3d\n", bin, passed, failed, ignored
       tp += passed; tf += failed; ti += ignored
   }
-  END { printf "windows-test: %-40s passed %5d  failed %3d  ignored %3d\n", "TOTAL", tp, tf, ti }
+  END { printf "windows-test: %-45s passed %5d  failed %3d  ignored %3d\n", "TOTAL", tp, tf, ti }
 ' "$log"
 grep -E '^(test .* FAILED|failures:|---- )' "$log" | head -40 || true
 if [ "$status" != 0 ]; then
@@ -76,5 +83,5 @@ if [ "$status" != 0 ]; then
 fi
 say "Windows tests passed under Wine"
 
-PORTQ_EXE="$dir/debug/portq.exe" scripts/windows-smoke.sh
+CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$wine PORTQ_EXE="$dir/debug/portq.exe" scripts/windows-smoke.sh
 say "done"

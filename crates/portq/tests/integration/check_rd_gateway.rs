@@ -168,7 +168,12 @@ fn check_role_rd_gateway_against_loopback_fakes() {
     drop(udp);
     // Without the UDP socket the kernel answers port unreachable: NOT LISTENING, exit 1.
     let (code, rows) = check(addr);
-    assert_eq!(finding(&rows, 3391, "udp")["state"], "not_listening");
     assert_eq!(finding(&rows, 443, "tcp")["state"], "listening");
+    // Wine does not turn the ICMP port unreachable into WSAECONNRESET, as Windows does
+    // (udp::tests checks that path on a constructed error).
+    if crate::under_wine("check_rd_gateway (UDP closed)", "no ICMP port unreachable") {
+        return;
+    }
+    assert_eq!(finding(&rows, 3391, "udp")["state"], "not_listening");
     assert_eq!(code, 1);
 }
