@@ -58,11 +58,12 @@ run rpc-config 0 'Ports' -- rpc-config --range 50000-50100 --format reg
 run check-open 0 '"listening"' -- check 127.0.0.1 -p "$open_port" --no-probe --format json
 run check-closed 1 '"not_listening"' -- check 127.0.0.1 -p "$closed_port" --no-probe --format json
 run check-table 0 'LISTENING' -- check 127.0.0.1 -p "$open_port" --no-probe
-run rpc 3 'rpc|RPC|endpoint' -- rpc 127.0.0.1 --port "$open_port" --timeout 3
+# The listener accepts and closes: no endpoint mapper there, said in one line, exit 1.
+run rpc 1 'connection closed' -- rpc 127.0.0.1 --port "$open_port" --timeout 3
 run local 0 ":$open_port\\b|\"port\": *$open_port\\b" -- local --format json
 run completions 0 'Register-ArgumentCompleter' -- completions powershell
 run man 0 '\.TH' -- man
-run bad-input 2 'error|invalid' -- check 127.0.0.1 -p 70000
+run bad-input 2 'out of range' -- check 127.0.0.1 -p 70000
 
 # The servers: start, fetch a page over loopback, stop.
 serve_http() {
@@ -93,7 +94,7 @@ PY
     wait "$pid" 2>/dev/null || true
 }
 serve_http serve / '<html|<!doctype' serve
-serve_http exporter "/probe?target=127.0.0.1&module=tcp_connect" 'portq|probe_success' exporter
+serve_http exporter /metrics 'portq_' exporter
 
 echo "windows-smoke: $((runs - fails)) of $runs passed"
 [ "$fails" = 0 ]

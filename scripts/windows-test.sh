@@ -50,7 +50,9 @@ print(s.getsockname()[1], flush=True)
 time.sleep(1800)
 PY
 foreign_pid=$!
-trap 'kill $foreign_pid 2>/dev/null || true' EXIT
+# On exit: the Linux listener, and every Wine process of this prefix (a test's server that
+# outlived it would otherwise keep Wine running).
+trap 'kill $foreign_pid 2>/dev/null || true; wineserver -k 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$dir/foreign.port" ] && break; sleep 0.1; done
 export PORTQ_WINE_FOREIGN_TCP
 PORTQ_WINE_FOREIGN_TCP=$(cat "$dir/foreign.port")

@@ -370,6 +370,18 @@ mod tests {
         }
     }
 
+    /// Issue 14: services per process come from the Service Control Manager, whatever
+    /// the display language. Under Wine the old `tasklist /svc` parsing found nothing
+    /// (Wine's tasklist prints no services); the SCM names Wine's running services.
+    #[cfg(windows)]
+    #[test]
+    fn services_per_process_come_from_the_scm() {
+        let by_pid = windows_services();
+        assert!(!by_pid.is_empty(), "no service in any process");
+        assert!(by_pid.keys().all(|pid| *pid != 0));
+        assert!(by_pid.values().flatten().all(|name| !name.is_empty()));
+    }
+
     #[test]
     fn diff_reports_appearing_and_disappearing() {
         let a = Inventory::new(vec![l(Transport::Tcp, "0.0.0.0:445", Some(2))], vec![]);
