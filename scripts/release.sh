@@ -23,9 +23,10 @@ cp "target/$target/release/portq.exe" "$stage/"
 target/debug/portq completions powershell > "$stage/portq-completion.ps1"
 cp README.md LICENSE-MIT LICENSE-APACHE "$stage/"
 # Every crate linked into portq.exe, with its licence, from Cargo's own metadata.
-cargo metadata --locked --format-version 1 --filter-platform "$target" | python3 -c '
+cargo metadata --locked --format-version 1 --filter-platform "$target" > "$dist/metadata.json"
+python3 - "$dist/metadata.json" > "$stage/THIRD-PARTY.txt" <<'PY'
 import json, sys
-m = json.load(sys.stdin)
+m = json.load(open(sys.argv[1]))
 pkgs = {p["id"]: p for p in m["packages"]}
 nodes = {n["id"]: n for n in m["resolve"]["nodes"]}
 root = next(p["id"] for p in m["packages"] if p["name"] == "portq")
@@ -40,8 +41,10 @@ while todo:
             todo.append(d["pkg"])
 print("portq.exe is built from these crates (name, version, licence, source):\n")
 for p in sorted((pkgs[i] for i in seen), key=lambda p: (p["name"], p["version"])):
-    print(f"{p[\"name\"]} {p[\"version\"]}  {p.get(\"license\") or \"see its source\"}  {p.get(\"repository\") or \"\"}")
-' > "$stage/THIRD-PARTY.txt"
+    lic = p.get("license") or "see its source"
+    print("%s %s  %s  %s" % (p["name"], p["version"], lic, p.get("repository") or ""))
+PY
+rm -f "$dist/metadata.json"
 (cd "$dist" && python3 -m zipfile -c "$name.zip" "$name" && sha256sum "$name.zip" > "$name.zip.sha256")
 echo "$dist/$name.zip"
 echo "$dist/$name.zip.sha256"
@@ -61,4 +64,19 @@ assert b"Register-ArgumentCompleter" in z.read(f"{name}/portq-completion.ps1")
 assert b"windows-sys" in z.read(f"{name}/THIRD-PARTY.txt")
 print(f"release: {path}: {len(files)} files, portq.exe {len(exe)} bytes, checksum verified")
 PY
+    # The zipped portq.exe itself runs, where Wine and the test shim are there
+    # (scripts/windows-test.sh builds the shim).
+    shim=$PWD/target/$target/wine-shim
+    if command -v wine >/dev/null && [ -f "$shim/bcryptprimitives.dll" ]; then
+        check=$dist/check && rm -rf "$check" && mkdir -p "$check"
+        (cd "$check" && python3 -m zipfile -e "$dist/$name.zip" .)
+        if ! WINEPREFIX=${WINEPREFIX:-$PWD/target/$target/wineprefix} WINEDEBUG=-all \
+            WINEDLLOVERRIDES="mscoree,mshtml=" WINEPATH="Z:${shim//\//\\}" \
+            wine "$check/$name/portq.exe" lookup 445 | grep -q 'SMB'; then
+            echo "release: FAILED: the zipped portq.exe does not answer 'lookup 445' under Wine" >&2
+            exit 1
+        fi
+        echo "release: the zipped portq.exe answers 'lookup 445' under Wine"
+        rm -rf "$check"
+    fi
 fi
