@@ -1,7 +1,7 @@
 //! Decoding the Windows IP Helper socket tables (`GetExtendedTcpTable` and
 //! `GetExtendedUdpTable` with the `*_OWNER_PID` classes) from their raw bytes.
 //!
-//! The OS module ([`super::winapi`], Windows only) copies each table into a byte buffer;
+//! The OS module (`local::winapi`, Windows only) copies each table into a byte buffer;
 //! this module, free of `unsafe` and of any Windows dependency, turns the bytes into
 //! sockets. It is tested on every platform with constructed tables, and under Wine with
 //! the real ones.

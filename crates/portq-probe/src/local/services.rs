@@ -2,7 +2,7 @@
 //!
 //! Windows hosts many services in one svchost.exe; PortQry's `-local` mode names them.
 //! portq asks the Service Control Manager (`EnumServicesStatusExW` with
-//! `SC_ENUM_PROCESS_INFO`, in the OS module [`super::winapi`]) for every running Win32
+//! `SC_ENUM_PROCESS_INFO`, in the OS module `local::winapi`) for every running Win32
 //! service and its process id: service key names are the same in every display language,
 //! unlike the column headers of `tasklist /svc`, and Wine's SCM answers where its
 //! tasklist prints nothing. This module groups the answer; it is pure and tested
