@@ -36,5 +36,7 @@ if [ "$(id -u)" = 0 ] && [ "$lab" != 0 ]; then
 fi
 
 cargo test --workspace --all-targets --locked
+# The wide-scan benchmark's result checker, on made-up outputs right and wrong (no network).
+python3 scripts/bench-wide-verify.py selftest
 # The library examples (the check pipeline's among them) are compiled as doctests.
 cargo test --workspace --doc --locked

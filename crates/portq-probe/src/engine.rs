@@ -42,6 +42,7 @@ use crate::portspec::{PortIter, PortSpec};
 use crate::probes::{self, ProbeContext, ProbeKind};
 use crate::rate::RateLimiter;
 use crate::target::{ResolvedTargets, Target, TargetError, TargetIter, TargetSet};
+use crate::tcp::Halt;
 use crate::{tcp, udp};
 
 /// How a check runs. [`CheckOptions::default`] suits a sweep; the CLI turns
@@ -269,6 +270,7 @@ pub struct CheckRun {
     progress: Progress,
     concurrency: usize,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    limiter: Option<Arc<RateLimiter>>,
     task: tokio::task::JoinHandle<RunSummary>,
 }
 
@@ -283,6 +285,16 @@ impl CheckRun {
         }
     }
 
+    /// The findings that arrived together (one lane's batch, or what is left of it),
+    /// in completion order; `None` when every check has finished. Cheaper than
+    /// [`CheckRun::next`] for a consumer that passes findings on in bulk.
+    pub async fn next_batch(&mut self) -> Option<Vec<Finding>> {
+        if !self.buffered.is_empty() {
+            return Some(self.buffered.drain(..).collect());
+        }
+        self.rx.recv().await
+    }
+
     /// The progress counter.
     pub fn progress(&self) -> Progress {
         self.progress.clone()
@@ -294,9 +306,13 @@ impl CheckRun {
     }
 
     /// Stops starting new checks; probes in flight finish (within their timeouts) and
-    /// their findings still arrive.
+    /// their findings still arrive. With a rate limit, probes still waiting for their
+    /// next attempt's slot end without a finding, so the run ends within one timeout.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(l) = &self.limiter {
+            l.close();
+        }
     }
 
     /// Stops the run: probes in flight are dropped, no further finding arrives.
@@ -379,13 +395,15 @@ fn launch(units: Units, total: u64, opts: CheckOptions) -> CheckRun {
         limits::current_fd_limit()
     };
     let concurrency = limits::effective_concurrency(opts.concurrency, fd);
-    let (tx, rx) = mpsc::channel(64);
+    let limiter = opts.rate.and_then(RateLimiter::new).map(Arc::new);
+    let (tx, rx) = mpsc::channel(16);
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let task = tokio::spawn(run(
         units,
         RunSetup {
             opts,
+            limiter: limiter.clone(),
             tx,
             stop: Arc::clone(&stop),
             done: Arc::clone(&done),
@@ -400,6 +418,7 @@ fn launch(units: Units, total: u64, opts: CheckOptions) -> CheckRun {
         progress: Progress { done, total },
         concurrency,
         stop,
+        limiter,
         task,
     }
 }
@@ -407,8 +426,7 @@ fn launch(units: Units, total: u64, opts: CheckOptions) -> CheckRun {
 struct Shared {
     opts: CheckOptions,
     community: Arc<str>,
-    domain: Option<Arc<str>>,
-    limiter: Option<RateLimiter>,
+    limiter: Option<Arc<RateLimiter>>,
     source: Mutex<WorkSource>,
     /// Signalled when a host drops below its per-host limit.
     slot_freed: Notify,
@@ -486,6 +504,10 @@ pub struct CheckUnit {
 /// A host being worked on, with its probes in flight.
 struct HostState {
     target: Target,
+    /// The host's name, shared by all its findings.
+    name: Arc<str>,
+    /// The AD domain for its probes: the unit's, else the run's, else guessed from the
+    /// host name (worked out once per host, not per probe).
     domain: Option<(Arc<str>, DomainOrigin)>,
     tcp_in_flight: AtomicUsize,
     udp_in_flight: AtomicUsize,
@@ -519,6 +541,8 @@ struct WorkSource {
     stop: Arc<std::sync::atomic::AtomicBool>,
     max_window: usize,
     stopped: bool,
+    /// [`CheckOptions::domain`].
+    domain: Option<Arc<str>>,
 }
 
 impl WorkSource {
@@ -531,10 +555,17 @@ impl WorkSource {
             let Some(first) = ports.next() else {
                 continue;
             };
+            let domain = unit
+                .domain
+                .or_else(|| self.domain.clone().map(|d| (d, DomainOrigin::Given)))
+                .or_else(|| {
+                    domain_of(&unit.target.host).map(|d| (Arc::from(d), DomainOrigin::HostName))
+                });
             self.window.push_back(HostCursor {
                 host: Arc::new(HostState {
+                    name: Arc::from(unit.target.host.as_str()),
                     target: unit.target,
-                    domain: unit.domain,
+                    domain,
                     tcp_in_flight: AtomicUsize::new(0),
                     udp_in_flight: AtomicUsize::new(0),
                 }),
@@ -617,6 +648,7 @@ const YIELD_EVERY: usize = 128;
 /// What [`run`] needs besides the targets and ports.
 struct RunSetup {
     opts: CheckOptions,
+    limiter: Option<Arc<RateLimiter>>,
     tx: mpsc::Sender<Vec<Finding>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     done: Arc<AtomicU64>,
@@ -628,6 +660,7 @@ struct RunSetup {
 async fn run(units: Units, setup: RunSetup) -> RunSummary {
     let RunSetup {
         opts,
+        limiter,
         tx,
         stop,
         done,
@@ -642,15 +675,15 @@ async fn run(units: Units, setup: RunSetup) -> RunSummary {
         .clamp(1, concurrency.max(1));
     let max_window = (concurrency / 4).clamp(1, 1024);
     let shared = Arc::new(Shared {
-        limiter: opts.rate.and_then(RateLimiter::new),
+        limiter,
         community: Arc::from(opts.snmp_community.as_str()),
-        domain: opts.domain.as_deref().map(Arc::from),
         source: Mutex::new(WorkSource {
             units,
             window: VecDeque::new(),
             max_window,
             stopped: false,
             stop,
+            domain: opts.domain.as_deref().map(Arc::from),
         }),
         opts,
         slot_freed: Notify::new(),
@@ -761,28 +794,45 @@ async fn run_item(
     shared: Arc<Shared>,
     pool: Arc<tcp::SocketPool>,
     item: WorkItem,
-) -> Result<Finding, LocalFailure> {
+) -> Result<Finding, Unfinished> {
     let result = check_port(&item.host, item.transport, item.port, &shared, &pool).await;
     shared.release(&item);
-    result
+    result.map_err(|halt| match halt {
+        Halt::Stopped => Unfinished::Stopped,
+        Halt::Local(e) => Unfinished::Failed(LocalFailure {
+            host: item.host.target.host.clone(),
+            address: item.host.target.address,
+            transport: item.transport,
+            port: item.port,
+            message: e.message,
+        }),
+    })
+}
+
+/// A check that ended without a finding.
+enum Unfinished {
+    /// It failed on this machine's side.
+    Failed(LocalFailure),
+    /// The run was stopped before its next attempt (not counted as done).
+    Stopped,
 }
 
 /// Adds a result to the batch (or the failures); false when the receiver is gone.
-fn record(
-    shared: &Shared,
-    result: Result<Finding, LocalFailure>,
-    batch: &mut Vec<Finding>,
-) -> bool {
-    shared.done.fetch_add(1, Ordering::Relaxed);
+fn record(shared: &Shared, result: Result<Finding, Unfinished>, batch: &mut Vec<Finding>) -> bool {
     match result {
-        Ok(f) => batch.push(f),
-        Err(failure) => {
+        Ok(f) => {
+            shared.done.fetch_add(1, Ordering::Relaxed);
+            batch.push(f);
+        }
+        Err(Unfinished::Failed(failure)) => {
+            shared.done.fetch_add(1, Ordering::Relaxed);
             let mut t = shared.tally();
             t.failure_count += 1;
             if t.failures.len() < MAX_KEPT_FAILURES {
                 t.failures.push(failure);
             }
         }
+        Err(Unfinished::Stopped) => {}
     }
     !shared.tx.is_closed()
 }
@@ -819,36 +869,23 @@ async fn check_port(
     port: u16,
     shared: &Shared,
     pool: &tcp::SocketPool,
-) -> Result<Finding, LocalFailure> {
+) -> Result<Finding, Halt> {
     let opts = &shared.opts;
     let target = &host.target;
     let addr = SocketAddr::new(target.address, port);
     let kind = opts.probe_for(transport, port);
-    let limiter = shared.limiter.as_ref();
+    let limiter = shared.limiter.as_deref();
     let started = Instant::now();
-    let fail = |e: tcp::LocalError| LocalFailure {
-        host: target.host.clone(),
-        address: target.address,
-        transport,
-        port,
-        message: e.message,
-    };
-    let domain = host
-        .domain
-        .clone()
-        .or_else(|| shared.domain.clone().map(|d| (d, DomainOrigin::Given)))
-        .or_else(|| domain_of(&target.host).map(|d| (Arc::from(d), DomainOrigin::HostName)));
-    let (domain, domain_origin) = match domain {
-        Some((d, o)) => (Some(d), o),
-        None => (None, DomainOrigin::Placeholder),
-    };
     let ctx = || ProbeContext {
         host: target.host.clone(),
         address: target.address,
         port,
         snmp_community: Arc::clone(&shared.community),
-        domain: domain.clone(),
-        domain_origin,
+        domain: host.domain.as_ref().map(|(d, _)| Arc::clone(d)),
+        domain_origin: host
+            .domain
+            .as_ref()
+            .map_or(DomainOrigin::Placeholder, |(_, o)| *o),
         nonce: probes::nonce(),
         probe_timeout: opts.probe_timeout,
     };
@@ -862,15 +899,20 @@ async fn check_port(
                 Some(pool),
                 opts.source,
             )
-            .await
-            .map_err(fail)?;
+            .await?;
             let mut evidence = out.evidence;
             if let Some(conn) = out.connection {
                 if kind == ProbeKind::TcpConnect {
-                    conn.close_with_reset();
+                    // A socket bound to a chosen source is never reused.
+                    conn.close_with_reset(opts.source.is_none().then_some((pool, addr)));
                 } else {
                     match conn.into_stream() {
-                        Ok(stream) => evidence.extend(probes::run_tcp(kind, stream, &ctx()).await),
+                        Ok(stream) => {
+                            // Boxed: the application probes' state machines are large,
+                            // and every probe in flight would otherwise carry one.
+                            let ctx = ctx();
+                            evidence.extend(Box::pin(probes::run_tcp(kind, stream, &ctx)).await)
+                        }
                         Err(e) => evidence.push(crate::finding::Evidence::error(
                             crate::finding::ProbeErrorKind::Local,
                             format!("cannot hand the connection to the probe: {e}"),
@@ -881,31 +923,27 @@ async fn check_port(
             (out.state, out.attempts, evidence)
         }
         Transport::Udp => {
-            let out = udp::check(
+            let ctx = ctx();
+            let out = Box::pin(udp::check(
                 addr,
                 probes::udp_probe(kind),
-                &ctx(),
+                &ctx,
                 opts.timeout,
                 opts.attempts,
                 limiter,
                 opts.source,
-            )
-            .await
-            .map_err(fail)?;
+            ))
+            .await?;
             (out.state, out.attempts, out.evidence)
         }
         other => {
-            return Err(LocalFailure {
-                host: target.host.clone(),
-                address: target.address,
-                transport,
-                port,
+            return Err(Halt::Local(tcp::LocalError {
                 message: format!("{other} has no ports to probe"),
-            });
+            }));
         }
     };
     Ok(Finding {
-        host: target.host.clone(),
+        host: Arc::clone(&host.name),
         address: target.address,
         port,
         transport,
@@ -939,5 +977,53 @@ mod tests {
         assert_eq!(domain_of("dc1"), None);
         assert_eq!(domain_of("10.0.0.1"), None);
         assert_eq!(domain_of("::1"), None);
+    }
+}
+
+#[cfg(test)]
+mod future_size {
+    use super::*;
+
+    /// Every probe in flight is one of these futures: at the default concurrency of
+    /// 4,096 its size is multiplied by that many, so it must stay small (the
+    /// application probes' large state machines live behind a box).
+    #[tokio::test]
+    async fn a_probe_in_flight_is_small() {
+        let (tx, _rx) = mpsc::channel(1);
+        let shared = Arc::new(Shared {
+            limiter: None,
+            community: Arc::from("public"),
+            source: Mutex::new(WorkSource {
+                units: Units::List(Vec::new().into_iter()),
+                window: VecDeque::new(),
+                max_window: 1,
+                stopped: false,
+                stop: Arc::default(),
+                domain: None,
+            }),
+            opts: CheckOptions::default(),
+            slot_freed: Notify::new(),
+            tx,
+            done: Arc::default(),
+            tally: Mutex::new(Tally::default()),
+        });
+        let item = WorkItem {
+            host: Arc::new(HostState {
+                target: Target {
+                    host: "192.0.2.1".into(),
+                    address: "192.0.2.1".parse().unwrap(),
+                },
+                name: Arc::from("192.0.2.1"),
+                domain: None,
+                tcp_in_flight: AtomicUsize::new(0),
+                udp_in_flight: AtomicUsize::new(0),
+            }),
+            transport: Transport::Tcp,
+            port: 9,
+        };
+        let fut = run_item(shared, Arc::default(), item);
+        let size = std::mem::size_of_val(&fut);
+        eprintln!("probe future: {size} bytes");
+        assert!(size <= 1536, "a probe in flight takes {size} bytes");
     }
 }

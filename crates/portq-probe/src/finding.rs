@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
@@ -603,8 +604,9 @@ fn clip(mut s: String, max: usize) -> String {
 /// The result of checking one port on one host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// The target as the user named it (host name, or the address for ranges).
-    pub host: String,
+    /// The target as the user named it (host name, or the address for ranges); shared
+    /// by every finding of the host.
+    pub host: Arc<str>,
     /// The address that was probed.
     pub address: IpAddr,
     /// The port.

@@ -1,8 +1,10 @@
 //! A global probe rate limit: at most `rate` packets (attempts) per second.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Spaces attempts evenly at `1/rate` seconds; a burst of one.
@@ -10,6 +12,9 @@ use tokio::time::Instant;
 pub(crate) struct RateLimiter {
     interval: Duration,
     next: Mutex<Option<Instant>>,
+    /// Set when the run is stopped: waiting attempts give up, no new one is allowed.
+    closed: AtomicBool,
+    closing: Notify,
 }
 
 impl RateLimiter {
@@ -21,14 +26,21 @@ impl RateLimiter {
         Some(RateLimiter {
             interval: Duration::from_secs(1) / per_second,
             next: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            closing: Notify::new(),
         })
     }
 
     /// Waits for this attempt's turn.
-    pub(crate) async fn acquire(&self) {
+    pub(crate) async fn acquire(&self) -> bool {
+        let closing = self.closing.notified();
+        tokio::pin!(closing);
+        closing.as_mut().enable();
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
         let now = Instant::now();
         let at = {
-            // A poisoned lock only means another task panicked mid-update; the value is still usable.
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
             let at = match *next {
                 Some(t) if t > now => t,
@@ -38,8 +50,19 @@ impl RateLimiter {
             at
         };
         if at > now {
-            tokio::time::sleep_until(at).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(at) => {}
+                () = closing => return false,
+            }
         }
+        true
+    }
+
+    /// Stops handing out slots: attempts waiting for one (and every later one) are not
+    /// made. A stopped check thus ends within one timeout, whatever the rate.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.closing.notify_waiters();
     }
 }
 

@@ -33,6 +33,21 @@ pub(crate) struct LocalError {
     pub message: String,
 }
 
+/// Why a check ended without a finding.
+#[derive(Debug)]
+pub(crate) enum Halt {
+    /// A failure on this machine.
+    Local(LocalError),
+    /// The run was stopped before the check could make its next attempt.
+    Stopped,
+}
+
+impl From<LocalError> for Halt {
+    fn from(e: LocalError) -> Self {
+        Halt::Local(e)
+    }
+}
+
 /// An accepted connection: still a plain socket when the connect completed at once
 /// (no event-loop registration needed), or already a tokio stream.
 #[derive(Debug)]
@@ -53,10 +68,21 @@ impl Connection {
     }
 
     /// Closes with a reset, like nmap's connect scan, so that a sweep leaves no
-    /// TIME_WAIT sockets behind on either side.
-    pub(crate) fn close_with_reset(self) {
+    /// TIME_WAIT sockets behind on either side. On Linux a socket that connected at once
+    /// is dissolved instead and handed to `pool` for the next port.
+    /// `reuse` is the pool and the address the socket is connected to.
+    pub(crate) fn close_with_reset(self, reuse: Option<(&SocketPool, SocketAddr)>) {
         match self {
             Connection::Immediate(s) => {
+                #[cfg(target_os = "linux")]
+                if let Some((pool, peer)) = reuse
+                    && crate::reuse::disconnect(&s).is_ok()
+                {
+                    pool.put(peer, s);
+                    return;
+                }
+                #[cfg(not(target_os = "linux"))]
+                let _ = reuse;
                 let _ = s.set_linger(Some(Duration::ZERO));
             }
             Connection::Registered(s) => close_with_reset(s),
@@ -124,15 +150,17 @@ pub(crate) async fn check(
     limiter: Option<&RateLimiter>,
     pool: Option<&SocketPool>,
     source: Option<SocketAddr>,
-) -> Result<TcpOutcome, LocalError> {
+) -> Result<TcpOutcome, Halt> {
     // A socket bound to a chosen source is never handed back for reuse.
     let pool = if source.is_some() { None } else { pool };
     let attempts = attempts.max(1);
     let mut made: u8 = 0;
     let mut backoff = Backoff::new();
     loop {
-        if let Some(l) = limiter {
-            l.acquire().await;
+        if let Some(l) = limiter
+            && !l.acquire().await
+        {
+            return Err(Halt::Stopped);
         }
         let attempt = connect_once(addr, timeout, pool, source).await;
         if let Attempt::Resource(e) = attempt {
@@ -159,9 +187,9 @@ pub(crate) async fn check(
                 ));
             }
             Attempt::Other(e) => {
-                return Err(LocalError {
+                return Err(Halt::Local(LocalError {
                     message: format!("connect to {addr}: {e}"),
-                });
+                }));
             }
             Attempt::TimedOut | Attempt::Resource(_) => {
                 if made >= attempts {

@@ -23,7 +23,7 @@ use tokio::net::UdpSocket;
 use crate::finding::{Evidence, PortState};
 use crate::probes::{ProbeContext, UdpProbe};
 use crate::rate::RateLimiter;
-use crate::tcp::{Backoff, LocalError, is_resource_exhaustion};
+use crate::tcp::{Backoff, Halt, LocalError, is_resource_exhaustion};
 
 /// The largest reply read; longer datagrams are cut (and then usually fail to decode).
 pub const UDP_READ_CAP: usize = 8192;
@@ -53,7 +53,7 @@ pub(crate) async fn check(
     attempts: u8,
     limiter: Option<&RateLimiter>,
     source: Option<SocketAddr>,
-) -> Result<UdpOutcome, LocalError> {
+) -> Result<UdpOutcome, Halt> {
     let attempts = attempts.max(1);
     let socket = open(addr, source).await?;
     let socket = match socket {
@@ -73,8 +73,10 @@ pub(crate) async fn check(
     let mut made: u8 = 0;
     let mut backoff = Backoff::new();
     while made < attempts {
-        if let Some(l) = limiter {
-            l.acquire().await;
+        if let Some(l) = limiter
+            && !l.acquire().await
+        {
+            return Err(Halt::Stopped);
         }
         let step = match socket.send(&request).await {
             Err(e) if is_resource_exhaustion(&e) => {

@@ -1,7 +1,8 @@
 //! Exit codes and the one-line error report.
 //!
 //! 0: success, everything as expected; 1: ran fine but something is not as expected
-//! (nothing found, a port not listening); 2: usage or input error; 3 and up: runtime failure.
+//! (nothing found, a port not listening); 2: usage or input error; 3 and up: runtime failure;
+//! 130: stopped by Ctrl-C or SIGTERM, with what was found written.
 
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -13,6 +14,9 @@ pub enum Status {
     Ok,
     /// Ran fine, but something is not as expected (exit 1).
     NotAsExpected,
+    /// Stopped by Ctrl-C or SIGTERM after writing what it had (exit 130, as a shell
+    /// reports a command ended by SIGINT).
+    Interrupted,
 }
 
 impl From<Status> for ExitCode {
@@ -20,6 +24,7 @@ impl From<Status> for ExitCode {
         match s {
             Status::Ok => ExitCode::SUCCESS,
             Status::NotAsExpected => ExitCode::from(1),
+            Status::Interrupted => ExitCode::from(130),
         }
     }
 }

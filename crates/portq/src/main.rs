@@ -6,6 +6,7 @@ mod cmd;
 mod exit;
 mod out;
 mod render;
+mod signals;
 
 use clap::Parser;
 use std::process::ExitCode;

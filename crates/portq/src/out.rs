@@ -11,6 +11,81 @@ pub fn print(text: &str) -> io::Result<()> {
     }
 }
 
+/// Streamed output (NDJSON, CSV rows) written in blocks: flushed when [`Stream::FLUSH_BYTES`]
+/// have gathered or [`Stream::FLUSH_EVERY`] has passed, and at the end, so a stream read
+/// live stays live without one `write` per line. A closed pipe ends the output quietly.
+#[derive(Debug)]
+pub struct Stream {
+    buf: Vec<u8>,
+    last: std::time::Instant,
+    closed: bool,
+}
+
+impl Default for Stream {
+    fn default() -> Self {
+        Stream {
+            buf: Vec::with_capacity(Self::FLUSH_BYTES + 4096),
+            last: std::time::Instant::now(),
+            closed: false,
+        }
+    }
+}
+
+impl Stream {
+    /// Bytes gathered before a write.
+    pub const FLUSH_BYTES: usize = 64 * 1024;
+    /// Longest time a finished line waits in the buffer.
+    pub const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+    /// The buffer to append to; call [`Stream::wrote`] after appending.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Writes the buffer if it is full or has waited long enough.
+    pub fn wrote(&mut self) -> io::Result<()> {
+        if self.buf.len() >= Self::FLUSH_BYTES || self.last.elapsed() >= Self::FLUSH_EVERY {
+            self.flush()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes whatever is buffered.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.last = std::time::Instant::now();
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if self.closed {
+            self.buf.clear();
+            return Ok(());
+        }
+        let mut out = io::stdout().lock();
+        let r = out.write_all(&self.buf).and_then(|()| out.flush());
+        self.buf.clear();
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        self.wrote()?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Stream::flush(self)
+    }
+}
+
 /// Serialises a value as pretty JSON followed by a newline.
 pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> io::Result<()> {
     let mut s = serde_json::to_string_pretty(value).map_err(io::Error::other)?;

@@ -10,6 +10,7 @@
 //! Control Manager.
 
 pub mod audit;
+pub mod firewall;
 pub mod iphelper;
 pub mod procnet;
 pub mod services;

@@ -464,7 +464,7 @@ pub struct LabelView<'a> {
     /// The one-line label (`service` in portq's JSON).
     pub service: &'a str,
     /// Service ids.
-    pub services: Vec<&'static str>,
+    pub services: ServiceIds<'a>,
     /// Role ids.
     pub roles: &'a [&'static str],
     /// Why the port is checked.
@@ -474,11 +474,22 @@ pub struct LabelView<'a> {
     pub rpc_interfaces: &'a [String],
 }
 
+/// The ids of a label's services, serialised as a list without collecting them first
+/// (one JSON line per finding allocates nothing for its label).
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceIds<'a>(pub &'a [ServiceTag]);
+
+impl Serialize for ServiceIds<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|t| t.id))
+    }
+}
+
 impl<'a> From<&'a PortLabel> for LabelView<'a> {
     fn from(l: &'a PortLabel) -> Self {
         LabelView {
             service: &l.text,
-            services: l.services.iter().map(|s| s.id).collect(),
+            services: ServiceIds(&l.services),
             roles: &l.roles,
             need: l.need,
             rpc_interfaces: &l.rpc_interfaces,

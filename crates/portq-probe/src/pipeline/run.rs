@@ -3,14 +3,14 @@
 //! and the Kerberos ports once the host has said its domain — every finding labelled,
 //! the verdict tallied as findings stream past (nothing is kept but counts).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use portq_catalog::Transport;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::label::{Need, PortLabel};
@@ -24,6 +24,10 @@ use crate::portspec::PortSpec;
 use crate::probes::ProbeKind;
 use crate::rpc::{EpmOptions, dump_endpoints};
 use crate::target::{ResolvedTargets, Target};
+
+/// Batches of events waiting for the consumer at most (findings travel in the engine's
+/// batches, so a slow consumer holds back at most a few thousand).
+const EVENT_BATCHES: usize = 8;
 
 /// Endpoint mappers asked at once in the follow-up.
 const EPM_AT_ONCE: usize = 16;
@@ -51,9 +55,10 @@ impl PipelineProgress {
 /// [`PipelineRun::finish`]. Dropping it stops the probes.
 #[derive(Debug)]
 pub struct PipelineRun {
-    rx: mpsc::Receiver<Event>,
+    rx: mpsc::Receiver<Vec<Event>>,
+    buffered: VecDeque<Event>,
     progress: PipelineProgress,
-    stop: Arc<AtomicBool>,
+    control: watch::Sender<Control>,
     task: tokio::task::JoinHandle<CheckSummary>,
     role_check: bool,
 }
@@ -76,7 +81,12 @@ pub struct CheckReport {
 impl PipelineRun {
     /// The next event; `None` when the check has ended.
     pub async fn next(&mut self) -> Option<Event> {
-        self.rx.recv().await
+        loop {
+            if let Some(e) = self.buffered.pop_front() {
+                return Some(e);
+            }
+            self.buffered = self.rx.recv().await?.into();
+        }
     }
 
     /// The progress counters.
@@ -87,16 +97,23 @@ impl PipelineRun {
     /// Stops starting new checks: probes in flight finish (within their timeouts), the
     /// follow-up pass is not started, and the summary says the run was interrupted.
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.control.send_if_modified(|c| {
+            let was = *c;
+            *c = (*c).max(Control::Stop);
+            *c != was
+        });
     }
 
-    /// Stops at once: probes in flight are dropped.
+    /// Stops at once: probes in flight are dropped. Findings already made are still
+    /// delivered, and [`PipelineRun::finish`] still returns the verdict so far (marked
+    /// interrupted).
     pub fn abort(&self) {
-        self.task.abort();
+        self.control.send_replace(Control::Abort);
     }
 
     /// Waits for the end (events not yet taken are dropped) and returns the verdict.
     pub async fn finish(mut self) -> CheckSummary {
+        self.buffered.clear();
         while self.rx.recv().await.is_some() {}
         let role_check = self.role_check;
         let task = std::mem::replace(&mut self.task, tokio::spawn(async { empty(false) }));
@@ -106,7 +123,7 @@ impl PipelineRun {
     /// Runs to the end and returns every finding, sorted, with the verdict.
     pub async fn collect(mut self) -> CheckReport {
         let mut findings = Vec::new();
-        while let Some(e) = self.rx.recv().await {
+        while let Some(e) = self.next().await {
             if let Event::Finding(c) = e {
                 findings.push(*c);
             }
@@ -114,6 +131,35 @@ impl PipelineRun {
         findings.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
         let summary = self.finish().await;
         CheckReport { findings, summary }
+    }
+}
+
+/// What the owner of a run asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Control {
+    Run,
+    /// Finish what is in flight, start nothing new.
+    Stop,
+    /// Drop what is in flight.
+    Abort,
+}
+
+/// The driver's view of [`Control`].
+struct Controls(watch::Receiver<Control>);
+
+impl Controls {
+    fn get(&self) -> Control {
+        *self.0.borrow()
+    }
+
+    /// Resolves when the control moves past `seen`.
+    async fn changed_from(&mut self, seen: Control) -> Control {
+        let changed = self.0.wait_for(|c| *c != seen).await.map(|c| *c);
+        match changed {
+            Ok(c) => c,
+            // The run's owner is gone: nothing will change any more.
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 
@@ -128,9 +174,9 @@ pub(super) fn launch(
     targets: ResolvedTargets,
     discovery: Option<Arc<Discovery>>,
 ) -> PipelineRun {
-    let (tx, rx) = mpsc::channel(256);
+    let (tx, rx) = mpsc::channel(EVENT_BATCHES);
     let progress = PipelineProgress::default();
-    let stop = Arc::new(AtomicBool::new(false));
+    let (control, controls) = watch::channel(Control::Run);
     let mut tally = Tally::new(plan.role_check, targets.count());
     if let Some(d) = &discovery {
         tally.discovered(Arc::clone(d));
@@ -139,14 +185,15 @@ pub(super) fn launch(
         plan: plan.clone(),
         tx,
         progress: progress.clone(),
-        stop: Arc::clone(&stop),
+        controls: Controls(controls),
         tally,
     };
     let task = tokio::spawn(driver.run(targets, discovery));
     PipelineRun {
         rx,
+        buffered: VecDeque::new(),
         progress,
-        stop,
+        control,
         task,
         role_check: plan.role_check,
     }
@@ -168,9 +215,9 @@ pub fn check_registered(
     dumps: &[(Target, &crate::rpc::EpmDump)],
     which: Registrations,
 ) -> PipelineRun {
-    let (tx, rx) = mpsc::channel(256);
+    let (tx, rx) = mpsc::channel(EVENT_BATCHES);
     let progress = PipelineProgress::default();
-    let stop = Arc::new(AtomicBool::new(false));
+    let (control, controls) = watch::channel(Control::Run);
     let mut units = Vec::new();
     let mut labels = BTreeMap::new();
     for (t, dump) in dumps {
@@ -190,7 +237,7 @@ pub fn check_registered(
         plan: plan.clone(),
         tx,
         progress: progress.clone(),
-        stop: Arc::clone(&stop),
+        controls: Controls(controls),
         tally: Tally::new(plan.role_check, dumps.len() as u64),
     };
     let task = tokio::spawn(async move {
@@ -203,8 +250,9 @@ pub fn check_registered(
     });
     PipelineRun {
         rx,
+        buffered: VecDeque::new(),
         progress,
-        stop,
+        control,
         task,
         role_check: plan.role_check,
     }
@@ -222,9 +270,9 @@ struct HostFacts {
 
 struct Driver {
     plan: CheckPlan,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<Vec<Event>>,
     progress: PipelineProgress,
-    stop: Arc<AtomicBool>,
+    controls: Controls,
     tally: Tally,
 }
 
@@ -242,7 +290,7 @@ impl Driver {
     ) -> CheckSummary {
         let started = Instant::now();
         if let Some(d) = discovery
-            && self.tx.send(Event::Discovery(d)).await.is_err()
+            && self.tx.send(vec![Event::Discovery(d)]).await.is_err()
         {
             self.tally.interrupted();
             return self.tally.finish(started.elapsed());
@@ -268,8 +316,17 @@ impl Driver {
                 return self.tally.finish(started.elapsed());
             }
         }
-        if follow_up && !self.stop.load(Ordering::Relaxed) {
-            let (units, labels) = self.follow_up_units(&targets, &deferred, &facts).await;
+        if follow_up && self.controls.get() == Control::Run {
+            // Asking the endpoint mappers can take a while: a stop request ends it.
+            let mut controls = Controls(self.controls.0.clone());
+            let asked = tokio::select! {
+                u = self.follow_up_units(&targets, &deferred, &facts) => Some(u),
+                _ = controls.changed_from(Control::Run) => None,
+            };
+            let Some((units, labels)) = asked else {
+                self.tally.interrupted();
+                return self.tally.finish(started.elapsed());
+            };
             if !units.is_empty() {
                 let run = engine::start_units(units, self.plan.engine.clone());
                 let _ = self.pass(run, Some(&labels), None).await;
@@ -329,31 +386,44 @@ impl Driver {
         self.progress
             .total
             .fetch_add(run.progress().total(), Ordering::Relaxed);
-        let mut stopped = false;
-        while let Some(f) = run.next().await {
-            if let Some((facts, epm_port)) = learn.as_mut() {
-                learn_from(facts, &f, *epm_port);
-            }
-            let label = match dynamic.and_then(|d| d.get(&(f.address, f.port))) {
-                Some(l) if f.transport == Transport::Tcp => Arc::clone(l),
-                _ => Arc::clone(self.plan.label(f.transport, f.port)),
+        let mut seen = self.controls.get();
+        if seen != Control::Run {
+            run.stop();
+        }
+        loop {
+            let next = tokio::select! {
+                biased;
+                c = self.controls.changed_from(seen), if seen != Control::Abort => {
+                    seen = c;
+                    match c {
+                        Control::Abort => run.abort(),
+                        _ => run.stop(),
+                    }
+                    continue;
+                }
+                b = run.next_batch() => b,
             };
-            let checked = Checked { finding: f, label };
-            self.tally.add(&checked);
-            self.progress.done.fetch_add(1, Ordering::Relaxed);
-            if self
-                .tx
-                .send(Event::Finding(Box::new(checked)))
-                .await
-                .is_err()
-            {
+            let Some(batch) = next else { break };
+            let mut events = Vec::with_capacity(batch.len());
+            for f in batch {
+                if let Some((facts, epm_port)) = learn.as_mut() {
+                    learn_from(facts, &f, *epm_port);
+                }
+                let label = match dynamic.and_then(|d| d.get(&(f.address, f.port))) {
+                    Some(l) if f.transport == Transport::Tcp => Arc::clone(l),
+                    _ => Arc::clone(self.plan.label(f.transport, f.port)),
+                };
+                let checked = Checked { finding: f, label };
+                self.tally.add(&checked);
+                events.push(Event::Finding(Box::new(checked)));
+            }
+            self.progress
+                .done
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            if self.tx.send(events).await.is_err() {
                 run.abort();
                 self.tally.interrupted();
                 return Err(Ended::Dropped);
-            }
-            if !stopped && self.stop.load(Ordering::Relaxed) {
-                stopped = true;
-                run.stop();
             }
         }
         let summary = run.finish().await;
@@ -361,7 +431,7 @@ impl Driver {
             .done
             .fetch_add(summary.failure_count, Ordering::Relaxed);
         self.tally.pass(&summary);
-        if stopped {
+        if seen != Control::Run || summary.aborted {
             self.tally.interrupted();
         }
         Ok(())
@@ -369,7 +439,7 @@ impl Driver {
 
     async fn note(&mut self, n: Note) {
         self.tally.note(n.clone());
-        let _ = self.tx.send(Event::Note(n)).await;
+        let _ = self.tx.send(vec![Event::Note(n)]).await;
     }
 
     /// The second pass: per host, the deferred Kerberos ports (with the domain the host
@@ -573,7 +643,7 @@ fn registered_ports(
 /// Notes what the first pass tells the follow-up: the state of 135/tcp and the
 /// domain the host named over CLDAP or LDAP.
 fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16) {
-    let entry = facts.entry((f.host.clone(), f.address)).or_default();
+    let entry = facts.entry((f.host.to_string(), f.address)).or_default();
     if f.transport == Transport::Tcp && f.port == epm_port {
         entry.epm = Some(f.state);
     }

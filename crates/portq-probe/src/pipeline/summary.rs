@@ -368,7 +368,10 @@ impl SrvTracker {
         if f.transport != Transport::Tcp {
             return;
         }
-        if let Some(s) = self.states.get_mut(&(f.host.clone(), f.address, f.port)) {
+        if let Some(s) = self
+            .states
+            .get_mut(&(f.host.to_string(), f.address, f.port))
+        {
             *s = Some(f.state);
         }
     }
@@ -463,6 +466,7 @@ impl CheckSummary {
                 t.filtered,
                 t.listening_or_filtered
             ));
+            lines.extend(self.interrupted_line());
             return lines;
         }
         let mut by_host: BTreeMap<(&str, IpAddr), Vec<&Unmet>> = BTreeMap::new();
@@ -499,13 +503,18 @@ impl CheckSummary {
                 self.expected_listening, self.expected, self.host_count
             ));
         }
-        if self.interrupted {
-            lines.push(format!(
+        lines.extend(self.interrupted_line());
+        lines
+    }
+
+    /// "interrupted: N of M checks done", when the run was stopped.
+    fn interrupted_line(&self) -> Option<String> {
+        self.interrupted.then(|| {
+            format!(
                 "interrupted: {} of {} checks done",
                 self.completed, self.planned
-            ));
-        }
-        lines
+            )
+        })
     }
 }
 
@@ -551,7 +560,8 @@ pub(crate) struct Tally {
     expected: u64,
     expected_listening: u64,
     unmet: Vec<Unmet>,
-    hosts: BTreeMap<(String, IpAddr), HostSummary>,
+    /// By address first (cheap to compare), then the name.
+    hosts: BTreeMap<(IpAddr, Arc<str>), HostSummary>,
     host_count: u64,
     notes: Vec<Note>,
     planned: u64,
@@ -591,7 +601,7 @@ impl Tally {
             } else {
                 if self.unmet.len() < MAX_UNMET {
                     self.unmet.push(Unmet {
-                        host: f.host.clone(),
+                        host: f.host.to_string(),
                         address: f.address,
                         port: f.port,
                         transport: f.transport,
@@ -605,13 +615,13 @@ impl Tally {
                 }
             }
         }
-        let key = (f.host.clone(), f.address);
+        let key = (f.address, Arc::clone(&f.host));
         let known = self.hosts.len();
         let entry = match self.hosts.get_mut(&key) {
             Some(e) => Some(e),
             None if known < MAX_HOST_SUMMARIES => {
                 Some(self.hosts.entry(key).or_insert_with(|| HostSummary {
-                    host: f.host.clone(),
+                    host: f.host.to_string(),
                     address: f.address,
                     states: StateCounts::default(),
                     expected: 0,
@@ -664,7 +674,11 @@ impl Tally {
             expected: self.expected,
             expected_listening: self.expected_listening,
             unmet: self.unmet,
-            hosts: self.hosts.into_values().collect(),
+            hosts: {
+                let mut hosts: Vec<HostSummary> = self.hosts.into_values().collect();
+                hosts.sort_by(|a, b| (&a.host, a.address).cmp(&(&b.host, b.address)));
+                hosts
+            },
             host_count: self.host_count,
             notes: self.notes,
             planned: self.planned,

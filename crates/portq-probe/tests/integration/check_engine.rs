@@ -69,7 +69,7 @@ async fn findings_stream_and_progress_reaches_the_total() {
     assert_eq!(progress.total(), 10);
     let mut got = Vec::new();
     while let Some(f) = run.next().await {
-        assert_eq!(f.host, "localhost");
+        assert_eq!(&*f.host, "localhost");
         got.push(f);
     }
     let summary = run.finish().await;
@@ -184,7 +184,7 @@ async fn several_hosts_share_the_work() {
         .await;
     assert_eq!(s.findings, 4);
     // collect() sorts: host, then transport, then port.
-    let hosts: Vec<&str> = f.iter().map(|x| x.host.as_str()).collect();
+    let hosts: Vec<&str> = f.iter().map(|x| &*x.host).collect();
     assert_eq!(hosts, ["a-host", "a-host", "b-host", "b-host"]);
     for x in &f {
         let want = if x.port == open {
@@ -240,7 +240,7 @@ fn final_ordering_is_deterministic() {
     sort_findings(&mut v);
     let keys: Vec<(String, Transport, u16)> = v
         .iter()
-        .map(|f| (f.host.clone(), f.transport, f.port))
+        .map(|f| (f.host.to_string(), f.transport, f.port))
         .collect();
     assert_eq!(
         keys,

@@ -284,7 +284,7 @@ async fn the_pipeline_checks_the_controllers_found_and_judges_each_record() {
     assert_eq!(first_is_discovery, Some(true), "discovery comes first");
     // Only the controller with an address is checked, on both ports.
     assert_eq!(findings.len(), 2, "{findings:?}");
-    assert!(findings.iter().all(|f| f.host == "dc1.example.test"));
+    assert!(findings.iter().all(|f| &*f.host == "dc1.example.test"));
     let summary = run.finish().await;
     let report = summary.discovery.as_ref().expect("a discovery report");
     let verdict = |record: &str| {

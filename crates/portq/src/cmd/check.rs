@@ -95,9 +95,14 @@ pub struct Args {
     /// List every port, also NOT LISTENING ones in a sweep of more than 100 ports per host.
     #[arg(long)]
     pub all: bool,
-    /// Print nothing; exit 0 when every requested port is LISTENING, 1 otherwise.
+    /// Print nothing; exit 0 when every required port (with --role/--service) or every
+    /// requested port (a -p sweep) is LISTENING, 1 otherwise.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Exit 1 unless every port checked is LISTENING (PortQry's behaviour). Without it a
+    /// -p sweep that ran to the end exits 0: closed ports are the normal answer.
+    #[arg(long)]
+    pub strict: bool,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: Format,
@@ -169,13 +174,13 @@ fn render_table(findings: &[Checked], format: Format) -> String {
     let mut last_host: Option<(&str, IpAddr)> = None;
     for c in findings {
         let f = &c.finding;
-        let same = last_host == Some((f.host.as_str(), f.address));
+        let same = last_host == Some((&*f.host, f.address));
         let host = if same && format == Format::Table {
             String::new()
         } else {
             host_cell(&f.host, f.address)
         };
-        last_host = Some((f.host.as_str(), f.address));
+        last_host = Some((&*f.host, f.address));
         grid.push(cells(host, c));
     }
     grid.render(format, "portq check").unwrap_or_default()
@@ -201,15 +206,15 @@ fn utc_text(t: std::time::SystemTime) -> String {
 /// then every finding. Printable.
 fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'_>) -> String {
     let mut ports: BTreeSet<(Transport, u16)> = BTreeSet::new();
-    let mut hosts: Vec<(String, IpAddr)> = Vec::new();
-    let mut cell: BTreeMap<(String, IpAddr, Transport, u16), &Checked> = BTreeMap::new();
+    let mut hosts: Vec<(&str, IpAddr)> = Vec::new();
+    let mut cell: BTreeMap<(&str, IpAddr, Transport, u16), &Checked> = BTreeMap::new();
     for c in findings {
         let f = &c.finding;
         ports.insert((f.transport, f.port));
-        if !hosts.iter().any(|(h, a)| *h == f.host && *a == f.address) {
-            hosts.push((f.host.clone(), f.address));
+        if !hosts.iter().any(|(h, a)| *h == &*f.host && *a == f.address) {
+            hosts.push((&f.host, f.address));
         }
-        cell.insert((f.host.clone(), f.address, f.transport, f.port), c);
+        cell.insert((&f.host, f.address, f.transport, f.port), c);
     }
     let a = meta.args;
     let none = || "(none)".to_owned();
@@ -266,7 +271,7 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
             html::escape(&format!("{h} ({a})"))
         ));
         for (t, p) in &ports {
-            match cell.get(&(h.clone(), *a, *t, *p)) {
+            match cell.get(&(*h, *a, *t, *p)) {
                 Some(c) => {
                     body.push_str(&format!(
                         "<td class=\"{}\" title=\"{}\">{}</td>",
@@ -595,15 +600,52 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
     if args.dry_run {
         return dry_run(&plan, args.format);
     }
-    let mut run = plan.start().await.map_err(Failure::usage)?;
+    // From here on Ctrl-C / SIGTERM no longer kill the process: the first stops starting
+    // checks and lets those in flight finish, the second drops them; either way what was
+    // found is written in the chosen format and the exit code is 130.
+    let mut signals = crate::signals::Signals::new();
+    let mut run = tokio::select! {
+        run = plan.start() => run.map_err(Failure::usage)?,
+        _ = signals.recv() => {
+            eprintln!("portq: interrupted before the first check");
+            return Ok(Status::Interrupted);
+        }
+    };
     let hide_not_listening = !args.all && plan.ports().count() > SWEEP_PORTS;
     let shown = |c: &Checked| !(hide_not_listening && c.finding.state == PortState::NotListening);
-    let streamed = args.format == Format::Ndjson && !args.quiet;
+    let mut sink = Sink::new(args.format, args.quiet)?;
+    let streamed = !matches!(sink, Sink::Buffered);
     let pb = progress_bar();
     let progress = run.progress();
     let mut findings: Vec<Checked> = Vec::new();
     let mut hidden = 0u64;
-    while let Some(event) = run.next().await {
+    let mut stop_requests = 0u8;
+    let mut flush_timer = tokio::time::interval(out::Stream::FLUSH_EVERY);
+    flush_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = signals.recv(), if stop_requests < 2 => {
+                stop_requests += 1;
+                if stop_requests == 1 {
+                    run.stop();
+                    let notice = "stopping: the checks in flight finish, then what was found is written (Ctrl-C again stops at once)";
+                    match &pb {
+                        Some(pb) => pb.suspend(|| eprintln!("portq: {notice}")),
+                        None => eprintln!("portq: {notice}"),
+                    }
+                } else {
+                    run.abort();
+                }
+                continue;
+            }
+            event = run.next() => event,
+            _ = flush_timer.tick(), if streamed => {
+                sink.flush()?;
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
         match event {
             Event::Finding(c) => {
                 if let Some(pb) = &pb {
@@ -615,8 +657,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                     continue;
                 }
                 if streamed {
-                    let line = serde_json::to_string(&row(&c)).map_err(Failure::runtime)?;
-                    out::print(&format!("{line}\n")).map_err(Failure::runtime)?;
+                    sink.write(&c)?;
                 } else if !args.quiet {
                     findings.push(*c);
                 }
@@ -628,6 +669,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             _ => {}
         }
     }
+    sink.flush()?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
@@ -653,7 +695,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             eprintln!("portq: {hidden} not-listening port(s) not shown; --all lists them");
         }
         let text = match args.format {
-            Format::Ndjson => None,
+            Format::Ndjson | Format::Csv => None,
             Format::Json => {
                 let doc = Document {
                     findings: findings.iter().map(row).collect(),
@@ -678,7 +720,6 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                     .unwrap_or_default();
                 Some(dns + &render_table(&findings, args.format))
             }
-            f => Some(render_table(&findings, f)),
         };
         if let Some(t) = text {
             out::print(&t).map_err(Failure::runtime)?;
@@ -691,17 +732,109 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             eprintln!("portq: {line}");
         }
     }
-    Ok(
-        if summary.all_listening() && summary.discovery_good() && summary.notes.is_empty() {
-            Status::Ok
-        } else {
-            Status::NotAsExpected
-        },
-    )
+    Ok(exit_status(
+        &summary,
+        args.strict,
+        args.quiet,
+        stop_requests > 0,
+    ))
+}
+
+/// Where findings go as they arrive: NDJSON lines and CSV rows are written as they come
+/// (in blocks, see [`out::Stream`]); the other formats are printed at the end.
+enum Sink {
+    Ndjson(out::Stream),
+    Csv(Box<csv::Writer<out::Stream>>),
+    Buffered,
+}
+
+impl Sink {
+    fn new(format: Format, quiet: bool) -> Result<Sink, Failure> {
+        Ok(match format {
+            _ if quiet => Sink::Buffered,
+            Format::Ndjson => Sink::Ndjson(out::Stream::default()),
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out::Stream::default());
+                w.write_record(COLUMNS).map_err(Failure::runtime)?;
+                Sink::Csv(Box::new(w))
+            }
+            _ => Sink::Buffered,
+        })
+    }
+
+    /// Writes one finding without building it as a string first.
+    fn write(&mut self, c: &Checked) -> Result<(), Failure> {
+        match self {
+            Sink::Ndjson(stream) => {
+                let buf = stream.buffer();
+                serde_json::to_writer(&mut *buf, &row(c)).map_err(Failure::runtime)?;
+                buf.push(b'\n');
+                stream.wrote().map_err(Failure::runtime)
+            }
+            Sink::Csv(w) => {
+                let f = &c.finding;
+                let mut port = itoa::Buffer::new();
+                let mut ms = itoa::Buffer::new();
+                let elapsed = (f.elapsed.as_secs_f64() * 1000.0).round() as u64;
+                let host = host_cell(&f.host, f.address);
+                let evidence = evidence_text(&f.evidence);
+                w.write_record([
+                    host.as_str(),
+                    port.format(f.port),
+                    f.transport.as_str(),
+                    f.state.label(),
+                    c.label.text.as_str(),
+                    evidence.as_str(),
+                    ms.format(elapsed),
+                ])
+                .map_err(Failure::runtime)
+            }
+            Sink::Buffered => Ok(()),
+        }
+    }
+
+    /// Writes what is buffered.
+    fn flush(&mut self) -> Result<(), Failure> {
+        match self {
+            Sink::Ndjson(stream) => stream.flush().map_err(Failure::runtime),
+            Sink::Csv(w) => w.flush().map_err(Failure::runtime),
+            Sink::Buffered => Ok(()),
+        }
+    }
+}
+
+/// The exit status of a check that ran (see the README's exit-code table): 130 when a
+/// stop was requested; else with --strict (or -q on a plain sweep) 0 only when every
+/// port checked is LISTENING; for roles and services 0 when every required port is; a
+/// plain sweep that ran to the end exits 0. DNS discovery that found problems, and
+/// notes (an endpoint mapper not answering: its ports could not be checked), exit 1.
+fn exit_status(summary: &CheckSummary, strict: bool, quiet: bool, stopped: bool) -> Status {
+    if stopped && summary.interrupted {
+        return Status::Interrupted;
+    }
+    let strict = strict || (quiet && !summary.role_check);
+    let ports_ok = if strict {
+        summary.all_listening()
+    } else if summary.role_check {
+        summary.expected_listening == summary.expected
+    } else {
+        true
+    };
+    if ports_ok && summary.discovery_good() && summary.notes.is_empty() {
+        Status::Ok
+    } else {
+        Status::NotAsExpected
+    }
 }
 
 /// Runs `portq check`.
 pub fn run(args: Args) -> Result<Status, Failure> {
     let rt = crate::cmd::runtime()?;
-    rt.block_on(run_async(args))
+    // The writer runs on the runtime's workers beside the probes rather than on this
+    // thread: findings then change hands without waking another thread each time.
+    rt.block_on(async {
+        tokio::spawn(run_async(args))
+            .await
+            .map_err(|e| Failure::runtime(format!("the check stopped unexpectedly: {e}")))?
+    })
 }

@@ -7,6 +7,7 @@ use portq_catalog::roles;
 use portq_catalog::search::{self, SearchOptions};
 use portq_catalog::{PortRange, Query, Transport};
 use portq_probe::local::audit::{Audit, audit};
+use portq_probe::local::firewall::{self, Finding, Firewall, FirewallAudit, Verdict};
 use portq_probe::local::{Change, Inventory, ListenerSource, LocalListener, SystemSource, diff};
 use serde::Serialize;
 use std::time::Duration;
@@ -44,6 +45,16 @@ pub struct Args {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: LocalFormat,
+    /// With --expect: judge the firewall from this saved state instead of this machine's
+    /// (`nft -j list ruleset` output, or the Windows Firewall export portq runs).
+    #[arg(long, value_name = "FILE", requires = "expect")]
+    pub firewall_from: Option<std::path::PathBuf>,
+    /// With --expect: leave the host firewall out (no FIREWALL column).
+    #[arg(long, requires = "expect", conflicts_with = "firewall_from")]
+    pub no_firewall: bool,
+    /// Print the PowerShell script that exports a Windows Firewall state for --firewall-from.
+    #[arg(long, conflicts_with_all = ["expect", "watch"])]
+    pub firewall_script: bool,
     /// Print listeners as they appear and disappear, until interrupted.
     #[arg(long, conflicts_with = "expect")]
     pub watch: bool,
@@ -162,6 +173,43 @@ struct AuditRowView<'a> {
     process: Option<&'a str>,
     services: &'a [&'static str],
     roles: &'a [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    firewall: Option<VerdictView<'a>>,
+}
+
+/// A verdict with its table text, for JSON.
+#[derive(Serialize)]
+struct VerdictView<'a> {
+    #[serde(flatten)]
+    verdict: &'a Verdict,
+    text: String,
+}
+
+impl<'a> VerdictView<'a> {
+    fn new(verdict: &'a Verdict) -> Self {
+        VerdictView {
+            verdict,
+            text: verdict.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FindingView<'a> {
+    finding: firewall::FindingKind,
+    protocol: &'static str,
+    port: u16,
+    firewall: VerdictView<'a>,
+}
+
+#[derive(Serialize)]
+struct FirewallView<'a> {
+    /// Where the state came from.
+    source: &'a str,
+    /// Why every verdict is "cannot tell", when the firewall could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unreadable: Option<&'a str>,
+    findings: Vec<FindingView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -169,13 +217,52 @@ struct AuditView<'a> {
     matches: bool,
     expected_roles: &'a [String],
     rows: Vec<AuditRowView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    firewall: Option<FirewallView<'a>>,
 }
 
-fn show_audit(a: &Audit, roles: &[String], format: LocalFormat) -> Result<(), Failure> {
+/// The firewall side of an audit: where the state came from, and the verdicts.
+struct FirewallPart {
+    source: String,
+    state: Firewall,
+    audit: FirewallAudit,
+}
+
+fn finding_line(f: &Finding, a: &Audit) -> String {
+    let services = a
+        .rows
+        .iter()
+        .find(|r| r.transport == f.transport && r.port == f.port)
+        .map(|r| r.services.join(", "))
+        .unwrap_or_default();
+    format!(
+        "{}: {}/{}{} ({})\n",
+        f.kind,
+        f.port,
+        f.transport.as_str(),
+        if services.is_empty() {
+            String::new()
+        } else {
+            format!(" {services}")
+        },
+        match &f.verdict {
+            Verdict::Blocked { by, .. } | Verdict::Allowed { by, .. } => by.as_str(),
+            _ => "",
+        }
+    )
+}
+
+fn show_audit(
+    a: &Audit,
+    fw: Option<&FirewallPart>,
+    roles: &[String],
+    format: LocalFormat,
+) -> Result<(), Failure> {
     let rows: Vec<AuditRowView> = a
         .rows
         .iter()
-        .map(|r| AuditRowView {
+        .enumerate()
+        .map(|(i, r)| AuditRowView {
             status: r.status,
             protocol: r.transport.as_str(),
             port: r.port,
@@ -192,6 +279,10 @@ fn show_audit(a: &Audit, roles: &[String], format: LocalFormat) -> Result<(), Fa
                 .map(|o| o.name.as_str()),
             services: &r.services,
             roles: &r.roles,
+            firewall: fw
+                .and_then(|f| f.audit.verdicts.get(i))
+                .and_then(Option::as_ref)
+                .map(VerdictView::new),
         })
         .collect();
     let result = match format {
@@ -199,9 +290,27 @@ fn show_audit(a: &Audit, roles: &[String], format: LocalFormat) -> Result<(), Fa
             matches: a.matches,
             expected_roles: roles,
             rows,
+            firewall: fw.map(|f| FirewallView {
+                source: &f.source,
+                unreadable: match &f.state {
+                    Firewall::Unreadable(why) => Some(why.as_str()),
+                    _ => None,
+                },
+                findings: f
+                    .audit
+                    .findings
+                    .iter()
+                    .map(|x| FindingView {
+                        finding: x.kind,
+                        protocol: x.transport.as_str(),
+                        port: x.port,
+                        firewall: VerdictView::new(&x.verdict),
+                    })
+                    .collect(),
+            }),
         }),
         f => {
-            let mut grid = Grid::new(vec![
+            let mut header = vec![
                 "STATUS",
                 "PROTO",
                 "PORT",
@@ -209,7 +318,11 @@ fn show_audit(a: &Audit, roles: &[String], format: LocalFormat) -> Result<(), Fa
                 "PID",
                 "PROCESS",
                 "NEEDED BY",
-            ]);
+            ];
+            if fw.is_some() {
+                header.push("FIREWALL");
+            }
+            let mut grid = Grid::new(header);
             for r in &rows {
                 let status = serde_json::to_value(r.status)
                     .ok()
@@ -230,6 +343,16 @@ fn show_audit(a: &Audit, roles: &[String], format: LocalFormat) -> Result<(), Fa
                         .to_owned(),
                     r.services.join(", "),
                 ]);
+                if fw.is_some() {
+                    let cell = r
+                        .firewall
+                        .as_ref()
+                        .map(|v| v.text.clone())
+                        .unwrap_or_else(|| "-".into());
+                    if let Some(row) = grid.rows.last_mut() {
+                        row.push(cell);
+                    }
+                }
             }
             let mut text = grid
                 .render(f.into(), "portq local --expect")
@@ -240,6 +363,15 @@ fn show_audit(a: &Audit, roles: &[String], format: LocalFormat) -> Result<(), Fa
                 } else {
                     "\ndoes not match: see MISSING and UNEXPECTED rows\n"
                 });
+                if let Some(fw) = fw {
+                    for finding in &fw.audit.findings {
+                        text.push_str(&finding_line(finding, a));
+                    }
+                    if fw.audit.findings.is_empty() && !matches!(fw.state, Firewall::Unreadable(_))
+                    {
+                        text.push_str("firewall: no required listener blocked, no rule open with nothing behind it\n");
+                    }
+                }
             }
             out::print(&text)
         }
@@ -300,7 +432,23 @@ fn watch(
 
 /// Runs `portq local`.
 pub fn run(args: Args) -> Result<Status, Failure> {
+    if args.firewall_script {
+        out::print(firewall::windows::SCRIPT).map_err(Failure::runtime)?;
+        return Ok(Status::Ok);
+    }
     let selections: Vec<_> = crate::cmd::parse_roles(&args.expect)?;
+    // A saved firewall state is input: read it before anything else is printed.
+    let saved = match &args.firewall_from {
+        Some(path) => {
+            let bad = |e: &dyn std::fmt::Display| {
+                Failure::usage(format!("--firewall-from {}: {e}", path.display()))
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| bad(&e))?;
+            let state = Firewall::parse(&text).map_err(|e| bad(&e))?;
+            Some((path.display().to_string(), state))
+        }
+        None => None,
+    };
     let source = SystemSource;
     if args.watch {
         return watch(&source, args.interval, args.count);
@@ -314,8 +462,33 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         return Ok(Status::Ok);
     }
     let a = audit(&inv, &roles::expand(&selections));
-    show_audit(&a, &args.expect, args.format)?;
-    Ok(if a.matches {
+    let fw = if args.no_firewall {
+        None
+    } else {
+        let (source, state) = match saved {
+            Some(saved) => saved,
+            None => (
+                if cfg!(windows) {
+                    "Windows Firewall (PowerShell NetSecurity)".to_owned()
+                } else {
+                    "nft -j list ruleset".to_owned()
+                },
+                firewall::from_system(),
+            ),
+        };
+        if let Firewall::Unreadable(why) = &state {
+            eprintln!("portq: firewall: cannot tell ({why})");
+        }
+        let audit = firewall::check_audit(&a, &state);
+        Some(FirewallPart {
+            source,
+            state,
+            audit,
+        })
+    };
+    show_audit(&a, fw.as_ref(), &args.expect, args.format)?;
+    let findings = fw.as_ref().is_some_and(|f| !f.audit.findings.is_empty());
+    Ok(if a.matches && !findings {
         Status::Ok
     } else {
         Status::NotAsExpected

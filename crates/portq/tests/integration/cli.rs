@@ -1636,7 +1636,25 @@ fn check_a_loopback_listener_and_a_closed_port() {
     let spec = format!("tcp:{po},{pc}");
     for format in ["json", "ndjson", "csv", "html", "table"] {
         let (code, stdout, stderr) = run(&["check", "127.0.0.1", "-p", &spec, "--format", format]);
-        assert_eq!(code, 1, "{format}: {stderr}");
+        // A sweep that ran to the end exits 0 (a closed port is an answer); --strict
+        // asks for PortQry's "1 unless every port listens".
+        assert_eq!(code, 0, "{format}: {stderr}");
+        let (strict, _, stderr) = run(&[
+            "check",
+            "127.0.0.1",
+            "-p",
+            &spec,
+            "--format",
+            format,
+            "--strict",
+        ]);
+        assert_eq!(strict, 1, "{format} --strict: {stderr}");
+        let (quiet, quiet_out, _) = run(&["check", "127.0.0.1", "-p", &spec, "-q"]);
+        assert_eq!(
+            (quiet, quiet_out.as_str()),
+            (1, ""),
+            "-q is strict on a sweep"
+        );
         assert!(!stdout.is_empty());
         if format == "json" {
             let doc: Value = serde_json::from_str(&stdout).unwrap();
@@ -2069,7 +2087,6 @@ mod phrases {
 /// Every command of the README's ```sh blocks that needs no network runs through the built
 /// binary: exit 0 (or 1 where the README documents it) and no error line on stderr.
 mod readme_examples {
-    use super::run;
 
     /// Commands the test does not run, and why. Each must still be in the README.
     const SKIPPED: &[(&str, &str)] = &[
@@ -2094,6 +2111,10 @@ mod readme_examples {
         (
             "portq check dc01 --role dc -q && echo ok",
             "needs a host dc01",
+        ),
+        (
+            "portq check dc01 -p 389,636 --strict",
+            "needs a host dc01 (a test checks --strict on loopback)",
         ),
         (
             "portq check dc01 --role dc --format html > dc01.html",
@@ -2127,6 +2148,10 @@ mod readme_examples {
         ),
         ("kill %1", "not portq: part of the timed-rollback recipe"),
         ("nft -c -f fw.nft", "not portq: the rules tests run nft -c"),
+        (
+            "nft -j list ruleset > ruleset.json",
+            "not portq: saves the host's nftables state (the firewall tests record it)",
+        ),
         (
             "iptables-restore --test < fw.rules",
             "not portq: the rules tests run iptables-restore --test",
@@ -2171,7 +2196,11 @@ mod readme_examples {
     ];
 
     /// Commands the README documents as exiting 1 in an ordinary run.
-    const EXIT_1: &[&str] = &["portq local --expect dc --expect dns-server"];
+    const EXIT_1: &[&str] = &[
+        "portq local --expect dc --expect dns-server",
+        "portq local --expect dc --firewall-from crates/portq-probe/tests/fixtures/firewall/nft-shapes.json",
+        "portq local --expect dc --no-firewall",
+    ];
 
     /// The commands of the README's ```sh blocks, comments and blank lines dropped.
     fn commands(readme: &str) -> Vec<String> {
@@ -2297,7 +2326,17 @@ mod readme_examples {
                 continue;
             };
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let (code, stdout, stderr) = run(&args);
+            // From the repository's root, as a reader would type them.
+            let out = super::portq()
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                .args(&args)
+                .output()
+                .expect("run portq");
+            let (code, stdout, stderr) = (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
             ran += 1;
             let allowed = code == 0 || (code == 1 && EXIT_1.contains(&cmd.as_str()));
             let errors: Vec<&str> = stderr.lines().filter(|l| is_error_line(l)).collect();

@@ -410,7 +410,7 @@ fn check_keeps_going_past_hostile_ports() {
         elapsed < Duration::from_secs(6) + MARGIN,
         "took {elapsed:?}\n{stderr}"
     );
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 0, "a -p sweep that ran to the end: {stderr}");
     let doc: Value = serde_json::from_str(&stdout).expect("json");
     let rows = doc["findings"].as_array().expect("findings");
     let tcp = |host: &str| {

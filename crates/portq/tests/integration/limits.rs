@@ -13,11 +13,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn root_dir() -> PathBuf {
+pub(crate) fn root_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn can_run(test: &str) -> bool {
+pub(crate) fn can_run(test: &str) -> bool {
     let root = std::fs::read_to_string("/proc/self/status")
         .map(|s| {
             s.lines()
@@ -49,7 +49,11 @@ fn listening(json: &str) -> BTreeSet<(String, u16)> {
 }
 
 /// Stops the namespace host when the test ends, whatever happens.
-struct Down(Vec<(String, String)>, &'static str, &'static str);
+pub(crate) struct Down(
+    pub Vec<(String, String)>,
+    pub &'static str,
+    pub &'static str,
+);
 
 impl Drop for Down {
     fn drop(&mut self) {
@@ -102,7 +106,7 @@ fn full_sweep_with_256_open_files_finds_exactly_the_listeners() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "run {run}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "run {run}: {stderr}");
         assert!(
             !stderr.to_lowercase().contains("too many open files"),
             "{stderr}"
@@ -147,7 +151,7 @@ fn a_thousand_addresses_give_the_same_results_at_any_concurrency() {
         let out = cmd.output().unwrap();
         assert_eq!(
             out.status.code(),
-            Some(1),
+            Some(0),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );

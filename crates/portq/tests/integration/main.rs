@@ -1,6 +1,7 @@
 //! The portq binary's integration tests, one test binary: the CLI (lookup, rules,
 //! check, rpc, local, help snapshots, the bad-input matrix, interop with the Samba DC
-//! lab), hostile peers, resource limits in network namespaces, and the web console.
+//! lab), hostile peers, resource limits and scale in network namespaces, the firewall
+//! verdict of `local`, and the web console.
 
 #[path = "../../../../tests/lab/lab_lock.rs"]
 mod lab_lock;
@@ -10,9 +11,12 @@ mod cli;
 mod discovery;
 mod exporter;
 mod hostile;
-// Network namespaces, setrlimit and /proc: Linux only.
+// Network namespaces, setrlimit, /proc, signals and GNU time: Linux only.
 #[cfg(unix)]
 mod limits;
+mod local_firewall;
+#[cfg(unix)]
+mod scale;
 mod serve;
 
 /// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`): prints

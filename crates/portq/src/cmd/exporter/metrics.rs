@@ -34,82 +34,93 @@ struct TimeLabels {
     protocol: String,
 }
 
-/// What one probe found, ready to encode.
-pub struct ProbeResult<'a> {
-    /// The findings (possibly only part of them, when the scrape timed out).
-    pub findings: &'a [Checked],
-    /// The verdict, when the check ended.
-    pub summary: Option<&'a CheckSummary>,
-    /// Wall time of the probe.
-    pub duration: std::time::Duration,
+/// True when the check ended and every port that should listen does (for a port list
+/// without roles: every port listed).
+pub fn success(summary: Option<&CheckSummary>) -> bool {
+    match summary {
+        Some(s) if s.interrupted || s.local_failures > 0 => false,
+        Some(s) if s.expected > 0 => s.expected_all_listening(),
+        Some(s) => s.all_listening(),
+        None => false,
+    }
 }
 
-impl ProbeResult<'_> {
-    /// True when the check ended and every port that should listen does (for a port
-    /// list without roles: every port listed).
-    pub fn success(&self) -> bool {
-        match self.summary {
-            Some(s) if s.interrupted || s.local_failures > 0 => false,
-            Some(s) if s.expected > 0 => s.expected_all_listening(),
-            Some(s) => s.all_listening(),
-            None => false,
+/// One probe's metrics, filled in as the findings arrive: each finding becomes its
+/// series and is dropped, so a probe of many ports holds its metrics, not its findings.
+pub struct ProbeMetrics {
+    reg: Registry,
+    success: Gauge,
+    duration: FloatGauge,
+    up: Family<PortLabels, Gauge>,
+    state: Family<StateLabels, Gauge>,
+    took: Family<TimeLabels, FloatGauge>,
+    earliest_expiry: Option<i64>,
+    endpoints: Option<usize>,
+    registered: i64,
+}
+
+impl Default for ProbeMetrics {
+    fn default() -> Self {
+        let mut reg = Registry::default();
+        let success: Gauge = Gauge::default();
+        reg.register(
+            "probe_success",
+            "1 when every port the module requires is LISTENING",
+            success.clone(),
+        );
+        let duration: FloatGauge = FloatGauge::default();
+        reg.register(
+            "probe_duration_seconds",
+            "How long the probe took",
+            duration.clone(),
+        );
+        let up = Family::<PortLabels, Gauge>::default();
+        reg.register(
+            "portq_port_up",
+            "1 when the port is LISTENING, else 0",
+            up.clone(),
+        );
+        let state = Family::<StateLabels, Gauge>::default();
+        reg.register(
+            "portq_port_state",
+            "1 for the port's state (listening, not_listening, filtered, listening_or_filtered)",
+            state.clone(),
+        );
+        let took = Family::<TimeLabels, FloatGauge>::default();
+        reg.register(
+            "portq_port_duration_seconds",
+            "Time from the first packet to the port's verdict",
+            took.clone(),
+        );
+        ProbeMetrics {
+            reg,
+            success,
+            duration,
+            up,
+            state,
+            took,
+            earliest_expiry: None,
+            endpoints: None,
+            registered: 0,
         }
     }
 }
 
-/// The Prometheus text of one probe.
-pub fn encode(r: &ProbeResult<'_>) -> String {
-    let mut reg = Registry::default();
-
-    let success: Gauge = Gauge::default();
-    reg.register(
-        "probe_success",
-        "1 when every port the module requires is LISTENING",
-        success.clone(),
-    );
-    success.set(i64::from(r.success()));
-
-    let duration: FloatGauge = FloatGauge::default();
-    reg.register(
-        "probe_duration_seconds",
-        "How long the probe took",
-        duration.clone(),
-    );
-    duration.set(r.duration.as_secs_f64());
-
-    let up = Family::<PortLabels, Gauge>::default();
-    reg.register(
-        "portq_port_up",
-        "1 when the port is LISTENING, else 0",
-        up.clone(),
-    );
-    let state = Family::<StateLabels, Gauge>::default();
-    reg.register(
-        "portq_port_state",
-        "1 for the port's state (listening, not_listening, filtered, listening_or_filtered)",
-        state.clone(),
-    );
-    let took = Family::<TimeLabels, FloatGauge>::default();
-    reg.register(
-        "portq_port_duration_seconds",
-        "Time from the first packet to the port's verdict",
-        took.clone(),
-    );
-    let mut earliest_expiry: Option<i64> = None;
-    let mut endpoints: Option<usize> = None;
-    let mut registered = 0i64;
-    for c in r.findings {
+impl ProbeMetrics {
+    /// Adds one finding's series.
+    pub fn add(&mut self, c: &Checked) {
         let f = &c.finding;
         let (port, protocol) = (f.port.to_string(), f.transport.as_str().to_owned());
-        up.get_or_create(&PortLabels {
-            port: port.clone(),
-            protocol: protocol.clone(),
-            service: c.label.text.clone(),
-            need: need_token(c),
-        })
-        .set(i64::from(f.state == PortState::Listening));
+        self.up
+            .get_or_create(&PortLabels {
+                port: port.clone(),
+                protocol: protocol.clone(),
+                service: c.label.text.clone(),
+                need: need_token(c),
+            })
+            .set(i64::from(f.state == PortState::Listening));
         for s in PortState::ALL {
-            state
+            self.state
                 .get_or_create(&StateLabels {
                     port: port.clone(),
                     protocol: protocol.clone(),
@@ -117,74 +128,87 @@ pub fn encode(r: &ProbeResult<'_>) -> String {
                 })
                 .set(i64::from(f.state == s));
         }
-        took.get_or_create(&TimeLabels { port, protocol })
+        self.took
+            .get_or_create(&TimeLabels { port, protocol })
             .set(f.elapsed.as_secs_f64());
         if c.label.need == portq_probe::pipeline::Need::Registered {
-            registered += 1;
+            self.registered += 1;
         }
         for e in &f.evidence {
             match e {
                 Evidence::TlsCertificate { not_after_unix, .. } => {
-                    earliest_expiry =
-                        Some(earliest_expiry.map_or(*not_after_unix, |v| v.min(*not_after_unix)));
+                    self.earliest_expiry = Some(
+                        self.earliest_expiry
+                            .map_or(*not_after_unix, |v| v.min(*not_after_unix)),
+                    );
                 }
-                Evidence::Epm { endpoints: n } => endpoints = Some(endpoints.unwrap_or(0).max(*n)),
+                Evidence::Epm { endpoints: n } => {
+                    self.endpoints = Some(self.endpoints.unwrap_or(0).max(*n))
+                }
                 _ => {}
             }
         }
     }
-    if let Some(t) = earliest_expiry {
-        let g: Gauge = Gauge::default();
+
+    /// The Prometheus text, with the verdict (`None`: the scrape timeout ended the probe)
+    /// and the probe's wall time.
+    pub fn encode(mut self, summary: Option<&CheckSummary>, took: std::time::Duration) -> String {
+        let reg = &mut self.reg;
+        self.success.set(i64::from(success(summary)));
+        self.duration.set(took.as_secs_f64());
+        if let Some(t) = self.earliest_expiry {
+            let g: Gauge = Gauge::default();
+            reg.register(
+                "probe_ssl_earliest_cert_expiry",
+                "Earliest expiry (Unix seconds) of the certificates read (LDAPS, HTTPS)",
+                g.clone(),
+            );
+            g.set(t);
+        }
+        if let Some(n) = self.endpoints {
+            let g: Gauge = Gauge::default();
+            reg.register(
+                "portq_rpc_endpoints",
+                "Endpoints the RPC endpoint mapper lists",
+                g.clone(),
+            );
+            g.set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        let reg_ports: Gauge = Gauge::default();
         reg.register(
-            "probe_ssl_earliest_cert_expiry",
-            "Earliest expiry (Unix seconds) of the certificates read (LDAPS, HTTPS)",
-            g.clone(),
+            "portq_rpc_registered_ports",
+            "RPC dynamic ports the endpoint mapper lists and the probe checked",
+            reg_ports.clone(),
         );
-        g.set(t);
+        reg_ports.set(self.registered);
+        if let Some(s) = summary {
+            let expected: Gauge = Gauge::default();
+            reg.register(
+                "portq_required_ports",
+                "Ports the module requires (and RPC ports the endpoint mapper lists)",
+                expected.clone(),
+            );
+            expected.set(i64::try_from(s.expected).unwrap_or(i64::MAX));
+            let listening: Gauge = Gauge::default();
+            reg.register(
+                "portq_required_ports_listening",
+                "Of those, how many are LISTENING",
+                listening.clone(),
+            );
+            listening.set(i64::try_from(s.expected_listening).unwrap_or(i64::MAX));
+        }
+        let timed_out: Gauge = Gauge::default();
+        reg.register(
+            "portq_probe_timed_out",
+            "1 when the scrape timeout ended the probe before every port was checked",
+            timed_out.clone(),
+        );
+        timed_out.set(i64::from(summary.is_none_or(|s| s.interrupted)));
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, reg);
+        out
     }
-    if let Some(n) = endpoints {
-        let g: Gauge = Gauge::default();
-        reg.register(
-            "portq_rpc_endpoints",
-            "Endpoints the RPC endpoint mapper lists",
-            g.clone(),
-        );
-        g.set(i64::try_from(n).unwrap_or(i64::MAX));
-    }
-    let reg_ports: Gauge = Gauge::default();
-    reg.register(
-        "portq_rpc_registered_ports",
-        "RPC dynamic ports the endpoint mapper lists and the probe checked",
-        reg_ports.clone(),
-    );
-    reg_ports.set(registered);
-    if let Some(s) = r.summary {
-        let expected: Gauge = Gauge::default();
-        reg.register(
-            "portq_required_ports",
-            "Ports the module requires (and RPC ports the endpoint mapper lists)",
-            expected.clone(),
-        );
-        expected.set(i64::try_from(s.expected).unwrap_or(i64::MAX));
-        let listening: Gauge = Gauge::default();
-        reg.register(
-            "portq_required_ports_listening",
-            "Of those, how many are LISTENING",
-            listening.clone(),
-        );
-        listening.set(i64::try_from(s.expected_listening).unwrap_or(i64::MAX));
-    }
-    let timed_out: Gauge = Gauge::default();
-    reg.register(
-        "portq_probe_timed_out",
-        "1 when the scrape timeout ended the probe before every port was checked",
-        timed_out.clone(),
-    );
-    timed_out.set(i64::from(r.summary.is_none_or(|s| s.interrupted)));
-    let mut out = String::new();
-    // Writing into a String cannot fail.
-    let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &reg);
-    out
 }
 
 fn need_token(c: &Checked) -> String {

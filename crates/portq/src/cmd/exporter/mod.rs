@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ipnet::IpNet;
-use portq_probe::pipeline::{AddressPolicy, Checked, Event, StartError};
+use portq_probe::pipeline::{AddressPolicy, Event, StartError};
 use portq_probe::{CheckOptions, TargetSpec};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -424,7 +424,7 @@ async fn run_probe(
         .plan()
         .map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
     let deadline = started + budget;
-    let mut findings: Vec<Checked> = Vec::new();
+    let mut metrics = metrics::ProbeMetrics::default();
     let run = match tokio::time::timeout_at(deadline.into(), plan.start()).await {
         Ok(Ok(run)) => Some(run),
         Ok(Err(StartError::AddressRefused { address, .. })) => {
@@ -440,7 +440,7 @@ async fn run_probe(
     if let Some(mut run) = run {
         let ended = loop {
             match tokio::time::timeout_at(deadline.into(), run.next()).await {
-                Ok(Some(Event::Finding(c))) => findings.push(*c),
+                Ok(Some(Event::Finding(c))) => metrics.add(&c),
                 Ok(Some(_)) => {}
                 Ok(None) => break true,
                 Err(_) => break false,
@@ -452,13 +452,8 @@ async fn run_probe(
             run.abort();
         }
     }
-    findings.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
-    let result = metrics::ProbeResult {
-        findings: &findings,
-        summary: summary.as_ref(),
-        duration: started.elapsed(),
-    };
-    Ok((metrics::encode(&result), result.success()))
+    let ok = metrics::success(summary.as_ref());
+    Ok((metrics.encode(summary.as_ref(), started.elapsed()), ok))
 }
 
 /// Runs `portq exporter`.

@@ -282,7 +282,7 @@ async fn serve(
 }
 
 /// Serves `app` on `listener` (at most [`guard::MAX_CONNECTIONS`] connections, idle ones
-/// closed) until Ctrl-C or SIGTERM; streams in progress get a short grace period. The
+/// closed) until a stop request (Ctrl-C, SIGTERM, or the Windows console closing); streams in progress get a short grace period. The
 /// console and the exporter both stop this way.
 pub(crate) async fn serve_until_stopped(
     listener: tokio::net::TcpListener,
@@ -299,36 +299,11 @@ pub(crate) async fn serve_until_stopped(
         result = &mut server => {
             return result.map(|()| Status::Ok).map_err(|e| Failure::runtime(format!("server failed: {e}")));
         }
-        () = shutdown_signal() => {}
+        _ = crate::signals::stop_requested() => {}
     }
     eprintln!("portq: stopping");
     stop.notify_one();
     // Streams in progress (a check) get a short grace period, then are cut.
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     Ok(Status::Ok)
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-pub(crate) async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }

@@ -1,0 +1,1243 @@
+//! nftables: the JSON of `nft -j list ruleset`, and what its input-hook chains do with a
+//! new connection from the network (not from `lo`) to one port.
+//!
+//! Modelled: base chains hooked on `input` in the `inet`, `ip` and `ip6` families, run in
+//! priority order (a drop in any of them is final, an accept only ends its own chain);
+//! chain policies; `accept`, `drop`, `reject`, `jump`, `goto`, `return`, `continue`;
+//! matches on `meta l4proto`, `meta nfproto`, `ip protocol`, `ip6 nexthdr`,
+//! `tcp/udp/th dport` (values, ranges, anonymous and named sets), `ct state` (a new
+//! connection is `new`), `iifname`/`iif` (the packet does not come in on `lo`) and
+//! `ip/ip6 saddr` (kept as a source restriction). iptables-nft rules are the same shapes.
+//! Anything else (other matches, `xt` extensions, verdict maps, `limit`, `queue`) is
+//! "cannot tell" whenever it could change the answer.
+
+use super::{FirewallError, Verdict, combine};
+use crate::local::LocalListener;
+use portq_catalog::Transport;
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// A parsed ruleset: its chains and named sets.
+#[derive(Debug, Clone, Default)]
+pub struct Ruleset {
+    chains: Vec<Chain>,
+    sets: Vec<NamedSet>,
+    /// Filtering nft cannot show (iptables-legacy tables): only a drop is certain.
+    hidden: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Chain {
+    family: String,
+    table: String,
+    name: String,
+    /// `(priority, policy is drop)` for input-hook base chains.
+    input_hook: Option<(i64, bool)>,
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    handle: u64,
+    comment: Option<String>,
+    expr: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+struct NamedSet {
+    family: String,
+    table: String,
+    name: String,
+    elems: Vec<Value>,
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+impl Ruleset {
+    /// Reads the `{"nftables": [...]}` document.
+    pub fn from_value(v: &Value) -> Result<Ruleset, FirewallError> {
+        let items = v
+            .get("nftables")
+            .and_then(Value::as_array)
+            .ok_or_else(|| FirewallError::Malformed("\"nftables\" is not a list".into()))?;
+        let mut rs = Ruleset::default();
+        let mut rules = Vec::new();
+        for item in items {
+            if let Some(c) = item.get("chain") {
+                let input_hook =
+                    (c.get("hook").and_then(Value::as_str) == Some("input")).then(|| {
+                        (
+                            c.get("prio").and_then(Value::as_i64).unwrap_or(0),
+                            c.get("policy").and_then(Value::as_str) == Some("drop"),
+                        )
+                    });
+                rs.chains.push(Chain {
+                    family: text(c, "family"),
+                    table: text(c, "table"),
+                    name: text(c, "name"),
+                    input_hook,
+                    rules: Vec::new(),
+                });
+            } else if let Some(s) = item.get("set").or_else(|| item.get("map")) {
+                rs.sets.push(NamedSet {
+                    family: text(s, "family"),
+                    table: text(s, "table"),
+                    name: text(s, "name"),
+                    elems: s
+                        .get("elem")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                });
+            } else if let Some(r) = item.get("rule") {
+                let expr = r
+                    .get("expr")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .ok_or_else(|| FirewallError::Malformed("a rule without \"expr\"".into()))?;
+                rules.push((
+                    (text(r, "family"), text(r, "table"), text(r, "chain")),
+                    Rule {
+                        handle: r.get("handle").and_then(Value::as_u64).unwrap_or(0),
+                        comment: r.get("comment").and_then(Value::as_str).map(str::to_owned),
+                        expr,
+                    },
+                ));
+            }
+        }
+        for ((family, table, chain), rule) in rules {
+            let c = rs
+                .chains
+                .iter_mut()
+                .find(|c| c.family == family && c.table == table && c.name == chain)
+                .ok_or_else(|| {
+                    FirewallError::Malformed(format!(
+                        "a rule of chain {family} {table} {chain}, which is not listed"
+                    ))
+                })?;
+            c.rules.push(rule);
+        }
+        Ok(rs)
+    }
+
+    /// Marks the ruleset as incomplete: something filters that nft does not show (e.g.
+    /// iptables-legacy tables); then only a drop is certain, anything else "cannot tell".
+    pub fn with_hidden_filtering(mut self, why: impl Into<String>) -> Ruleset {
+        self.hidden = Some(why.into());
+        self
+    }
+
+    /// The verdict for a new connection from the network to `port`.
+    pub fn evaluate(
+        &self,
+        transport: Transport,
+        port: u16,
+        listener: Option<&LocalListener>,
+    ) -> Verdict {
+        let families: &[bool] = match listener.map(|l| l.address.ip()) {
+            Some(IpAddr::V4(a)) if !a.is_unspecified() => &[false],
+            Some(IpAddr::V6(a)) if !a.is_unspecified() && a.to_ipv4_mapped().is_none() => &[true],
+            Some(IpAddr::V4(_)) => &[false],
+            _ => &[false, true],
+        };
+        let views = families
+            .iter()
+            .map(|&v6| {
+                let label = if v6 { "IPv6" } else { "IPv4" };
+                let pkt = Packet {
+                    v6,
+                    transport,
+                    port,
+                };
+                let v = match (self.evaluate_family(pkt), &self.hidden) {
+                    (v @ Verdict::Blocked { .. }, _) | (v, None) => v,
+                    (_, Some(why)) => Verdict::CannotTell {
+                        reason: why.clone(),
+                    },
+                };
+                (label.to_owned(), v)
+            })
+            .collect();
+        combine(views)
+    }
+
+    fn evaluate_family(&self, pkt: Packet) -> Verdict {
+        let mut bases: Vec<&Chain> = self
+            .chains
+            .iter()
+            .filter(|c| c.input_hook.is_some())
+            .filter(|c| match c.family.as_str() {
+                "inet" => true,
+                "ip" => !pkt.v6,
+                "ip6" => pkt.v6,
+                _ => false,
+            })
+            .collect();
+        if bases.is_empty() {
+            return Verdict::open("no host firewall (no input-hook chain)");
+        }
+        bases.sort_by_key(|c| c.input_hook.map(|h| h.0).unwrap_or(0));
+        let mut outcomes = Vec::new();
+        for c in bases {
+            let o = self.base_chain(c, pkt);
+            if matches!(o, Verdict::Blocked { .. }) {
+                // A drop in any input chain is final, whatever the others say.
+                return o;
+            }
+            outcomes.push(o);
+        }
+        if let Some(u) = outcomes
+            .iter()
+            .find(|o| matches!(o, Verdict::CannotTell { .. }))
+        {
+            return u.clone();
+        }
+        // Every chain accepts: report the most telling acceptance and gather restrictions.
+        let mut best = outcomes
+            .iter()
+            .find(|o| matches!(o, Verdict::Allowed { explicit: true, .. }))
+            .or(outcomes.first())
+            .cloned()
+            .unwrap_or_else(|| Verdict::open("policy accept"));
+        for o in &outcomes {
+            if let (
+                Verdict::Allowed {
+                    from: bf,
+                    except: be,
+                    ..
+                },
+                Verdict::Allowed { from, except, .. },
+            ) = (&mut best, o)
+            {
+                for f in from {
+                    if !bf.contains(f) {
+                        bf.push(f.clone());
+                    }
+                }
+                for e in except {
+                    if !be.contains(e) {
+                        be.push(e.clone());
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    fn base_chain(&self, c: &Chain, pkt: Packet) -> Verdict {
+        let mut walk = Walk {
+            rs: self,
+            pkt,
+            accepted_from: Vec::new(),
+            dropped_from: Vec::new(),
+            accepted_by: None,
+            may_accept: None,
+            may_drop: None,
+        };
+        let flow = walk.chain(c, 0);
+        let policy_drop = c.input_hook.is_some_and(|h| h.1);
+        let (accept, by, explicit) = match flow {
+            Flow::Undecidable(why) => return Verdict::CannotTell { reason: why },
+            Flow::Accept(by, named) => (true, by, named),
+            Flow::Drop(by, named) => (false, by, named),
+            Flow::Continue => (
+                !policy_drop,
+                format!(
+                    "policy {} of {}",
+                    if policy_drop { "drop" } else { "accept" },
+                    c.label()
+                ),
+                false,
+            ),
+        };
+        if accept {
+            if let Some(why) = walk.may_drop {
+                return Verdict::CannotTell { reason: why };
+            }
+            Verdict::Allowed {
+                by,
+                explicit,
+                from: Vec::new(),
+                except: walk.dropped_from,
+                only_for: Vec::new(),
+                only_over: Vec::new(),
+            }
+        } else {
+            if let Some(why) = walk.may_accept {
+                return Verdict::CannotTell { reason: why };
+            }
+            if walk.accepted_from.is_empty() {
+                return Verdict::Blocked { by, explicit };
+            }
+            if let Some(why) = walk.may_drop {
+                return Verdict::CannotTell { reason: why };
+            }
+            let (from, except) = (walk.accepted_from, walk.dropped_from);
+            let (by, explicit) = walk.accepted_by.unwrap_or((by, false));
+            Verdict::Allowed {
+                by,
+                explicit,
+                from,
+                except,
+                only_for: Vec::new(),
+                only_over: Vec::new(),
+            }
+        }
+    }
+}
+
+impl Chain {
+    fn label(&self) -> String {
+        format!("{} {} {}", self.family, self.table, self.name)
+    }
+}
+
+/// The packet being followed: a new connection from the network.
+#[derive(Debug, Clone, Copy)]
+struct Packet {
+    v6: bool,
+    transport: Transport,
+    port: u16,
+}
+
+/// What a rule's matches say about the packet.
+#[derive(Debug)]
+enum Cond {
+    /// Matches.
+    Yes,
+    /// Does not match.
+    No,
+    /// Matches for these sources only (text for the report).
+    From(String),
+    /// Cannot be evaluated.
+    Unknown(String),
+}
+
+/// What a rule does when it matches.
+#[derive(Debug)]
+enum Verb {
+    Accept,
+    Drop,
+    Jump(String),
+    Goto(String),
+    Return,
+    /// A verdict we do not model (verdict map, queue).
+    Other(String),
+}
+
+/// Where a packet goes from a chain; a verdict carries the rule and whether it names the port.
+enum Flow {
+    Continue,
+    Accept(String, bool),
+    Drop(String, bool),
+    Undecidable(String),
+}
+
+struct Walk<'a> {
+    rs: &'a Ruleset,
+    pkt: Packet,
+    accepted_from: Vec<String>,
+    dropped_from: Vec<String>,
+    /// The first rule that accepted some sources, and whether it names the port.
+    accepted_by: Option<(String, bool)>,
+    /// An unmodelled rule seen on the way that may accept (or decide otherwise).
+    may_accept: Option<String>,
+    /// An unmodelled rule seen on the way that may drop (or decide otherwise).
+    may_drop: Option<String>,
+}
+
+const MAX_DEPTH: usize = 16;
+
+impl Walk<'_> {
+    fn chain(&mut self, c: &Chain, depth: usize) -> Flow {
+        if depth > MAX_DEPTH {
+            return Flow::Undecidable(format!("jumps nested deeper than {MAX_DEPTH}"));
+        }
+        for rule in &c.rules {
+            let label = rule_label(c, rule);
+            let (cond, verb, named) = self.rule(c, rule);
+            let Some(verb) = verb else { continue };
+            match cond {
+                Cond::No => {}
+                Cond::Unknown(why) => {
+                    let why = format!("{label}: {why}");
+                    match verb {
+                        Verb::Accept => {
+                            self.may_accept.get_or_insert(why);
+                        }
+                        Verb::Drop => {
+                            self.may_drop.get_or_insert(why);
+                        }
+                        _ => {
+                            self.may_accept.get_or_insert(why.clone());
+                            self.may_drop.get_or_insert(why);
+                        }
+                    }
+                }
+                Cond::From(src) => match verb {
+                    Verb::Accept => {
+                        self.accepted_by.get_or_insert((label, named));
+                        self.accepted_from.push(src);
+                    }
+                    Verb::Drop => self.dropped_from.push(src),
+                    _ => {
+                        let why = format!("{label}: a jump that depends on the source address");
+                        self.may_accept.get_or_insert(why.clone());
+                        self.may_drop.get_or_insert(why);
+                    }
+                },
+                Cond::Yes => match verb {
+                    Verb::Accept => return Flow::Accept(label, named),
+                    Verb::Drop => return Flow::Drop(label, named),
+                    Verb::Return => return Flow::Continue,
+                    Verb::Other(what) => {
+                        return Flow::Undecidable(format!("{label}: {what}"));
+                    }
+                    Verb::Jump(ref target) | Verb::Goto(ref target) => {
+                        let goto = matches!(verb, Verb::Goto(_));
+                        let Some(t) = self.rs.chains.iter().find(|x| {
+                            x.family == c.family && x.table == c.table && x.name == *target
+                        }) else {
+                            return Flow::Undecidable(format!(
+                                "{label}: jump to unknown chain {target}"
+                            ));
+                        };
+                        match self.chain(t, depth + 1) {
+                            Flow::Continue if !goto => {}
+                            other => return other,
+                        }
+                    }
+                },
+            }
+        }
+        Flow::Continue
+    }
+
+    /// The rule's condition for this packet, its verdict (none: it only counts or logs),
+    /// and whether it names the port (a destination-port match or verdict map that matched).
+    fn rule(&self, c: &Chain, rule: &Rule) -> (Cond, Option<Verb>, bool) {
+        let mut named = false;
+        let mut sources = Vec::new();
+        let mut unknown = None;
+        let mut verb = None;
+        for e in &rule.expr {
+            let Some((key, body)) = e.as_object().and_then(|o| o.iter().next()) else {
+                unknown.get_or_insert_with(|| "an expression we do not read".to_owned());
+                continue;
+            };
+            match key.as_str() {
+                "match" => match self.matches(c, body) {
+                    Cond::No => return (Cond::No, None, false),
+                    Cond::Yes => named |= is_dport(body.get("left")),
+                    Cond::From(s) => sources.push(s),
+                    Cond::Unknown(why) => {
+                        unknown.get_or_insert(why);
+                    }
+                },
+                "accept" => verb = Some(Verb::Accept),
+                "drop" => verb = Some(Verb::Drop),
+                "reject" => verb = Some(Verb::Drop),
+                "jump" => verb = Some(Verb::Jump(text(body, "target"))),
+                "goto" => verb = Some(Verb::Goto(text(body, "target"))),
+                "return" => verb = Some(Verb::Return),
+                "vmap" => match self.vmap(c, body) {
+                    Ok(Some(v)) => {
+                        named |= is_dport(body.get("key"));
+                        verb = Some(v);
+                    }
+                    Ok(None) => {}
+                    Err(why) => verb = Some(Verb::Other(why)),
+                },
+                "queue" => verb = Some(Verb::Other("queued to user space".into())),
+                // Statements with no say in the verdict.
+                "counter" | "log" | "continue" | "mangle" | "notrack" | "set" | "nftrace" => {}
+                "xt" => {
+                    unknown.get_or_insert_with(|| {
+                        format!("iptables extension \"{}\"", text(body, "name"))
+                    });
+                }
+                other => {
+                    unknown.get_or_insert_with(|| format!("\"{other}\" statement"));
+                }
+            }
+        }
+        let cond = if let Some(why) = unknown {
+            Cond::Unknown(why)
+        } else if sources.is_empty() {
+            Cond::Yes
+        } else {
+            Cond::From(sources.join(" and "))
+        };
+        (cond, verb, named)
+    }
+
+    /// A verdict map (`tcp dport vmap { 22 : accept }`): the verdict of the entry the
+    /// packet matches, none when it matches no entry.
+    fn vmap(&self, c: &Chain, body: &Value) -> Result<Option<Verb>, String> {
+        let key = body.get("key").ok_or("a verdict map without a key")?;
+        let data = body.get("data").ok_or("a verdict map without data")?;
+        let entries = match data.as_str() {
+            Some(_) => self
+                .elements(c, data)
+                .map(|e| e.into_iter().cloned().collect()),
+            None => data.get("set").and_then(Value::as_array).cloned(),
+        }
+        .ok_or_else(|| format!("verdict map {} not in the ruleset", describe(data)))?;
+        for entry in &entries {
+            let (Some(k), Some(v)) = (entry.get(0), entry.get(1)) else {
+                return Err("a verdict map entry we do not read".into());
+            };
+            let m = serde_json::json!({"op": "==", "left": key, "right": k});
+            match self.matches(c, &m) {
+                Cond::No => {}
+                Cond::Yes => {
+                    let verb = match v
+                        .as_object()
+                        .and_then(|o| o.keys().next())
+                        .map(String::as_str)
+                    {
+                        Some("accept") => Verb::Accept,
+                        Some("drop") => Verb::Drop,
+                        Some("reject") => Verb::Drop,
+                        Some("jump") => {
+                            Verb::Jump(v.get("jump").map(|j| text(j, "target")).unwrap_or_default())
+                        }
+                        Some("goto") => {
+                            Verb::Goto(v.get("goto").map(|j| text(j, "target")).unwrap_or_default())
+                        }
+                        Some("return") => Verb::Return,
+                        _ => Verb::Other("a verdict map entry we do not read".into()),
+                    };
+                    return Ok(Some(verb));
+                }
+                Cond::From(_) | Cond::Unknown(_) => {
+                    return Err(format!("a verdict map on {}", describe(key)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn matches(&self, c: &Chain, m: &Value) -> Cond {
+        let op = m.get("op").and_then(Value::as_str).unwrap_or("==");
+        let negate = match op {
+            "==" | "in" => false,
+            "!=" => true,
+            other => return Cond::Unknown(format!("comparison \"{other}\"")),
+        };
+        let (Some(left), Some(right)) = (m.get("left"), m.get("right")) else {
+            return Cond::Unknown("a match we do not read".into());
+        };
+        let yes = |b: Option<bool>| match b {
+            Some(b) if b != negate => Cond::Yes,
+            Some(_) => Cond::No,
+            None => Cond::Unknown(format!("set {} not in the ruleset", describe(right))),
+        };
+        let pkt = self.pkt;
+        if let Some(meta) = left.get("meta") {
+            return match meta.get("key").and_then(Value::as_str).unwrap_or("") {
+                "l4proto" => yes(self.contains(c, right, &|v| proto_is(v, pkt.transport))),
+                "nfproto" => yes(self.contains(c, right, &|v| {
+                    v.as_str() == Some(if pkt.v6 { "ipv6" } else { "ipv4" })
+                })),
+                "iifname" | "iif" => {
+                    // The packet comes from the network, not on lo; other names depend on
+                    // the interface, which we do not know.
+                    let all_lo = self.all(c, right, &|v| v.as_str() == Some("lo"));
+                    match all_lo {
+                        Some(true) => yes(Some(false)),
+                        _ => Cond::Unknown(format!("input interface {}", describe(right))),
+                    }
+                }
+                k => Cond::Unknown(format!("meta {k}")),
+            };
+        }
+        if let Some(ct) = left.get("ct") {
+            return match ct.get("key").and_then(Value::as_str).unwrap_or("") {
+                "state" => yes(self.contains(c, right, &|v| v.as_str() == Some("new"))),
+                k => Cond::Unknown(format!("ct {k}")),
+            };
+        }
+        if let Some(p) = left.get("payload") {
+            let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("");
+            let field = p.get("field").and_then(Value::as_str).unwrap_or("");
+            // The header a match reads implies the protocol (nftables adds that check).
+            let header_present = match proto {
+                "ip" => !pkt.v6,
+                "ip6" => pkt.v6,
+                "tcp" => pkt.transport == Transport::Tcp,
+                "udp" => pkt.transport == Transport::Udp,
+                "th" => true,
+                // Other layer-4 headers are never those of a TCP or UDP packet.
+                "icmp" | "icmpv6" | "sctp" | "dccp" | "esp" | "ah" | "comp" | "udplite"
+                | "igmp" | "gre" => false,
+                _ => return Cond::Unknown(format!("{proto} {field}")),
+            };
+            if !header_present {
+                return Cond::No;
+            }
+            if (proto, field) == ("ip", "saddr") || (proto, field) == ("ip6", "saddr") {
+                let d = match (right.as_str(), self.elements(c, right)) {
+                    (Some(name), Some(els)) if name.starts_with('@') => format!(
+                        "{name} ({})",
+                        els.iter()
+                            .map(|e| describe(e))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    (Some(name), None) if name.starts_with('@') => {
+                        return Cond::Unknown(format!("set {name} not in the ruleset"));
+                    }
+                    _ => describe(right),
+                };
+                return Cond::From(if negate { format!("not {d}") } else { d });
+            }
+            return match (proto, field) {
+                ("tcp" | "udp" | "th", "dport") => {
+                    yes(self.contains(c, right, &|v| port_in(v, pkt.port)))
+                }
+                ("ip", "protocol") | ("ip6", "nexthdr") => {
+                    yes(self.contains(c, right, &|v| proto_is(v, pkt.transport)))
+                }
+                _ => Cond::Unknown(format!("{proto} {field}")),
+            };
+        }
+        Cond::Unknown(format!("match on {}", describe(left)))
+    }
+
+    /// The elements of a right-hand side: a value, a list, an anonymous set or `@named`.
+    fn elements<'v>(&'v self, c: &Chain, right: &'v Value) -> Option<Vec<&'v Value>> {
+        if let Some(name) = right.as_str().and_then(|s| s.strip_prefix('@')) {
+            let set = self
+                .rs
+                .sets
+                .iter()
+                .find(|s| s.family == c.family && s.table == c.table && s.name == name)?;
+            return Some(set.elems.iter().map(unwrap_elem).collect());
+        }
+        if let Some(items) = right
+            .get("set")
+            .and_then(Value::as_array)
+            .or(right.as_array())
+        {
+            return Some(items.iter().map(unwrap_elem).collect());
+        }
+        Some(vec![right])
+    }
+
+    /// Whether any element satisfies `f`; `None` for a named set the ruleset lacks.
+    fn contains(&self, c: &Chain, right: &Value, f: &dyn Fn(&Value) -> bool) -> Option<bool> {
+        self.elements(c, right).map(|els| els.into_iter().any(f))
+    }
+
+    fn all(&self, c: &Chain, right: &Value, f: &dyn Fn(&Value) -> bool) -> Option<bool> {
+        self.elements(c, right).map(|els| els.into_iter().all(f))
+    }
+}
+
+/// True for `tcp dport`, `udp dport`, `th dport`.
+fn is_dport(left: Option<&Value>) -> bool {
+    left.and_then(|l| l.get("payload"))
+        .and_then(|p| p.get("field"))
+        .and_then(Value::as_str)
+        == Some("dport")
+}
+
+/// `{"elem": {"val": x, ...}}` (elements with counters or timeouts) is just `x`.
+fn unwrap_elem(v: &Value) -> &Value {
+    v.get("elem").and_then(|e| e.get("val")).unwrap_or(v)
+}
+
+fn proto_is(v: &Value, t: Transport) -> bool {
+    match (v.as_str(), v.as_u64()) {
+        (Some(s), _) => s.eq_ignore_ascii_case(t.as_str()),
+        (_, Some(n)) => (n == 6 && t == Transport::Tcp) || (n == 17 && t == Transport::Udp),
+        _ => false,
+    }
+}
+
+fn port_in(v: &Value, port: u16) -> bool {
+    if let Some(n) = v.as_u64() {
+        return n == u64::from(port);
+    }
+    if let Some(r) = v.get("range").and_then(Value::as_array)
+        && let (Some(a), Some(b)) = (
+            r.first().and_then(Value::as_u64),
+            r.get(1).and_then(Value::as_u64),
+        )
+    {
+        return (a..=b).contains(&u64::from(port));
+    }
+    false
+}
+
+/// A right-hand side as nft would write it, for the report.
+fn describe(v: &Value) -> String {
+    if let Some(s) = v.as_str() {
+        return s.to_owned();
+    }
+    if let Some(n) = v.as_u64() {
+        return n.to_string();
+    }
+    if let Some(p) = v.get("prefix") {
+        return format!(
+            "{}/{}",
+            text(p, "addr"),
+            p.get("len").and_then(Value::as_u64).unwrap_or(0)
+        );
+    }
+    if let Some(r) = v.get("range").and_then(Value::as_array) {
+        return r.iter().map(describe).collect::<Vec<_>>().join("-");
+    }
+    if let Some(items) = v.get("set").and_then(Value::as_array).or(v.as_array()) {
+        return items
+            .iter()
+            .map(|i| describe(unwrap_elem(i)))
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    if let Some((k, inner)) = v.as_object().and_then(|o| o.iter().next()) {
+        return match inner.get("key").and_then(Value::as_str) {
+            Some(key) => format!("{k} {key}"),
+            None => match (inner.get("protocol"), inner.get("field")) {
+                (Some(p), Some(f)) => {
+                    format!("{} {}", p.as_str().unwrap_or(""), f.as_str().unwrap_or(""))
+                }
+                _ => k.clone(),
+            },
+        };
+    }
+    v.to_string()
+}
+
+fn rule_label(c: &Chain, r: &Rule) -> String {
+    match &r.comment {
+        Some(comment) => format!("rule \"{comment}\""),
+        None => format!("rule {} handle {}", c.label(), r.handle),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::Owner;
+    use serde_json::json;
+
+    /// Recorded from a throwaway namespace: `nft -f` of the shapes, then `nft -j list ruleset`.
+    const SHAPES: &str = include_str!("../../../tests/fixtures/firewall/nft-shapes.json");
+    /// Recorded the same way from `iptables` (iptables-nft) commands.
+    const IPTABLES: &str = include_str!("../../../tests/fixtures/firewall/iptables-nft.json");
+
+    /// Recorded in the Samba DC lab's namespace: iptables-nft's empty `ip`/`ip6 filter`
+    /// tables (policy accept) next to an `inet filter` table with a drop policy.
+    const DC1: &str = include_str!("../../../tests/fixtures/firewall/nft-dc1-lab.json");
+
+    fn parse(text: &str) -> Ruleset {
+        Ruleset::from_value(&serde_json::from_str(text).unwrap()).unwrap()
+    }
+
+    fn v4(port: u16) -> LocalListener {
+        LocalListener {
+            transport: Transport::Tcp,
+            address: format!("10.0.0.1:{port}").parse().unwrap(),
+            owner: Some(Owner {
+                pid: 1,
+                name: "x".into(),
+                path: String::new(),
+                services: vec![],
+            }),
+        }
+    }
+
+    fn tcp(rs: &Ruleset, port: u16) -> String {
+        rs.evaluate(Transport::Tcp, port, Some(&v4(port)))
+            .to_string()
+    }
+
+    /// A ruleset from base chains `(family, table, chain, prio, policy)`, regular chains
+    /// and rules `(family, table, chain, expr)`.
+    /// `(family, table, name, Some((priority, policy)) for an input-hook base chain)`.
+    type ChainSpec<'a> = (&'a str, &'a str, &'a str, Option<(i64, &'a str)>);
+
+    fn build(
+        chains: &[ChainSpec],
+        rules: Vec<(&str, &str, &str, Value)>,
+        extra: Vec<Value>,
+    ) -> Ruleset {
+        let mut items = vec![json!({"metainfo": {"json_schema_version": 1}})];
+        for (family, table, name, hook) in chains {
+            let mut c = json!({"family": family, "table": table, "name": name, "handle": 1});
+            if let Some((prio, policy)) = hook {
+                c["type"] = json!("filter");
+                c["hook"] = json!("input");
+                c["prio"] = json!(prio);
+                c["policy"] = json!(policy);
+            }
+            items.push(json!({ "chain": c }));
+        }
+        items.extend(extra);
+        for (i, (family, table, chain, expr)) in rules.into_iter().enumerate() {
+            items.push(
+                json!({"rule": {"family": family, "table": table, "chain": chain,
+                "handle": 100 + i, "expr": expr}}),
+            );
+        }
+        Ruleset::from_value(&json!({ "nftables": items })).unwrap()
+    }
+
+    fn dport(proto: &str, right: Value) -> Value {
+        json!({"match": {"op": "==", "left": {"payload": {"protocol": proto, "field": "dport"}}, "right": right}})
+    }
+
+    #[test]
+    fn recorded_nft_shapes() {
+        let rs = parse(SHAPES);
+        assert_eq!(tcp(&rs, 389), "allowed");
+        let v = rs.evaluate(Transport::Tcp, 389, Some(&v4(389)));
+        assert!(
+            matches!(&v, Verdict::Allowed { by, explicit: true, .. } if by == "rule \"kerberos and ldap\""),
+            "{v:?}"
+        );
+        assert_eq!(rs.evaluate(Transport::Udp, 88, None).to_string(), "allowed");
+        assert_eq!(tcp(&rs, 445), "blocked (rule inet pqfw input handle 12)");
+        assert_eq!(tcp(&rs, 138), "blocked (rule inet pqfw input handle 13)");
+        // A port no rule names falls to the policy.
+        assert_eq!(tcp(&rs, 12345), "blocked (policy drop of inet pqfw input)");
+        assert!(matches!(
+            rs.evaluate(Transport::Tcp, 12345, None),
+            Verdict::Blocked {
+                explicit: false,
+                ..
+            }
+        ));
+        // Source restrictions, from a prefix and from a named set.
+        assert_eq!(tcp(&rs, 636), "allowed (from 10.200.0.0/16)");
+        assert_eq!(
+            tcp(&rs, 3389),
+            "allowed (from @mgmt (10.0.0.0/8, 192.168.1.5))"
+        );
+        // `ip saddr` never matches IPv6: without a listener both families count.
+        assert_eq!(
+            rs.evaluate(Transport::Tcp, 636, None).to_string(),
+            "allowed (from 10.200.0.0/16; IPv4 only)"
+        );
+        // Named port set, th dport with an l4proto set (both TCP and UDP).
+        assert_eq!(tcp(&rs, 3268), "allowed");
+        assert_eq!(tcp(&rs, 53), "allowed");
+        assert_eq!(rs.evaluate(Transport::Udp, 53, None).to_string(), "allowed");
+        assert_eq!(
+            rs.evaluate(Transport::Udp, 3268, None).to_string(),
+            "blocked (policy drop of inet pqfw input)"
+        );
+        // jump to a chain that accepts some sources, then returns to the policy.
+        assert_eq!(tcp(&rs, 5985), "allowed (from 10.1.0.0/16)");
+        // Verdict maps on the port.
+        assert_eq!(tcp(&rs, 7000), "allowed");
+        assert_eq!(tcp(&rs, 7001), "blocked (rule inet pqfw input handle 23)");
+        // Shapes we do not model, before a policy drop.
+        for (port, why) in [
+            (8080, "input interface eth0"),
+            (9000, "tcp flags"),
+            (2222, "\"limit\" statement"),
+        ] {
+            let v = tcp(&rs, port);
+            assert!(
+                v.starts_with("cannot tell (") && v.contains(why),
+                "{port}: {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn recorded_in_the_lab_namespace() {
+        let rs = parse(DC1);
+        assert_eq!(tcp(&rs, 389), "allowed");
+        assert_eq!(tcp(&rs, 445), "blocked (rule \"no smb\")");
+        assert_eq!(tcp(&rs, 88), "blocked (policy drop of inet filter input)");
+        assert_eq!(tcp(&rs, 636), "allowed (from 10.200.0.0/24)");
+        // Both families pass through the inet table; IPv6 cannot come from 10.200.0.0/24.
+        assert_eq!(
+            rs.evaluate(Transport::Tcp, 636, None).to_string(),
+            "allowed (from 10.200.0.0/24; IPv4 only)"
+        );
+        assert_eq!(
+            rs.evaluate(Transport::Tcp, 9389, None).to_string(),
+            "allowed"
+        );
+    }
+
+    #[test]
+    fn recorded_iptables_nft() {
+        let rs = parse(IPTABLES);
+        // An accept after an xt match we cannot read: the packet is accepted either way.
+        assert_eq!(tcp(&rs, 80), "allowed");
+        // Before a policy drop, the xt conntrack accept could let it in: cannot tell.
+        let v = tcp(&rs, 443);
+        assert!(v.contains("cannot tell") && v.contains("conntrack"), "{v}");
+        let v = tcp(&rs, 22);
+        assert!(v.contains("cannot tell"), "{v}");
+        // IPv6 has no input chain here.
+        let l6 = LocalListener {
+            address: "[fd00::1]:443".parse().unwrap(),
+            ..v4(443)
+        };
+        assert_eq!(
+            rs.evaluate(Transport::Tcp, 443, Some(&l6)).to_string(),
+            "allowed"
+        );
+    }
+
+    #[test]
+    fn only_rules_that_name_the_port_are_explicit() {
+        let from = json!({"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": {"prefix": {"addr": "10.0.0.0", "len": 8}}}});
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "drop")))],
+            vec![
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(22)), {"accept": null}]),
+                ),
+                ("inet", "f", "input", json!([from, {"accept": null}])),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("udp", json!(53)), {"counter": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": "udp"}}, {"accept": null}]),
+                ),
+            ],
+            vec![],
+        );
+        let explicit = |t, p| match rs.evaluate(t, p, None) {
+            Verdict::Allowed { explicit, .. } => explicit,
+            v => panic!("{v:?}"),
+        };
+        assert!(explicit(Transport::Tcp, 22));
+        // "everything from 10.0.0.0/8" and "all UDP" are allowances, not holes for a port.
+        assert!(!explicit(Transport::Tcp, 80));
+        assert!(!explicit(Transport::Udp, 53));
+        assert_eq!(
+            rs.evaluate(Transport::Tcp, 80, Some(&v4(80))).to_string(),
+            "allowed (from 10.0.0.0/8)"
+        );
+    }
+
+    #[test]
+    fn hidden_filtering_leaves_only_drops_certain() {
+        let rs = parse(SHAPES).with_hidden_filtering("iptables-legacy tables: filter");
+        assert_eq!(tcp(&rs, 445), "blocked (rule inet pqfw input handle 12)");
+        assert_eq!(
+            tcp(&rs, 389),
+            "cannot tell (iptables-legacy tables: filter)"
+        );
+    }
+
+    #[test]
+    fn no_input_chain_means_no_host_firewall() {
+        let rs = parse(r#"{"nftables": [{"metainfo": {"json_schema_version": 1}}]}"#);
+        let v = rs.evaluate(Transport::Tcp, 22, None);
+        assert!(
+            matches!(&v, Verdict::Allowed { explicit: false, by, .. } if by.contains("no host firewall")),
+            "{v:?}"
+        );
+        // An output-hook chain does not filter inbound traffic.
+        let out = build(&[("inet", "t", "out", None)], vec![], vec![]);
+        assert_eq!(tcp(&out, 22), "allowed");
+    }
+
+    #[test]
+    fn a_drop_in_any_input_chain_is_final_whatever_the_order() {
+        for (pa, pb) in [(-10, 10), (10, -10)] {
+            let rs = build(
+                &[
+                    ("inet", "a", "in", Some((pa, "accept"))),
+                    ("ip", "b", "INPUT", Some((pb, "accept"))),
+                ],
+                vec![
+                    (
+                        "inet",
+                        "a",
+                        "in",
+                        json!([dport("tcp", json!(22)), {"accept": null}]),
+                    ),
+                    (
+                        "ip",
+                        "b",
+                        "INPUT",
+                        json!([dport("tcp", json!(22)), {"drop": null}]),
+                    ),
+                ],
+                vec![],
+            );
+            assert_eq!(tcp(&rs, 22), "blocked (rule ip b INPUT handle 101)");
+            assert_eq!(tcp(&rs, 80), "allowed");
+            // The ip table does not see IPv6.
+            let l6 = LocalListener {
+                address: "[fd00::1]:22".parse().unwrap(),
+                ..v4(22)
+            };
+            assert_eq!(
+                rs.evaluate(Transport::Tcp, 22, Some(&l6)).to_string(),
+                "allowed"
+            );
+            assert_eq!(
+                rs.evaluate(Transport::Tcp, 22, None).to_string(),
+                "allowed (IPv6 only)"
+            );
+        }
+    }
+
+    #[test]
+    fn new_connections_skip_established_and_loopback_rules() {
+        let ct = |right: Value| json!({"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": right}});
+        let lo =
+            json!({"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "lo"}});
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "drop")))],
+            vec![
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([ct(json!(["established", "related"])), {"accept": null}]),
+                ),
+                ("inet", "f", "input", json!([lo, {"accept": null}])),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([ct(json!("new")), dport("tcp", json!(25)), {"accept": null}]),
+                ),
+            ],
+            vec![],
+        );
+        assert_eq!(tcp(&rs, 22), "blocked (policy drop of inet f input)");
+        assert_eq!(tcp(&rs, 25), "allowed");
+        // ICMP rules are not about TCP or UDP ports.
+        let icmp = json!({"match": {"op": "==", "left": {"payload": {"protocol": "icmp", "field": "type"}}, "right": "echo-request"}});
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "drop")))],
+            vec![("inet", "f", "input", json!([icmp, {"accept": null}]))],
+            vec![],
+        );
+        assert_eq!(tcp(&rs, 22), "blocked (policy drop of inet f input)");
+        // An interface other than lo: we do not know which one the packet comes in on.
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "drop")))],
+            vec![(
+                "inet",
+                "f",
+                "input",
+                json!([{"match": {"op": "!=", "left": {"meta": {"key": "iifname"}}, "right": "lo"}}, dport("tcp", json!(22)), {"accept": null}]),
+            )],
+            vec![],
+        );
+        assert_eq!(tcp(&rs, 22), "allowed");
+    }
+
+    #[test]
+    fn unknown_rules_only_matter_when_they_could_change_the_answer() {
+        let flags = json!({"match": {"op": "in", "left": {"payload": {"protocol": "tcp", "field": "flags"}}, "right": "syn"}});
+        // Unknown drop, then a drop anyway: blocked. Unknown accept, then drop: cannot tell.
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "drop")))],
+            vec![
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([flags.clone(), dport("tcp", json!(22)), {"drop": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([flags.clone(), dport("tcp", json!(23)), {"accept": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([flags, dport("tcp", json!(24)), {"accept": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(24)), {"accept": null}]),
+                ),
+            ],
+            vec![],
+        );
+        assert_eq!(tcp(&rs, 22), "blocked (policy drop of inet f input)");
+        assert!(tcp(&rs, 23).starts_with("cannot tell (rule inet f input handle 101: tcp flags"));
+        assert_eq!(tcp(&rs, 24), "allowed");
+        // A rule that only counts decides nothing.
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "accept")))],
+            vec![(
+                "inet",
+                "f",
+                "input",
+                json!([{"limit": {"rate": 1}}, {"counter": null}]),
+            )],
+            vec![],
+        );
+        assert_eq!(tcp(&rs, 22), "allowed");
+    }
+
+    #[test]
+    fn jumps_gotos_and_loops() {
+        let rs = build(
+            &[
+                ("inet", "f", "input", Some((0, "accept"))),
+                ("inet", "f", "svc", None),
+                ("inet", "f", "deny", None),
+                ("inet", "f", "loop", None),
+            ],
+            vec![
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(22)), {"jump": {"target": "svc"}}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(22)), {"drop": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(23)), {"goto": {"target": "svc"}}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(23)), {"drop": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(25)), {"jump": {"target": "deny"}}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(26)), {"jump": {"target": "loop"}}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!(27)), {"jump": {"target": "nowhere"}}]),
+                ),
+                ("inet", "f", "svc", json!([{"counter": null}])),
+                ("inet", "f", "deny", json!([{"reject": null}])),
+                ("inet", "f", "loop", json!([{"jump": {"target": "loop"}}])),
+            ],
+            vec![],
+        );
+        // jump returns to the caller, which drops.
+        assert_eq!(tcp(&rs, 22), "blocked (rule inet f input handle 101)");
+        // goto does not return: the base chain's policy decides.
+        assert_eq!(tcp(&rs, 23), "allowed");
+        assert_eq!(tcp(&rs, 25), "blocked (rule inet f deny handle 108)");
+        assert!(tcp(&rs, 26).contains("nested deeper"));
+        assert!(tcp(&rs, 27).contains("unknown chain nowhere"));
+    }
+
+    #[test]
+    fn sets_ranges_and_protocol_numbers() {
+        let set = json!({"set": {"family": "inet", "table": "f", "name": "svc", "type": "inet_service",
+            "elem": [{"range": [1000, 1010]}, {"elem": {"val": 2000, "counter": {"packets": 0}}}]}});
+        let rs = build(
+            &[("inet", "f", "input", Some((0, "drop")))],
+            vec![
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("tcp", json!("@svc")), {"accept": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([dport("udp", json!("@gone")), {"accept": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": 17}},
+                           {"match": {"op": "==", "left": {"payload": {"protocol": "th", "field": "dport"}}, "right": {"range": [60000, 60010]}}},
+                           {"accept": null}]),
+                ),
+                (
+                    "inet",
+                    "f",
+                    "input",
+                    json!([{"match": {"op": "!=", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": {"prefix": {"addr": "10.0.0.0", "len": 8}}}},
+                           dport("tcp", json!(3000)), {"accept": null}]),
+                ),
+            ],
+            vec![set],
+        );
+        assert_eq!(tcp(&rs, 1005), "allowed");
+        assert_eq!(tcp(&rs, 2000), "allowed");
+        assert_eq!(tcp(&rs, 1011), "blocked (policy drop of inet f input)");
+        assert!(
+            rs.evaluate(Transport::Udp, 53, None)
+                .to_string()
+                .contains("set @gone not in the ruleset")
+        );
+        let udp = |p| {
+            rs.evaluate(
+                Transport::Udp,
+                p,
+                Some(&LocalListener {
+                    transport: Transport::Udp,
+                    ..v4(p)
+                }),
+            )
+            .to_string()
+        };
+        // The unresolvable @gone rule could only accept, and the range rule accepts anyway.
+        assert_eq!(udp(60005), "allowed");
+        assert_eq!(tcp(&rs, 3000), "allowed (from not 10.0.0.0/8)");
+    }
+
+    #[test]
+    fn malformed_documents_are_errors_not_panics() {
+        for bad in [
+            json!({"nftables": {}}),
+            json!({"nftables": [{"rule": {"family": "inet", "table": "t", "chain": "c"}}]}),
+            json!({"nftables": [{"rule": {"family": "inet", "table": "t", "chain": "c", "expr": []}}]}),
+        ] {
+            assert!(Ruleset::from_value(&bad).is_err(), "{bad}");
+        }
+        // Odd but well-formed shapes give answers, not panics.
+        let odd = json!({"nftables": [
+            {"chain": {"family": "inet", "table": "t", "name": "c", "hook": "input", "prio": "x", "policy": "drop"}},
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [7, {"match": 1}, {"match": {"op": "<"}}, {"accept": null}]}}
+        ]});
+        let rs = Ruleset::from_value(&odd).unwrap();
+        assert!(tcp(&rs, 1).starts_with("cannot tell"));
+    }
+}

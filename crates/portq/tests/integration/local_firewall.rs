@@ -1,0 +1,483 @@
+//! `portq local --expect ROLE` and the host firewall: the FIREWALL column and the two
+//! findings, from saved states (recorded nftables JSON, a constructed Windows export),
+//! and from real nftables rules loaded into the Samba DC's namespace.
+
+use crate::cli::{assert_usage_error, run};
+use crate::lab_lock;
+use serde_json::Value;
+use std::process::Command;
+
+const NFT_SHAPES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../portq-probe/tests/fixtures/firewall/nft-shapes.json"
+);
+const WINDOWS_DC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../portq-probe/tests/fixtures/firewall/windows-dc.json"
+);
+
+fn audit_json(args: &[&str]) -> (i32, Value) {
+    let (code, stdout, stderr) = run(args);
+    let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (code, v)
+}
+
+/// The row of `proto/port` (the first when several addresses listen).
+fn row<'a>(v: &'a Value, proto: &str, port: u16) -> &'a Value {
+    v["rows"]
+        .as_array()
+        .and_then(|rows| {
+            rows.iter()
+                .find(|r| r["protocol"] == proto && r["port"] == port)
+        })
+        .unwrap_or_else(|| panic!("no {proto}/{port} row in {v}"))
+}
+
+fn has_finding(v: &Value, finding: &str, proto: &str, port: u16) -> bool {
+    v["firewall"]["findings"].as_array().is_some_and(|f| {
+        f.iter()
+            .any(|x| x["finding"] == finding && x["protocol"] == proto && x["port"] == port)
+    })
+}
+
+#[test]
+fn firewall_from_a_recorded_nft_ruleset() {
+    let (code, v) = audit_json(&[
+        "local",
+        "--expect",
+        "dc",
+        "--firewall-from",
+        NFT_SHAPES,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["firewall"]["source"], NFT_SHAPES);
+    // Each of the ruleset's verdicts lands in its row, whatever listens on this machine.
+    let fw = |proto, port| row(&v, proto, port)["firewall"].clone();
+    assert_eq!(fw("tcp", 88)["verdict"], "allowed");
+    assert_eq!(fw("tcp", 88)["explicit"], true);
+    assert_eq!(fw("tcp", 88)["by"], "rule \"kerberos and ldap\"");
+    assert_eq!(fw("tcp", 445)["verdict"], "blocked");
+    assert_eq!(
+        fw("tcp", 445)["text"],
+        "blocked (rule inet pqfw input handle 12)"
+    );
+    assert_eq!(fw("tcp", 9389)["verdict"], "blocked");
+    assert_eq!(fw("tcp", 9389)["explicit"], false);
+    assert_eq!(fw("tcp", 636)["from"][0], "10.200.0.0/16");
+    // 88/tcp is allowed: when nothing listens here, that is a finding.
+    if row(&v, "tcp", 88)["status"] == "missing" {
+        assert!(
+            has_finding(&v, "allowed_but_nothing_listens", "tcp", 88),
+            "{v}"
+        );
+    }
+    assert!(!has_finding(&v, "allowed_but_nothing_listens", "tcp", 9389));
+
+    let (_, table, _) = run(&["local", "--expect", "dc", "--firewall-from", NFT_SHAPES]);
+    let header = table.lines().next().unwrap_or("");
+    assert!(header.contains("FIREWALL"), "{table}");
+    assert!(table.contains("blocked"), "{table}");
+    // The findings get a line each (cells may wrap, these lines do not).
+    if row(&v, "tcp", 88)["status"] == "missing" {
+        assert!(
+            table.lines().any(|l| l
+                == "allowed but nothing listens: 88/tcp Kerberos Key Distribution Center (rule \"kerberos and ldap\")"),
+            "{table}"
+        );
+    }
+}
+
+#[test]
+fn firewall_from_a_windows_export() {
+    let (code, v) = audit_json(&[
+        "local",
+        "--expect",
+        "dc",
+        "--firewall-from",
+        WINDOWS_DC,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let fw = |proto, port| row(&v, proto, port)["firewall"].clone();
+    // No Windows program listens on this machine: rules tied to one say who they are for.
+    if row(&v, "tcp", 389)["status"] == "missing" {
+        assert_eq!(
+            fw("tcp", 389)["text"],
+            "allowed (for %systemroot%\\System32\\lsass.exe only)"
+        );
+        assert!(has_finding(&v, "allowed_but_nothing_listens", "tcp", 389));
+    }
+    assert_eq!(
+        fw("tcp", 9389)["text"],
+        "blocked (default inbound action block (Domain profile))"
+    );
+}
+
+#[test]
+fn no_firewall_and_bad_firewall_files() {
+    let (_, v) = audit_json(&[
+        "local",
+        "--expect",
+        "dc",
+        "--no-firewall",
+        "--format",
+        "json",
+    ]);
+    assert!(v.get("firewall").is_none(), "{v}");
+    assert!(row(&v, "tcp", 88).get("firewall").is_none());
+    let (_, table, _) = run(&["local", "--expect", "dc", "--no-firewall"]);
+    assert!(!table.contains("FIREWALL"), "{table}");
+
+    let dir = std::env::temp_dir().join(format!("portq-fw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in [
+        ("not-json.json", "table inet x { }"),
+        ("other.json", "{\"hello\": 1}"),
+        (
+            "bad-nft.json",
+            "{\"nftables\": [{\"rule\": {\"chain\": \"x\"}}]}",
+        ),
+        (
+            "bad-windows.json",
+            "{\"rules\": [{\"name\": \"no action\"}]}",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        let err = assert_usage_error(&["local", "--expect", "dc", "--firewall-from", p]);
+        assert!(err.contains("--firewall-from"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_usage_error(&[
+        "local",
+        "--expect",
+        "dc",
+        "--firewall-from",
+        "/nonexistent/x.json",
+    ]);
+    assert_usage_error(&["local", "--firewall-from", NFT_SHAPES]);
+    assert_usage_error(&["local", "--no-firewall"]);
+    assert_usage_error(&["local", "--firewall-script", "--expect", "dc"]);
+    let (code, script, _) = run(&["local", "--firewall-script"]);
+    assert_eq!(code, 0);
+    assert!(
+        script.contains("Get-NetFirewallRule -Direction Inbound"),
+        "{script}"
+    );
+    assert_usage_error(&[
+        "local",
+        "--expect",
+        "dc",
+        "--no-firewall",
+        "--firewall-from",
+        NFT_SHAPES,
+    ]);
+}
+
+/// Our nftables table in a namespace, deleted on drop (also when an assertion fails).
+struct Table {
+    ns: String,
+}
+
+const TABLE: &str = "portq_fwtest";
+
+impl Table {
+    fn load(ns: &str, ruleset: &str) -> Table {
+        // A table left by a killed run is ours: remove it first.
+        let _ = Command::new("ip")
+            .args(["netns", "exec", ns, "nft", "delete", "table", "inet", TABLE])
+            .output();
+        // The guard exists before loading, so a half-loaded table is removed too.
+        let guard = Table { ns: ns.to_owned() };
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns, "nft", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("nft");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(ruleset.as_bytes()).expect("write ruleset");
+        }
+        assert!(child.wait().expect("nft").success(), "nft -f failed");
+        guard
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args([
+                "netns", "exec", &self.ns, "nft", "delete", "table", "inet", TABLE,
+            ])
+            .output();
+    }
+}
+
+/// Done means: inside the Samba DC namespace with our rules loaded, the firewall column is
+/// right for an allowed port (389), a blocked one (445, by a rule), an unlisted one (88,
+/// the chain policy), one allowed from a network only (636), and a port a rule opens
+/// where nothing listens (9389: the DC has no Web Services).
+#[test]
+fn local_firewall_in_the_dc_namespace() {
+    let Some(ns) = std::env::var("PORTQ_LAB_NETNS").ok() else {
+        assert!(
+            std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+            "PORTQ_LAB_REQUIRED is set but PORTQ_LAB_NETNS is not"
+        );
+        eprintln!("NOT RUN: no Samba DC lab (PORTQ_LAB_NETNS unset)");
+        return;
+    };
+    // Exclusive: while our drop policy is loaded, no other test talks to the DC.
+    let _lab = lab_lock::exclusive();
+    let ruleset = format!(
+        "table inet {TABLE} {{
+            chain input {{
+                type filter hook input priority 0; policy drop;
+                iifname \"lo\" accept
+                ct state established,related accept
+                tcp dport 389 accept comment \"ldap\"
+                tcp dport 445 drop comment \"no smb from anywhere\"
+                ip saddr 10.200.0.0/24 tcp dport 636 accept
+                tcp dport 9389 accept comment \"adws\"
+            }}
+        }}\n"
+    );
+    let bin = assert_cmd::cargo::cargo_bin("portq");
+    let audit = || {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .arg(&bin)
+            .args(["local", "--expect", "dc", "--format", "json"])
+            .output()
+            .expect("run portq in the namespace");
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v)
+    };
+    let (code, v) = {
+        let _table = Table::load(&ns, &ruleset);
+        audit()
+    };
+    let fw = |port: u16| {
+        let r = v["rows"]
+            .as_array()
+            .and_then(|rows| {
+                rows.iter().find(|r| {
+                    r["protocol"] == "tcp"
+                        && r["port"] == port
+                        && r["address"].as_str().is_none_or(|a| a != "127.0.0.1")
+                })
+            })
+            .unwrap_or_else(|| panic!("no tcp/{port} row: {v}"));
+        (r["status"].clone(), r["firewall"].clone())
+    };
+    assert_eq!(code, Some(1));
+    let (status, f) = fw(389);
+    assert_eq!(
+        (status.as_str(), f["text"].as_str()),
+        (Some("ok"), Some("allowed")),
+        "{f}"
+    );
+    assert_eq!(f["by"], "rule \"ldap\"");
+    let (status, f) = fw(445);
+    assert_eq!(status, "ok");
+    assert_eq!(f["text"], "blocked (rule \"no smb from anywhere\")");
+    let (status, f) = fw(88);
+    assert_eq!(status, "ok");
+    assert_eq!(
+        f["text"],
+        format!("blocked (policy drop of inet {TABLE} input)")
+    );
+    assert_eq!(f["explicit"], false);
+    let (_, f) = fw(636);
+    assert_eq!(f["text"], "allowed (from 10.200.0.0/24)");
+    let (status, f) = fw(9389);
+    assert_eq!(
+        (status.as_str(), f["verdict"].as_str()),
+        (Some("missing"), Some("allowed"))
+    );
+    for (finding, port) in [
+        ("listening_but_blocked", 445),
+        ("listening_but_blocked", 88),
+        ("allowed_but_nothing_listens", 9389),
+    ] {
+        assert!(
+            has_finding(&v, finding, "tcp", port),
+            "{finding} {port}: {v}"
+        );
+    }
+    assert!(!has_finding(&v, "listening_but_blocked", "tcp", 389));
+
+    // The table is gone again, and with it the verdicts: the lab is as we found it.
+    let (_, after) = audit();
+    let listed = Command::new("ip")
+        .args(["netns", "exec", &ns, "nft", "list", "tables"])
+        .output()
+        .expect("nft list tables");
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains(TABLE),
+        "our table is still loaded"
+    );
+    let f445 = after["rows"]
+        .as_array()
+        .and_then(|rows| {
+            rows.iter()
+                .find(|r| r["protocol"] == "tcp" && r["port"] == 445 && r["status"] == "ok")
+        })
+        .map(|r| r["firewall"]["verdict"].clone());
+    assert_eq!(f445, Some(Value::from("allowed")), "{after}");
+}
+
+/// A network namespace of our own (no interface but `lo`, which stays down: nothing can
+/// reach it), with a TCP listener on 0.0.0.0; both are removed on drop.
+struct OwnNamespace {
+    name: String,
+    listener: Option<std::process::Child>,
+}
+
+impl OwnNamespace {
+    fn new(port: u16) -> OwnNamespace {
+        let name = format!("pqfw{}", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {name}");
+        let mut ns = OwnNamespace {
+            name,
+            listener: None,
+        };
+        // Stops by itself after two minutes even if this test is killed.
+        let script = "import socket,sys,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',int(sys.argv[1])))\ns.listen(4)\nprint('ready',flush=True)\ntime.sleep(120)\n";
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, "python3", "-c", script])
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 listener");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            use std::io::BufRead;
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        ns.listener = Some(child);
+        assert_eq!(line.trim(), "ready", "the listener did not start");
+        ns
+    }
+
+    fn sh(&self, args: &[&str]) {
+        let ok = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "{args:?} in {}", self.name);
+    }
+
+    /// `portq local --expect kms-host --format json` inside: (exit code, the 1688/tcp row, output).
+    fn audit(&self) -> (Option<i32>, Value, Value) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .arg(assert_cmd::cargo::cargo_bin("portq"))
+            .args(["local", "--expect", "kms-host", "--format", "json"])
+            .output()
+            .expect("portq");
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let r = row(&v, "tcp", 1688).clone();
+        (out.status.code(), r, v)
+    }
+}
+
+impl Drop for OwnNamespace {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.listener.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("PORTQ_REQUIRE_TOOLS").is_none(),
+            "{tool} is required (PORTQ_REQUIRE_TOOLS is set) but not installed"
+        );
+        eprintln!("NOT RUN: {tool} is not installed");
+    }
+    found
+}
+
+/// Real rules in a namespace of our own, without the lab: no firewall at all, then an
+/// iptables (iptables-nft) drop rule, then an nftables accept under a drop policy; the
+/// verdict, the finding and the exit code follow each.
+#[test]
+fn local_firewall_follows_real_rules_in_our_own_namespace() {
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    });
+    if !root {
+        eprintln!("NOT RUN: needs root (makes a network namespace)");
+        return;
+    }
+    if !(have("ip") && have("nft") && have("iptables") && have("python3")) {
+        return;
+    }
+    let ns = OwnNamespace::new(1688);
+
+    let (code, r, _) = ns.audit();
+    assert_eq!(r["status"], "ok", "{r}");
+    assert_eq!(r["firewall"]["text"], "allowed", "{r}");
+    assert!(
+        r["firewall"]["by"]
+            .as_str()
+            .is_some_and(|b| b.contains("no host firewall")),
+        "{r}"
+    );
+    assert_eq!(code, Some(0));
+
+    ns.sh(&[
+        "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "1688", "-j", "DROP",
+    ]);
+    let (code, r, v) = ns.audit();
+    assert_eq!(r["firewall"]["verdict"], "blocked", "{r}");
+    assert_eq!(r["firewall"]["explicit"], true, "{r}");
+    assert!(
+        r["firewall"]["by"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("rule ip filter INPUT handle ")),
+        "{r}"
+    );
+    assert!(has_finding(&v, "listening_but_blocked", "tcp", 1688), "{v}");
+    assert_eq!(code, Some(1));
+
+    ns.sh(&["iptables", "-F", "INPUT"]);
+    ns.sh(&[
+        "nft",
+        "add table inet t; add chain inet t in { type filter hook input priority 0; policy drop; }; add rule inet t in tcp dport 1688 accept comment \"kms\"",
+    ]);
+    let (code, r, v) = ns.audit();
+    assert_eq!(r["firewall"]["text"], "allowed", "{r}");
+    assert_eq!(r["firewall"]["by"], "rule \"kms\"", "{r}");
+    assert!(
+        v["firewall"]["findings"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "{v}"
+    );
+    assert_eq!(code, Some(0));
+}
