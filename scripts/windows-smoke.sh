@@ -56,7 +56,7 @@ run roles 0 'domain-controller' -- roles
 run rules 0 'New-NetFirewallRule' -- rules --role domain-controller --format powershell
 run rpc-config 0 'Ports' -- rpc-config --range 50000-50100 --format reg
 run check-open 0 '"listening"' -- check 127.0.0.1 -p "$open_port" --no-probe --format json
-run check-closed 1 '"not_listening"' -- check 127.0.0.1 -p "$closed_port" --no-probe --format json
+run check-closed 1 '"not_listening"' -- check 127.0.0.1 -p "$closed_port" --no-probe --strict --format json
 run check-table 0 'LISTENING' -- check 127.0.0.1 -p "$open_port" --no-probe
 # The listener accepts and closes: no endpoint mapper there, said in one line, exit 1.
 run rpc 1 'connection closed' -- rpc 127.0.0.1 --port "$open_port" --timeout 3
