@@ -229,7 +229,8 @@ pub struct RunSummary {
     pub failures: Vec<LocalFailure>,
     /// Probes in flight at most.
     pub concurrency: usize,
-    /// Open-file limits the concurrency was sized from.
+    /// Open-file soft limit the concurrency was sized from (`u64::MAX` where there is
+    /// none, as on Windows).
     pub fd_soft_limit: u64,
     /// Wall time (milliseconds in JSON).
     #[serde(rename = "elapsed_ms", serialize_with = "ms")]

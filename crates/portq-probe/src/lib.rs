@@ -43,8 +43,10 @@
 //! assert_eq!(summary.failure_count, 0);
 //! # Ok(()) }
 //! ```
-// No `unsafe` anywhere, except the Linux OS module `reuse` (one socket address that
-// socket2 builds only through an unsafe constructor).
+// No `unsafe` anywhere, except two small OS modules that allow it for themselves: the
+// Linux `reuse` (one socket address that socket2 builds only through an unsafe
+// constructor) and the Windows `local::winapi` (IP Helper tables and the Service Control
+// Manager).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -36,6 +36,7 @@ pub(crate) struct UdpOutcome {
     pub evidence: Vec<Evidence>,
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum Step {
     Reply(usize),
     Refused,
@@ -193,5 +194,36 @@ fn classify(e: &std::io::Error, addr: SocketAddr) -> Result<Step, LocalError> {
         _ => Err(LocalError {
             message: format!("UDP to {addr}: {e}"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    /// How the OS reports an ICMP error of an earlier datagram, as constructed errors:
+    /// Linux and macOS say "connection refused"; Windows says WSAECONNRESET (10054),
+    /// which Wine cannot produce (it relays Linux's ECONNREFUSED), so the Windows code
+    /// itself is checked here, where it runs under Wine in CI.
+    #[test]
+    fn port_unreachable_is_refused_on_every_platform() {
+        let addr: SocketAddr = "192.0.2.1:161".parse().unwrap();
+        for kind in [ErrorKind::ConnectionRefused, ErrorKind::ConnectionReset] {
+            assert_eq!(classify(&Error::from(kind), addr).unwrap(), Step::Refused);
+        }
+        #[cfg(windows)]
+        {
+            // WSAECONNRESET, as recv() returns it on Windows.
+            let wsa = Error::from_raw_os_error(10054);
+            assert_eq!(wsa.kind(), ErrorKind::ConnectionReset);
+            assert_eq!(classify(&wsa, addr).unwrap(), Step::Refused);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let econnrefused = Error::from_raw_os_error(111);
+            assert_eq!(classify(&econnrefused, addr).unwrap(), Step::Refused);
+        }
+        assert!(classify(&Error::from(ErrorKind::InvalidData), addr).is_err());
     }
 }

@@ -7,7 +7,8 @@ use std::ffi::OsString;
 /// What uses this port, what does this service or role need, is it really listening,
 /// which service sits on that RPC port, and which firewall rules open exactly that.
 #[derive(Debug, Parser)]
-#[command(name = "portq", version, about, long_about = None, propagate_version = true)]
+// bin_name: help and errors say `portq`, as users type it, not `portq.exe` on Windows.
+#[command(name = "portq", bin_name = "portq", version, about, long_about = None, propagate_version = true)]
 #[command(after_help = "Shorthand: `portq QUERY...` is `portq lookup QUERY...`.")]
 pub struct Cli {
     /// What to do.

@@ -3,13 +3,19 @@
 //! owns it when the operating system lets us see it, and an audit against server roles.
 //!
 //! The OS is reached through the [`ListenerSource`] trait so that tests can feed fixed
-//! socket lists; [`SystemSource`] is the real one (the `listeners` crate, plus
-//! `/proc/net` on Linux so that sockets of processes we may not see are still listed).
+//! socket lists; [`SystemSource`] is the real one: the `listeners` crate names the owners,
+//! and a second source lists every socket, so that sockets of processes we may not see
+//! are still listed ("not attributed"): `/proc/net` on Linux, the IP Helper tables on
+//! Windows. On Windows the services hosted in each process come from the Service
+//! Control Manager.
 
 pub mod audit;
 pub mod firewall;
+pub mod iphelper;
 pub mod procnet;
-pub mod tasklist;
+pub mod services;
+#[cfg(windows)]
+mod winapi;
 
 use portq_catalog::Transport;
 use serde::Serialize;
@@ -150,8 +156,10 @@ impl ListenerSource for SystemSource {
                 owner: Some(o.clone()),
             })
             .collect();
-        // Linux: the kernel's own socket tables list sockets whose process we may not see.
-        for (t, l) in linux_sockets() {
+        // The system's own socket tables list sockets whose process we may not see.
+        let (all_sockets, table_notes) = os_sockets();
+        notes.extend(table_notes);
+        for (t, l) in all_sockets {
             if !owners.contains_key(&(t, l)) {
                 list.push(LocalListener {
                     transport: t,
@@ -194,8 +202,10 @@ fn is_root() -> bool {
     false
 }
 
+/// Every listening socket from the system's own tables (with or without a nameable
+/// owner), and notes on tables that could not be read.
 #[cfg(target_os = "linux")]
-fn linux_sockets() -> Vec<(Transport, SocketAddr)> {
+fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
     let mut out = Vec::new();
     for (file, t, v6) in [
         ("/proc/net/tcp", Transport::Tcp, false),
@@ -216,21 +226,36 @@ fn linux_sockets() -> Vec<(Transport, SocketAddr)> {
             }
         }
     }
-    out
+    (out, Vec::new())
 }
 
-#[cfg(not(target_os = "linux"))]
-fn linux_sockets() -> Vec<(Transport, SocketAddr)> {
-    Vec::new()
+#[cfg(windows)]
+fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    for table in iphelper::Table::ALL {
+        match winapi::socket_table(table) {
+            Ok(bytes) => out.extend(
+                iphelper::decode(table, &bytes)
+                    .into_iter()
+                    .filter(iphelper::Row::is_listening)
+                    .map(|r| (r.transport, r.local)),
+            ),
+            Err(e) => notes.push(format!("cannot read the {table:?} socket table: {e}")),
+        }
+    }
+    (out, notes)
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
+    (Vec::new(), Vec::new())
 }
 
 #[cfg(windows)]
 fn windows_services() -> BTreeMap<u32, Vec<String>> {
-    std::process::Command::new("tasklist")
-        .args(["/svc", "/fo", "csv", "/nh"])
-        .output()
-        .ok()
-        .map(|o| tasklist::parse(&String::from_utf8_lossy(&o.stdout)))
+    winapi::running_services()
+        .map(services::by_pid)
         .unwrap_or_default()
 }
 
@@ -298,6 +323,64 @@ mod tests {
         assert_eq!(inv.listeners[0].address.port(), 88);
         assert!(inv.listeners[0].loopback_only());
         assert_eq!(inv.unattributed().count(), 1);
+    }
+
+    /// Issue 14: every listening socket is listed, attributed or not, on every platform.
+    /// The test's own TCP listener and UDP socket must appear with this process as owner
+    /// where the platform names it. Under Wine (`PORTQ_WINE=1`, scripts/windows-test.sh)
+    /// a socket opened by a Linux process (`PORTQ_WINE_FOREIGN_TCP`), whose owner Windows
+    /// cannot name, must appear too: the Windows code once listed only what the listeners
+    /// crate could attribute, and dropped it.
+    #[test]
+    fn system_snapshot_lists_every_socket() {
+        if !listeners::IS_OS_SUPPORTED {
+            eprintln!("system_snapshot_lists_every_socket: not run (unsupported platform)");
+            return;
+        }
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let inv = SystemSource.snapshot().unwrap();
+        let find = |t: Transport, port: u16| {
+            inv.listeners
+                .iter()
+                .find(|l| l.transport == t && l.address.port() == port)
+        };
+        let mine = std::process::id();
+        for (t, addr) in [
+            (Transport::Tcp, tcp.local_addr().unwrap()),
+            (Transport::Udp, udp.local_addr().unwrap()),
+        ] {
+            let l = find(t, addr.port()).unwrap_or_else(|| panic!("{t:?} {addr} not listed"));
+            if let Some(o) = &l.owner {
+                assert_eq!(o.pid, mine, "{l:?}");
+            }
+        }
+        match std::env::var("PORTQ_WINE_FOREIGN_TCP") {
+            Ok(p) => {
+                let port: u16 = p.parse().unwrap();
+                assert!(
+                    find(Transport::Tcp, port).is_some(),
+                    "the Linux process's listener on {port} is missing: {:?}",
+                    inv.listeners
+                );
+            }
+            Err(_) if std::env::var("PORTQ_WINE").is_ok() => {
+                panic!("PORTQ_WINE=1 needs PORTQ_WINE_FOREIGN_TCP")
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Issue 14: services per process come from the Service Control Manager, whatever
+    /// the display language. Under Wine the old `tasklist /svc` parsing found nothing
+    /// (Wine's tasklist prints no services); the SCM names Wine's running services.
+    #[cfg(windows)]
+    #[test]
+    fn services_per_process_come_from_the_scm() {
+        let by_pid = windows_services();
+        assert!(!by_pid.is_empty(), "no service in any process");
+        assert!(by_pid.keys().all(|pid| *pid != 0));
+        assert!(by_pid.values().flatten().all(|name| !name.is_empty()));
     }
 
     #[test]

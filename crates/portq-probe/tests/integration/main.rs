@@ -9,6 +9,10 @@ mod lab_lock;
 mod check_engine;
 mod check_lab;
 mod check_probes;
+// Full-range sweeps of a network-namespace host under a 256-descriptor limit: Linux only
+// (network namespaces, setrlimit, /dev/null). Windows' concurrency is pinned by
+// `limits::tests` and runs under Wine.
+#[cfg(unix)]
 mod check_sweep;
 mod check_tcp;
 mod check_udp;

