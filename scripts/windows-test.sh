@@ -41,6 +41,13 @@ if [ ! -d "$WINEPREFIX/drive_c" ]; then
     "$wine" wineboot -i >/dev/null 2>&1 || true
     say "made the Wine prefix $WINEPREFIX"
 fi
+# One wineserver for the whole run. Left alone it exits a few seconds after the last Wine
+# process, and a test binary starting in that moment dies with "wine client error: recvmsg:
+# Connection reset by peer" (seen in CI). The trap below stops it. Wine's own background
+# processes (services.exe, rpcss, plugplay) then live as long as the server: start them here,
+# away from the test output's pipe, which they would otherwise hold open.
+wineserver -p
+"$wine" wineboot </dev/null >/dev/null 2>&1 || true
 
 # A socket no Wine process owns: the inventory must still list it (issue 14).
 python3 - <<'PY' > "$dir/foreign.port" &
