@@ -282,8 +282,8 @@ async fn serve(
 }
 
 /// Serves `app` on `listener` (at most [`guard::MAX_CONNECTIONS`] connections, idle ones
-/// closed) until a stop request (Ctrl-C, SIGTERM, or the Windows console closing); streams in progress get a short grace period. The
-/// console and the exporter both stop this way.
+/// closed) until a stop request (Ctrl-C, SIGTERM, or the Windows console closing); streams
+/// in progress get a short grace period. The console and the exporter both stop this way.
 pub(crate) async fn serve_until_stopped(
     listener: tokio::net::TcpListener,
     app: axum::Router,
