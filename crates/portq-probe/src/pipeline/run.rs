@@ -259,7 +259,7 @@ pub fn check_registered(
 }
 
 /// What each host said in the first pass, by host and address.
-type Facts = BTreeMap<(String, IpAddr), HostFacts>;
+type Facts = BTreeMap<(Arc<str>, IpAddr), HostFacts>;
 
 /// What a host said in the first pass that the follow-up needs.
 #[derive(Default)]
@@ -455,7 +455,9 @@ impl Driver {
         if !self.plan.dynamic.is_empty() {
             let mut asked = Vec::new();
             for t in targets.iter() {
-                let epm = facts.get(&(t.host.clone(), t.address)).and_then(|f| f.epm);
+                let epm = facts
+                    .get(&(Arc::from(t.host.as_str()), t.address))
+                    .and_then(|f| f.epm);
                 match epm {
                     Some(PortState::Listening) => asked.push(t),
                     Some(state) => {
@@ -517,7 +519,7 @@ impl Driver {
                 continue;
             }
             let domain = facts
-                .get(&key)
+                .get(&(Arc::from(t.host.as_str()), t.address))
                 .and_then(|f| f.domain.as_deref())
                 .map(|d| (Arc::<str>::from(d), DomainOrigin::Learned));
             units.push(CheckUnit {
@@ -643,7 +645,7 @@ fn registered_ports(
 /// Notes what the first pass tells the follow-up: the state of 135/tcp and the
 /// domain the host named over CLDAP or LDAP.
 fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16) {
-    let entry = facts.entry((f.host.to_string(), f.address)).or_default();
+    let entry = facts.entry((Arc::clone(&f.host), f.address)).or_default();
     if f.transport == Transport::Tcp && f.port == epm_port {
         entry.epm = Some(f.state);
     }

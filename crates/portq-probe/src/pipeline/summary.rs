@@ -350,7 +350,7 @@ impl DiscoveryReport {
 struct SrvTracker {
     found: Arc<Discovery>,
     /// (host, address, port) of every record target → its state once checked.
-    states: BTreeMap<(String, IpAddr, u16), Option<PortState>>,
+    states: BTreeMap<(Arc<str>, IpAddr, u16), Option<PortState>>,
 }
 
 impl SrvTracker {
@@ -358,7 +358,7 @@ impl SrvTracker {
         let mut states = BTreeMap::new();
         for t in found.records.iter().flat_map(|r| &r.targets) {
             for a in &t.addresses {
-                states.insert((t.host.clone(), *a, t.port), None);
+                states.insert((Arc::from(t.host.as_str()), *a, t.port), None);
             }
         }
         SrvTracker { found, states }
@@ -370,7 +370,7 @@ impl SrvTracker {
         }
         if let Some(s) = self
             .states
-            .get_mut(&(f.host.to_string(), f.address, f.port))
+            .get_mut(&(Arc::clone(&f.host), f.address, f.port))
         {
             *s = Some(f.state);
         }
@@ -384,7 +384,7 @@ impl SrvTracker {
                 address: *a,
                 state: self
                     .states
-                    .get(&(t.host.clone(), *a, t.port))
+                    .get(&(Arc::from(t.host.as_str()), *a, t.port))
                     .copied()
                     .flatten(),
             })
