@@ -46,7 +46,14 @@ fi
 # Connection reset by peer" (seen in CI). The trap below stops it. Wine's own background
 # processes (services.exe, rpcss, plugplay) then live as long as the server: start them here,
 # away from the test output's pipe, which they would otherwise hold open.
-wineserver -p
+# The server that made the prefix may still be idling: wineserver then exits 2 ("already
+# running"), so wait for it to go and try again (bounded).
+persistent=
+for _ in 1 2 3 4 5; do
+    if wineserver -p 2>/dev/null; then persistent=1; break; fi
+    wineserver -w 2>/dev/null || sleep 1
+done
+[ -n "$persistent" ] || { say "FAILED: could not start a persistent wineserver"; exit 1; }
 "$wine" wineboot </dev/null >/dev/null 2>&1 || true
 
 # A socket no Wine process owns: the inventory must still list it (issue 14).
