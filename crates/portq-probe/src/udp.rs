@@ -169,18 +169,63 @@ async fn open(
     }
 }
 
+/// Waits up to `timeout` for a datagram or an ICMP error. Readiness without a datagram
+/// is not trusted: it may be a pending socket error (Wine reports an ICMP port unreachable that way and
+/// never lets `recv` return it) or a spurious wake-up. tokio's `recv` retries such a
+/// wake-up inside one poll, without yielding, so a reactor that keeps reporting it spins a
+/// worker at 100% CPU past every timeout (seen under Wine). Here the pending error is read
+/// with `SO_ERROR`, the task yields, and the deadline ends the wait.
 async fn receive(
     socket: &UdpSocket,
     buf: &mut [u8],
     timeout: Duration,
     addr: SocketAddr,
 ) -> Result<Step, LocalError> {
-    match tokio::time::timeout(timeout, socket.recv(buf)).await {
-        Err(_) => Ok(Step::Silence),
-        Ok(Ok(n)) => Ok(Step::Reply(n)),
-        Ok(Err(e)) => classify(&e, addr),
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut empty_wakeups: u32 = 0;
+    loop {
+        let ready = match tokio::time::timeout_at(deadline, socket.ready(WAKE_ON)).await {
+            Err(_) => return Ok(Step::Silence),
+            Ok(Err(e)) => return classify(&e, addr),
+            Ok(Ok(ready)) => ready,
+        };
+        // An ICMP error alone (Linux: EPOLLERR without EPOLLIN) is not "readable".
+        let received = if ready.is_readable() {
+            socket.try_recv(buf)
+        } else {
+            Err(std::io::ErrorKind::WouldBlock.into())
+        };
+        match received {
+            Ok(n) => return Ok(Step::Reply(n)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Ok(Some(pending)) = socket.take_error() {
+                    return classify(&pending, addr);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Ok(Step::Silence);
+                }
+                empty_wakeups = empty_wakeups.saturating_add(1);
+                if empty_wakeups > EMPTY_WAKEUPS_BEFORE_PAUSE {
+                    tokio::time::sleep_until(
+                        deadline.min(tokio::time::Instant::now() + EMPTY_WAKEUP_PAUSE),
+                    )
+                    .await;
+                } else {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Err(e) => return classify(&e, addr),
+        }
     }
 }
+
+/// What wakes a receive: a datagram, or a socket error (an ICMP error for this peer).
+const WAKE_ON: tokio::io::Interest = tokio::io::Interest::READABLE.add(tokio::io::Interest::ERROR);
+
+/// Readable wake-ups without a datagram tolerated back to back before each further one
+/// pauses for [`EMPTY_WAKEUP_PAUSE`] (bounds the CPU a misreporting reactor can take).
+const EMPTY_WAKEUPS_BEFORE_PAUSE: u32 = 16;
+const EMPTY_WAKEUP_PAUSE: Duration = Duration::from_millis(5);
 
 fn classify(e: &std::io::Error, addr: SocketAddr) -> Result<Step, LocalError> {
     use std::io::ErrorKind as K;

@@ -18,21 +18,26 @@ async fn udp(port: u16, probe: Option<ProbeKind>) -> portq_probe::Finding {
 
 #[tokio::test]
 async fn a_closed_port_is_not_listening() {
-    // Wine does not turn the ICMP port unreachable into WSAECONNRESET, as Windows does;
-    // udp::tests checks the Windows path on a constructed WSAECONNRESET.
-    if under_wine(
-        "check_udp::a_closed_port_is_not_listening",
-        "no ICMP port unreachable",
-    ) {
-        return;
-    }
+    // Under Wine the ICMP port unreachable is not always seen (Wine does not turn it into
+    // WSAECONNRESET as Windows does; udp::tests checks that path on a constructed error),
+    // and it used to wake the socket for ever with nothing to read: the probe spun at
+    // 100% CPU past its timeout. There the check must end, within its timeouts, as not
+    // listening or as silence.
+    let wine = std::env::var("PORTQ_WINE").as_deref() == Ok("1");
     let port = closed_udp_port();
-    let f = udp(port, None).await;
-    assert_eq!(f.state, PortState::NotListening);
-    assert_eq!(f.attempts, 1);
-    // Also with a protocol probe.
-    let f = udp(port, Some(ProbeKind::Dns)).await;
-    assert_eq!(f.state, PortState::NotListening);
+    for kind in [None, Some(ProbeKind::Dns)] {
+        let started = Instant::now();
+        let f = tokio::time::timeout(Duration::from_secs(20), udp(port, kind))
+            .await
+            .expect("the UDP check ends by itself");
+        if wine && f.state == PortState::ListeningOrFiltered {
+            eprintln!("under Wine: the port unreachable was not seen ({kind:?})");
+            assert!(started.elapsed() < Duration::from_secs(5));
+            continue;
+        }
+        assert_eq!(f.state, PortState::NotListening, "{kind:?}");
+        assert_eq!(f.attempts, 1);
+    }
 }
 
 #[tokio::test]

@@ -107,8 +107,14 @@ fn check(addr: Ipv4Addr) -> (i32, Vec<Value>) {
             "--format",
             "json",
         ])
+        .timeout(std::time::Duration::from_secs(60))
         .output()
         .expect("run portq");
+    assert!(
+        out.status.code().is_some(),
+        "portq did not end within 60 s (killed): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "json ({e}): {}{}",
@@ -130,14 +136,6 @@ fn finding<'a>(rows: &'a [Value], port: u64, proto: &str) -> &'a Value {
 
 #[test]
 fn check_role_rd_gateway_against_loopback_fakes() {
-    // Under Wine, portq.exe once spun at 100% CPU in this check until killed (one run
-    // of two; cause not found yet, so unverified on real Windows).
-    if crate::under_wine(
-        "check_role_rd_gateway_against_loopback_fakes",
-        "portq.exe hung once",
-    ) {
-        return;
-    }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let addr = own_address();
     let Some(udp) = rt.block_on(fakes(addr, true)) else {
@@ -175,8 +173,15 @@ fn check_role_rd_gateway_against_loopback_fakes() {
     );
     drop(udp);
     // Without the UDP socket the kernel answers port unreachable: NOT LISTENING, exit 1.
+    // Under Wine the unreachable is not always seen; the check must still end (it used to
+    // spin at 100% CPU on the woken, empty socket: `check` kills it after 60 s).
     let (code, rows) = check(addr);
-    assert_eq!(finding(&rows, 3391, "udp")["state"], "not_listening");
+    let udp_state = &finding(&rows, 3391, "udp")["state"];
+    if std::env::var("PORTQ_WINE").as_deref() == Ok("1") && udp_state == "listening_or_filtered" {
+        eprintln!("under Wine: the port unreachable was not seen");
+    } else {
+        assert_eq!(udp_state, "not_listening");
+    }
     assert_eq!(finding(&rows, 443, "tcp")["state"], "listening");
     assert_eq!(code, 1);
 }
