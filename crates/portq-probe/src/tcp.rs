@@ -342,6 +342,11 @@ fn connect_now(socket: Socket, addr: SocketAddr, pool: Option<&SocketPool>) -> N
                 Now::Done(attempt)
             }
         }
+    } else if cfg!(windows) {
+        // Windows reports the outcome to the event loop (AFD poll); SO_ERROR read while the
+        // connect is under way is not an answer (under Wine it said "refused" for listening
+        // loopback ports).
+        Now::Pending(socket)
     } else {
         match socket.take_error() {
             Ok(Some(e)) | Err(e) => Now::Done(classify(e)),

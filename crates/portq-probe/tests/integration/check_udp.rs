@@ -36,7 +36,10 @@ async fn a_closed_port_is_not_listening() {
             continue;
         }
         assert_eq!(f.state, PortState::NotListening, "{kind:?}");
-        assert_eq!(f.attempts, 1);
+        if !wine {
+            // Wine may see the unreachable only on the next send.
+            assert_eq!(f.attempts, 1);
+        }
     }
 }
 

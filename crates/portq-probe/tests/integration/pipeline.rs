@@ -213,14 +213,6 @@ async fn fake_mapper(registered: u16) -> u16 {
 
 #[tokio::test]
 async fn the_follow_up_checks_what_the_mapper_registered_labelled_with_its_interfaces() {
-    // Under Wine the fake mapper's connection is reset (10054) before it answers; not
-    // seen on Linux; unverified on real Windows.
-    if crate::check_support::under_wine(
-        "the_follow_up_checks_what_the_mapper_registered",
-        "fake mapper reset",
-    ) {
-        return;
-    }
     let registered = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .expect("bind");

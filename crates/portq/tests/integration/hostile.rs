@@ -99,6 +99,11 @@ fn accept_loop(l: TcpListener, b: Behaviour, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
         match l.accept() {
             Ok((s, _)) => {
+                // Windows hands out accepted sockets in the listener's non-blocking mode
+                // (Linux does not): the server threads below block.
+                if s.set_nonblocking(false).is_err() {
+                    continue;
+                }
                 let stop = Arc::clone(&stop);
                 thread::spawn(move || serve(s, b, stop));
             }
@@ -247,14 +252,6 @@ fn portq(args: &[String]) -> (i32, String, String, Duration) {
 
 #[test]
 fn rpc_survives_every_hostile_mapper_within_the_timeout() {
-    // Under Wine the well-behaved mapper's connection arrives closed (0 bytes read); not
-    // seen on Linux; unverified on real Windows.
-    if crate::under_wine(
-        "rpc_survives_every_hostile_mapper_within_the_timeout",
-        "fake mappers on 127.0.0.2-9 misbehave",
-    ) {
-        return;
-    }
     let cases = [
         Behaviour::Good,
         Behaviour::Silent,
@@ -332,13 +329,6 @@ fn rpc_survives_every_hostile_mapper_within_the_timeout() {
 
 #[test]
 fn check_keeps_going_past_hostile_ports() {
-    // As above: under Wine the good mapper on 127.0.0.2 closes at once.
-    if crate::under_wine(
-        "check_keeps_going_past_hostile_ports",
-        "fake mappers on 127.0.0.2-9 misbehave",
-    ) {
-        return;
-    }
     // TCP: a silent server, a trickler and a reset all count as LISTENING (the connect
     // proved it) and get their probe's error as evidence; the endpoint-mapper probe runs
     // on each because the test names the probe for the port.
@@ -367,14 +357,18 @@ fn check_keeps_going_past_hostile_ports() {
     ] {
         let stop = Arc::clone(&stop);
         let seen = Arc::clone(&seen);
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
+        // Polled rather than blocking with a read timeout: under Wine a blocking receive
+        // with SO_RCVTIMEO never saw the probes.
+        sock.set_nonblocking(true).unwrap();
         udp_threads.push(thread::spawn(move || {
             let mut buf = [0u8; 2048];
             while !stop.load(Ordering::Relaxed) {
-                if let Ok((_, from)) = sock.recv_from(&mut buf) {
-                    *seen.lock().unwrap() += 1;
-                    let _: Result<usize, _> = sock.send_to(&reply, from);
+                match sock.recv_from(&mut buf) {
+                    Ok((_, from)) => {
+                        *seen.lock().unwrap() += 1;
+                        let _: Result<usize, _> = sock.send_to(&reply, from);
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
             }
         }));
@@ -442,10 +436,25 @@ fn check_keeps_going_past_hostile_ports() {
             .find(|r| r["host"] == hosts[0].as_str() && r["protocol"] == "udp" && r["port"] == port)
             .unwrap()
     };
-    for p in [gp, bp] {
+    // Under Wine the replies of these fakes (Wine sockets themselves) never reach
+    // portq.exe although the fakes receive its probes; against a Linux UDP server the
+    // same garbage reply is read and reported by portq.exe. So this part runs natively.
+    let udp_ports = if crate::under_wine(
+        "check_keeps_going_past_hostile_ports (UDP part)",
+        "replies between two Wine processes' UDP sockets are lost",
+    ) {
+        vec![]
+    } else {
+        vec![gp, bp]
+    };
+    for p in udp_ports {
         let r = udp(p);
         assert_ne!(r["state"], "not_listening", "{r}");
-        assert!(!r["evidence"].as_array().unwrap().is_empty(), "{r}");
+        assert!(
+            !r["evidence"].as_array().unwrap().is_empty(),
+            "{r} (datagrams the fakes received: {})",
+            seen.lock().unwrap()
+        );
     }
     assert!(*seen.lock().unwrap() >= 2);
     assert!(!stderr.contains("panicked"));
