@@ -551,7 +551,7 @@ impl WorkSource {
             let Some(unit) = self.units.next() else {
                 return;
             };
-            let mut ports = unit.ports.iter();
+            let mut ports = PortSpec::iter_shared(&unit.ports);
             let Some(first) = ports.next() else {
                 continue;
             };
@@ -1028,7 +1028,9 @@ async fn check_port(
 /// The DNS domain of a host name: everything after the first label, if that leaves
 /// at least two labels (`dc1.example.test` → `example.test`; `dc1`, `dc1.local` → none).
 fn domain_of(host: &str) -> Option<&str> {
-    if host.parse::<IpAddr>().is_ok() {
+    // An address in text form (every target of a sweep) has no domain; checked without
+    // parsing it.
+    if host.contains(':') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return None;
     }
     let (_, rest) = host.trim_end_matches('.').split_once('.')?;

@@ -216,16 +216,17 @@ impl PortSpec {
             .is_ok()
     }
 
-    /// Every (transport, port), TCP first, ascending; owns its data.
+    /// Every (transport, port), TCP first, ascending; owns its data (a copy of this spec).
     pub fn iter(&self) -> PortIter {
-        let ranges: Vec<(Transport, PortRange)> = self
-            .tcp
-            .iter()
-            .map(|r| (Transport::Tcp, *r))
-            .chain(self.udp.iter().map(|r| (Transport::Udp, *r)))
-            .collect();
+        Self::iter_shared(&std::sync::Arc::new(self.clone()))
+    }
+
+    /// Like [`PortSpec::iter`] over a shared spec, without copying it: the engine walks
+    /// one spec for every target of a sweep.
+    pub fn iter_shared(spec: &std::sync::Arc<PortSpec>) -> PortIter {
         PortIter {
-            ranges: ranges.into(),
+            spec: std::sync::Arc::clone(spec),
+            udp: false,
             idx: 0,
             next: None,
         }
@@ -369,7 +370,9 @@ fn merge_ranges(v: &mut Vec<PortRange>) {
 /// Iterator over the (transport, port) pairs of a [`PortSpec`].
 #[derive(Debug, Clone)]
 pub struct PortIter {
-    ranges: std::sync::Arc<[(Transport, PortRange)]>,
+    spec: std::sync::Arc<PortSpec>,
+    /// Walking the UDP ranges (the TCP ones are done).
+    udp: bool,
     idx: usize,
     next: Option<u16>,
 }
@@ -378,15 +381,30 @@ impl Iterator for PortIter {
     type Item = (Transport, u16);
 
     fn next(&mut self) -> Option<(Transport, u16)> {
-        let (t, r) = *self.ranges.get(self.idx)?;
-        let port = self.next.unwrap_or(r.start);
-        if port >= r.end {
-            self.idx += 1;
-            self.next = None;
-        } else {
-            self.next = Some(port + 1);
+        loop {
+            let (t, list) = if self.udp {
+                (Transport::Udp, &self.spec.udp)
+            } else {
+                (Transport::Tcp, &self.spec.tcp)
+            };
+            let Some(r) = list.get(self.idx) else {
+                if self.udp {
+                    return None;
+                }
+                self.udp = true;
+                self.idx = 0;
+                self.next = None;
+                continue;
+            };
+            let port = self.next.unwrap_or(r.start);
+            if port >= r.end {
+                self.idx += 1;
+                self.next = None;
+            } else {
+                self.next = Some(port + 1);
+            }
+            return Some((t, port));
         }
-        Some((t, port))
     }
 }
 

@@ -701,6 +701,15 @@ fn read_target_file(path: &Path, max_bytes: u64) -> Result<String, TargetError> 
     })
 }
 
+/// An address in text form, in one allocation (`to_string` grows its buffer piece by
+/// piece); a sweep makes one per target.
+fn address_text(address: IpAddr) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(if address.is_ipv4() { 15 } else { 39 });
+    let _ = write!(text, "{address}");
+    text
+}
+
 /// One address to check, with the name the user gave it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Target {
@@ -789,7 +798,7 @@ impl Iterator for TargetIter {
                     }
                     let address = u128_to_ip(cur, first.is_ipv4());
                     return Some(Target {
-                        host: address.to_string(),
+                        host: address_text(address),
                         address,
                     });
                 }

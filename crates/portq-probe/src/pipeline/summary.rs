@@ -90,8 +90,8 @@ pub struct Unmet {
 /// One host's part of the verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostSummary {
-    /// Host as given.
-    pub host: String,
+    /// Host as given (shared with its findings).
+    pub host: Arc<str>,
     /// Address checked.
     pub address: IpAddr,
     /// Findings per state.
@@ -478,7 +478,7 @@ impl CheckSummary {
         }
         for h in &self.hosts {
             let who = host_label(&h.host, h.address);
-            match by_host.get(&(h.host.as_str(), h.address)) {
+            match by_host.get(&(&*h.host, h.address)) {
                 None if h.expected > 0 => lines.push(format!(
                     "all {} required port{} listening on {who}",
                     h.expected,
@@ -621,7 +621,7 @@ impl Tally {
             Some(e) => Some(e),
             None if known < MAX_HOST_SUMMARIES => {
                 Some(self.hosts.entry(key).or_insert_with(|| HostSummary {
-                    host: f.host.to_string(),
+                    host: Arc::clone(&f.host),
                     address: f.address,
                     states: StateCounts::default(),
                     expected: 0,
