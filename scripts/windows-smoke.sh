@@ -90,11 +90,74 @@ PY
         fails=$((fails + 1))
         echo "windows-smoke: FAIL $name: GET $path did not answer /$pattern/"; head -c 1500 "$out/$name.log"
     fi
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    # Ctrl-C: Wine hands SIGINT to a console program as CTRL_C_EVENT, which portq's
+    # Windows signal handling (crates/portq/src/signals.rs) must turn into a clean stop.
+    # (timeout passes the signal on to portq.exe.)
+    kill -INT "$pid" 2>/dev/null || true
+    local rc=0
+    stopped_within 15 "$pid"
+    wait "$pid" 2>/dev/null || rc=$?
+    runs=$((runs + 1))
+    if [ "$rc" = 0 ] && grep -q 'portq: stopping' "$out/$name.log"; then
+        echo "windows-smoke: ok   $name-ctrl-c (exit 0)"
+    else
+        fails=$((fails + 1))
+        echo "windows-smoke: FAIL $name-ctrl-c: exit $rc (want 0 and 'portq: stopping')"; head -c 1500 "$out/$name.log"
+    fi
+}
+
+# stopped_within SECONDS PID: waits (bounded) for PID to end; kills it if it does not.
+stopped_within() {
+    local limit=$(( $1 * 10 )) pid=$2 n=0
+    while kill -0 "$pid" 2>/dev/null && [ "$n" -lt "$limit" ]; do sleep 0.1; n=$((n + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "windows-smoke: pid $pid still running after $1 s: killed"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
 }
 serve_http serve / '<html|<!doctype' serve
 serve_http exporter /metrics 'portq_' exporter
+
+# Ctrl-C during a check: a rate-limited check of 20 listeners of this script's own is
+# interrupted after a few findings; what was found is written as valid JSON marked
+# interrupted, and the exit code is 130 (as on Linux, where tests/integration/scale.rs
+# checks the same with real signals).
+python3 - <<'PY' >"$out/many.ports" &
+import socket, time
+ls = []
+for _ in range(20):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16); ls.append(s)
+print(",".join(str(s.getsockname()[1]) for s in ls), flush=True)
+time.sleep(300)
+PY
+pids+=($!)
+for _ in $(seq 50); do [ -s "$out/many.ports" ] && break; sleep 0.1; done
+timeout 120 "$wine" "$exe" check 127.0.0.1 -p "$(cat "$out/many.ports")" --no-probe --rate 2 \
+    --format json >"$out/ctrl-c.json" 2>"$out/ctrl-c.err" &
+cc_pid=$!
+pids+=($cc_pid)
+sleep 5
+kill -INT "$cc_pid" 2>/dev/null || true
+stopped_within 20 "$cc_pid"
+cc_rc=0
+wait "$cc_pid" 2>/dev/null || cc_rc=$?
+runs=$((runs + 1))
+if [ "$cc_rc" = 130 ] && grep -q 'interrupted: [0-9]* of 20 checks done' "$out/ctrl-c.err" \
+    && python3 - "$out/ctrl-c.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+found = doc["findings"]
+assert doc["summary"]["interrupted"] is True, doc["summary"]
+assert 1 <= len(found) < 20, len(found)
+assert all(f["state"] == "listening" for f in found), found
+PY
+then
+    echo "windows-smoke: ok   check-ctrl-c (exit 130)"
+else
+    fails=$((fails + 1))
+    echo "windows-smoke: FAIL check-ctrl-c: exit $cc_rc (want 130, JSON marked interrupted)"
+    head -c 1500 "$out/ctrl-c.err"; head -c 1500 "$out/ctrl-c.json"
+fi
 
 echo "windows-smoke: $((runs - fails)) of $runs passed"
 [ "$fails" = 0 ]
