@@ -148,29 +148,28 @@ impl ListenerSource for SystemSource {
             }
             Err(e) => notes.push(format!("processes could not be attributed: {e}")),
         }
-        let mut list: Vec<LocalListener> = owners
-            .iter()
-            .map(|((t, a), o)| LocalListener {
-                transport: *t,
-                address: *a,
-                owner: Some(o.clone()),
-            })
-            .collect();
         // The system's own socket tables list sockets whose process we may not see.
         let (all_sockets, table_notes) = os_sockets();
         notes.extend(table_notes);
-        for (t, l) in all_sockets {
-            if !owners.contains_key(&(t, l)) {
-                list.push(LocalListener {
-                    transport: t,
-                    address: l,
-                    owner: None,
-                });
-            }
-        }
+        let list = merge(owners, all_sockets, &services);
         let inv = Inventory::new(list, notes);
         let missing = inv.unattributed().count();
+        let unnamed = inv
+            .listeners
+            .iter()
+            .filter(|l| l.owner.as_ref().is_some_and(|o| o.name.is_empty()))
+            .count();
         let mut inv = inv;
+        if unnamed > 0 {
+            inv.notes.push(format!(
+                "{unnamed} socket(s) have a process id but no readable process name{}",
+                if is_root() {
+                    ""
+                } else {
+                    " (run as root/Administrator to see every process)"
+                }
+            ));
+        }
         if missing > 0 {
             inv.notes.push(format!(
                 "{missing} socket(s) could not be attributed to a process{}",
@@ -202,10 +201,47 @@ fn is_root() -> bool {
     false
 }
 
+/// The listeners: those the `listeners` crate named an owner for, then every other socket of
+/// the system's tables. Those keep the process id the table gives (Windows' IP Helper
+/// does; 0 means it did not) with the services the Service Control Manager runs in that
+/// process, which it tells without access to the process itself; their name stays empty.
+fn merge(
+    owners: BTreeMap<(Transport, SocketAddr), Owner>,
+    sockets: Vec<OsSocket>,
+    services: &BTreeMap<u32, Vec<String>>,
+) -> Vec<LocalListener> {
+    let mut list: Vec<LocalListener> = Vec::with_capacity(owners.len() + sockets.len());
+    for (t, address, pid) in sockets {
+        if owners.contains_key(&(t, address)) {
+            continue;
+        }
+        list.push(LocalListener {
+            transport: t,
+            address,
+            owner: pid.filter(|p| *p != 0).map(|pid| Owner {
+                pid,
+                name: String::new(),
+                path: String::new(),
+                services: services.get(&pid).cloned().unwrap_or_default(),
+            }),
+        });
+    }
+    list.extend(owners.into_iter().map(|((t, a), o)| LocalListener {
+        transport: t,
+        address: a,
+        owner: Some(o),
+    }));
+    list
+}
+
+/// A listening socket from the system's own tables: transport, local address, and the
+/// owning process id when the table gives one.
+type OsSocket = (Transport, SocketAddr, Option<u32>);
+
 /// Every listening socket from the system's own tables (with or without a nameable
 /// owner), and notes on tables that could not be read.
 #[cfg(target_os = "linux")]
-fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
+fn os_sockets() -> (Vec<OsSocket>, Vec<String>) {
     let mut out = Vec::new();
     for (file, t, v6) in [
         ("/proc/net/tcp", Transport::Tcp, false),
@@ -222,7 +258,8 @@ fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
                 _ => s.unconnected,
             };
             if listening {
-                out.push((t, s.local));
+                // /proc/net gives the socket's inode, not its process.
+                out.push((t, s.local, None));
             }
         }
     }
@@ -230,7 +267,7 @@ fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
 }
 
 #[cfg(windows)]
-fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
+fn os_sockets() -> (Vec<OsSocket>, Vec<String>) {
     let mut out = Vec::new();
     let mut notes = Vec::new();
     for table in iphelper::Table::ALL {
@@ -239,7 +276,7 @@ fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
                 iphelper::decode(table, &bytes)
                     .into_iter()
                     .filter(iphelper::Row::is_listening)
-                    .map(|r| (r.transport, r.local)),
+                    .map(|r| (r.transport, r.local, Some(r.pid))),
             ),
             Err(e) => notes.push(format!("cannot read the {table:?} socket table: {e}")),
         }
@@ -248,7 +285,7 @@ fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]
-fn os_sockets() -> (Vec<(Transport, SocketAddr)>, Vec<String>) {
+fn os_sockets() -> (Vec<OsSocket>, Vec<String>) {
     (Vec::new(), Vec::new())
 }
 
@@ -306,6 +343,41 @@ mod tests {
                 services: vec![],
             }),
         }
+    }
+
+    /// A socket the listeners crate could not name keeps the table's process id and the
+    /// SCM's services of that process (Windows, unelevated: RpcSs on 135 in a svchost);
+    /// without a process id it stays unattributed; a named owner is kept as it is.
+    #[test]
+    fn sockets_without_a_named_owner_keep_the_tables_pid_and_its_services() {
+        let named = l(Transport::Tcp, "0.0.0.0:3389", Some(7));
+        let owners = BTreeMap::from([(
+            (Transport::Tcp, named.address),
+            named.owner.clone().unwrap(),
+        )]);
+        let services =
+            BTreeMap::from([(1234, vec!["RpcEptMapper".to_string(), "RpcSs".to_string()])]);
+        let sockets = vec![
+            (Transport::Tcp, "0.0.0.0:135".parse().unwrap(), Some(1234)),
+            (Transport::Tcp, "0.0.0.0:445".parse().unwrap(), Some(0)),
+            (Transport::Udp, "0.0.0.0:53".parse().unwrap(), None),
+            (Transport::Tcp, named.address, Some(9)),
+        ];
+        let inv = Inventory::new(merge(owners, sockets, &services), vec![]);
+        let find = |t, a: &str| {
+            inv.listeners
+                .iter()
+                .find(|l| l.transport == t && l.address == a.parse().unwrap())
+                .unwrap()
+        };
+        let rpc = find(Transport::Tcp, "0.0.0.0:135").owner.clone().unwrap();
+        assert_eq!((rpc.pid, rpc.name.as_str()), (1234, ""));
+        assert_eq!(rpc.services, ["RpcEptMapper", "RpcSs"]);
+        assert!(find(Transport::Tcp, "0.0.0.0:445").owner.is_none());
+        assert!(find(Transport::Udp, "0.0.0.0:53").owner.is_none());
+        assert_eq!(find(Transport::Tcp, "0.0.0.0:3389"), &named);
+        assert_eq!(inv.listeners.len(), 4);
+        assert_eq!(inv.unattributed().count(), 2);
     }
 
     #[test]

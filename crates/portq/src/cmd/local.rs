@@ -117,7 +117,7 @@ fn listener_row(l: &LocalListener) -> ListenerRow<'_> {
         address: l.address.ip().to_string(),
         port: l.address.port(),
         pid: l.owner.as_ref().map(|o| o.pid),
-        process: l.owner.as_ref().map(|o| o.name.as_str()),
+        process: process_name(l),
         path: l
             .owner
             .as_ref()
@@ -152,7 +152,7 @@ fn show_inventory(inv: &Inventory, format: LocalFormat) -> Result<(), Failure> {
                     r.address.clone(),
                     r.port.to_string(),
                     r.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
-                    r.process.unwrap_or("(not attributed)").to_owned(),
+                    process_cell(r.pid, r.process).to_owned(),
                     r.windows_services.join(", "),
                     r.catalog.join(", "),
                 ]);
@@ -272,11 +272,7 @@ fn show_audit(
                 .as_ref()
                 .and_then(|l| l.owner.as_ref())
                 .map(|o| o.pid),
-            process: r
-                .listener
-                .as_ref()
-                .and_then(|l| l.owner.as_ref())
-                .map(|o| o.name.as_str()),
+            process: r.listener.as_ref().and_then(process_name),
             services: &r.services,
             roles: &r.roles,
             firewall: fw
@@ -334,13 +330,12 @@ fn show_audit(
                     r.port.to_string(),
                     r.address.clone().unwrap_or_else(|| "-".into()),
                     r.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
-                    r.process
-                        .unwrap_or(if r.address.is_some() {
-                            "(not attributed)"
-                        } else {
-                            "-"
-                        })
-                        .to_owned(),
+                    if r.address.is_some() {
+                        process_cell(r.pid, r.process)
+                    } else {
+                        "-"
+                    }
+                    .to_owned(),
                     r.services.join(", "),
                 ]);
                 if fw.is_some() {
@@ -379,12 +374,30 @@ fn show_audit(
     result.map_err(Failure::runtime)
 }
 
-fn describe(l: &LocalListener) -> String {
-    let owner = l
-        .owner
+/// The owner's process name, when the system let us read it.
+fn process_name(l: &LocalListener) -> Option<&str> {
+    l.owner
         .as_ref()
-        .map(|o| format!("pid {} {}", o.pid, o.name))
-        .unwrap_or_else(|| "(not attributed)".into());
+        .map(|o| o.name.as_str())
+        .filter(|n| !n.is_empty())
+}
+
+/// The PROCESS cell: the name, or why there is none (a process id without a readable
+/// name, or no owner at all).
+fn process_cell(pid: Option<u32>, name: Option<&str>) -> &str {
+    match (pid, name) {
+        (_, Some(n)) => n,
+        (Some(_), None) => "(name not readable)",
+        (None, None) => "(not attributed)",
+    }
+}
+
+fn describe(l: &LocalListener) -> String {
+    let owner = match (&l.owner, process_name(l)) {
+        (Some(o), Some(name)) => format!("pid {} {name}", o.pid),
+        (Some(o), None) => format!("pid {}", o.pid),
+        (None, _) => "(not attributed)".into(),
+    };
     let cat = catalog_names(l.transport, l.address.port());
     format!(
         "{} {} {}{}",

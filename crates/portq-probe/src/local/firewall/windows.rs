@@ -255,7 +255,7 @@ fn owner_matches(rule: &Rule, listener: Option<&LocalListener>) -> Option<bool> 
             .join(",");
         match owner {
             // Kernel listeners (SMB, HTTP.sys) belong to "System", which rules name so.
-            Some(o) if want.eq_ignore_ascii_case("system") => {
+            Some(o) if want.eq_ignore_ascii_case("system") && !o.name.is_empty() => {
                 if !o.name.eq_ignore_ascii_case("system") {
                     return Some(false);
                 }
@@ -553,6 +553,18 @@ mod tests {
         assert_eq!(
             tcp(445, Some(&owned(445, "System", "", &[]))),
             "allowed (except from 10.99.0.0/255.255.0.0)"
+        );
+        // An owner known by its process id only (not elevated): the "System" rule is
+        // stated as a condition, not taken as a certain "blocked".
+        assert_eq!(
+            tcp(445, Some(&owned(445, "", "", &[]))),
+            "allowed (except from 10.99.0.0/255.255.0.0; for System only)"
+        );
+        // The same for 135: the SCM named the service in that process, but the rule also
+        // names svchost.exe, whose path is unknown here, so it stays a condition.
+        assert_eq!(
+            tcp(135, Some(&owned(135, "", "", &["RpcSs"]))),
+            "allowed (for %systemroot%\\system32\\svchost.exe service rpcss only)"
         );
         // Block wins over allow, whatever their order.
         assert_eq!(tcp(23, None), "blocked (rule \"Block Telnet\")");
