@@ -160,25 +160,18 @@ impl ListenerSource for SystemSource {
             .filter(|l| l.owner.as_ref().is_some_and(|o| o.name.is_empty()))
             .count();
         let mut inv = inv;
-        if unnamed > 0 {
-            inv.notes.push(format!(
-                "{unnamed} socket(s) have a process id but no readable process name{}",
-                if is_root() {
-                    ""
-                } else {
-                    " (run as root/Administrator to see every process)"
-                }
-            ));
-        }
-        if missing > 0 {
-            inv.notes.push(format!(
-                "{missing} socket(s) could not be attributed to a process{}",
-                if is_root() {
-                    ""
-                } else {
-                    " (run as root/Administrator to see every process)"
-                }
-            ));
+        let hint = if is_root() {
+            ""
+        } else {
+            " (run as root/Administrator to see every process)"
+        };
+        for (count, what) in [
+            (unnamed, "have a process id but no readable process name"),
+            (missing, "could not be attributed to a process"),
+        ] {
+            if count > 0 {
+                inv.notes.push(format!("{count} socket(s) {what}{hint}"));
+            }
         }
         Ok(inv)
     }
