@@ -170,11 +170,12 @@ async fn open(
 }
 
 /// Waits up to `timeout` for a datagram or an ICMP error. Readiness without a datagram
-/// is not trusted: it may be a pending socket error (Wine reports an ICMP port unreachable that way and
-/// never lets `recv` return it) or a spurious wake-up. tokio's `recv` retries such a
-/// wake-up inside one poll, without yielding, so a reactor that keeps reporting it spins a
-/// worker at 100% CPU past every timeout (seen under Wine). Here the pending error is read
-/// with `SO_ERROR`, the task yields, and the deadline ends the wait.
+/// is not trusted: it may be a pending socket error (Wine reports an ICMP port
+/// unreachable that way and never lets `recv` return it) or a spurious wake-up. tokio's
+/// `recv` retries such a wake-up inside one poll, without yielding, so a reactor that
+/// keeps reporting it spins a worker at 100% CPU past every timeout (seen under Wine).
+/// Here the pending error is read with `SO_ERROR`, the task yields, and the deadline
+/// ends the wait.
 async fn receive(
     socket: &UdpSocket,
     buf: &mut [u8],
