@@ -23,7 +23,7 @@ async fn a_closed_port_is_not_listening() {
     // and it used to wake the socket for ever with nothing to read: the probe spun at
     // 100% CPU past its timeout. There the check must end, within its timeouts, as not
     // listening or as silence.
-    let wine = std::env::var("PORTQ_WINE").as_deref() == Ok("1");
+    let wine = wine();
     let port = closed_udp_port();
     for kind in [None, Some(ProbeKind::Dns)] {
         let started = Instant::now();

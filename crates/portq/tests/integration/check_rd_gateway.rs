@@ -177,7 +177,7 @@ fn check_role_rd_gateway_against_loopback_fakes() {
     // spin at 100% CPU on the woken, empty socket: `check` kills it after 60 s).
     let (code, rows) = check(addr);
     let udp_state = &finding(&rows, 3391, "udp")["state"];
-    if std::env::var("PORTQ_WINE").as_deref() == Ok("1") && udp_state == "listening_or_filtered" {
+    if crate::wine() && udp_state == "listening_or_filtered" {
         eprintln!("under Wine: the port unreachable was not seen");
     } else {
         assert_eq!(udp_state, "not_listening");

@@ -19,10 +19,15 @@ mod local_firewall;
 mod scale;
 mod serve;
 
-/// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`): prints
-/// why `test` does not run there. Each caller says what Wine does not emulate.
+/// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`).
+pub(crate) fn wine() -> bool {
+    cfg!(windows) && std::env::var("PORTQ_WINE").as_deref() == Ok("1")
+}
+
+/// True under Wine: prints why `test` does not run there. Each caller says what Wine
+/// does not emulate.
 pub(crate) fn under_wine(test: &str, why: &str) -> bool {
-    let wine = cfg!(windows) && std::env::var("PORTQ_WINE").as_deref() == Ok("1");
+    let wine = wine();
     if wine {
         eprintln!("NOT RUN under Wine: {test}: {why}");
     }

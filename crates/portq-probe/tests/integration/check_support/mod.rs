@@ -26,17 +26,21 @@ pub const SERVER_MAX: usize = 64;
 
 pub const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// Options with short timeouts for loopback tests.
-/// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`): prints
-/// why `test` does not run there.
+/// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`).
+pub fn wine() -> bool {
+    cfg!(windows) && std::env::var("PORTQ_WINE").as_deref() == Ok("1")
+}
+
+/// True under Wine: prints why `test` does not run there.
 pub fn under_wine(test: &str, why: &str) -> bool {
-    let wine = cfg!(windows) && std::env::var("PORTQ_WINE").as_deref() == Ok("1");
+    let wine = wine();
     if wine {
         eprintln!("NOT RUN under Wine: {test}: {why}");
     }
     wine
 }
 
+/// Options with short timeouts for loopback tests.
 pub fn fast_opts() -> CheckOptions {
     CheckOptions {
         timeout: Duration::from_millis(200),
