@@ -346,6 +346,57 @@ fn remove_stale_namespaces() {
     }
 }
 
+/// Set (to the test's name) in a child started by [`run_isolated`].
+const ISOLATED_ENV: &str = "PORTQ_TEST_ISOLATED";
+
+/// True inside the child process [`run_isolated`] started for `test_name`: the test then
+/// runs its body, which may change process-wide state (rlimits, descriptors, signals,
+/// the environment, the working directory) without touching the other tests.
+pub fn in_isolated_child(test_name: &str) -> bool {
+    std::env::var(ISOLATED_ENV).as_deref() == Ok(test_name)
+}
+
+/// Runs this test binary's `test_name` alone in a child process (which sees
+/// [`in_isolated_child`] true) and fails unless it passes. The child is bounded: killed
+/// after 10 minutes.
+pub fn run_isolated(test_name: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
+        .env(ISOLATED_ENV, test_name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut out);
+        out
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{test_name}: the isolated child ran past 10 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = reader.join().unwrap_or_default();
+    print!("{out}");
+    assert!(status.success(), "{test_name}: the isolated child failed");
+    // The child must have run exactly that one test, not filtered everything out.
+    assert!(
+        out.contains("1 passed"),
+        "{test_name}: the isolated child ran no test:\n{out}"
+    );
+}
+
 pub const LISTENER_ENV_ADDR: &str = "PORTQ_TEST_LISTENER_ADDR";
 pub const LISTENER_ENV_PORTS: &str = "PORTQ_TEST_LISTENER_PORTS";
 pub const LISTENER_READY: &str = "PORTQ-LISTENER-READY";
