@@ -38,6 +38,8 @@ pub struct RoleSelection {
     pub role: &'static Role,
     /// The ids of the options that are on.
     pub options: Vec<&'static str>,
+    /// The ids of the options the user turned on by name (`dc:netbios`), not by default.
+    pub asked: Vec<&'static str>,
 }
 
 /// Finds a role by id or alias (case-insensitive).
@@ -83,6 +85,7 @@ pub fn parse_selection(text: &str) -> Result<RoleSelection, RoleError> {
         .filter(|o| o.default)
         .map(|o| o.id)
         .collect();
+    let mut asked: Vec<&'static str> = Vec::new();
     for raw in opts.into_iter().flat_map(|o| o.split(',')) {
         let raw = raw.trim().to_lowercase();
         if raw.is_empty() {
@@ -105,11 +108,17 @@ pub fn parse_selection(text: &str) -> Result<RoleSelection, RoleError> {
             });
         };
         on.retain(|o| *o != opt.id);
+        asked.retain(|o| *o != opt.id);
         if enable {
             on.push(opt.id);
+            asked.push(opt.id);
         }
     }
-    Ok(RoleSelection { role, options: on })
+    Ok(RoleSelection {
+        role,
+        options: on,
+        asked,
+    })
 }
 
 /// A requirement in the union of several roles.
@@ -123,6 +132,11 @@ pub struct RoleEntry {
     pub directions: Vec<Direction>,
     /// The ids of the roles that need it.
     pub roles: Vec<&'static str>,
+    /// True when every role brings it only as optional: the catalogue marks the
+    /// requirement `optional` (KB 832017's NetBIOS footnote, DAC, compatibility
+    /// listeners) and no role's option that brings it was asked for by name. An optional
+    /// port that does not listen is no failure, in every front end.
+    pub optional: bool,
 }
 
 /// The union of the selected roles' requirements, each once, sorted by port.
@@ -133,12 +147,17 @@ pub fn expand(selections: &[RoleSelection]) -> Vec<RoleEntry> {
             if rr.option.is_some_and(|opt| !sel.options.contains(&opt)) {
                 continue;
             }
+            let requirement = rr.requirement();
+            let optional = requirement.has(crate::model::Qualifier::Optional)
+                && !rr.option.is_some_and(|opt| sel.asked.contains(&opt));
             let entry = by_index.entry(rr.requirement).or_insert_with(|| RoleEntry {
                 index: rr.requirement,
-                requirement: rr.requirement(),
+                requirement,
                 directions: Vec::new(),
                 roles: Vec::new(),
+                optional: true,
             });
+            entry.optional &= optional;
             if !entry.directions.contains(&rr.direction) {
                 entry.directions.push(rr.direction);
                 entry.directions.sort();
@@ -164,7 +183,7 @@ pub fn expand(selections: &[RoleSelection]) -> Vec<RoleEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Qualifier, Transport};
+    use crate::model::{PortRange, Qualifier, Transport};
 
     fn has(entries: &[RoleEntry], port: u16, t: Transport) -> bool {
         entries.iter().any(|e| {
@@ -173,6 +192,37 @@ mod tests {
                     .ports
                     .is_some_and(|p| p.contains(port) && p.len() == 1)
         })
+    }
+
+    fn optional(entries: &[RoleEntry], port: u16, t: Transport) -> Option<bool> {
+        let mut found = entries.iter().filter(|e| {
+            e.requirement.transport == t
+                && e.requirement
+                    .ports
+                    .is_some_and(|p| p == PortRange::single(port))
+        });
+        let first = found.next()?;
+        Some(found.fold(first.optional, |acc, e| acc && e.optional))
+    }
+
+    /// Issue 21: NetBIOS is optional for a DC (KB 832017's footnote) unless asked for by
+    /// name; the same rule for `check`, the exporter, the console and `local --expect`.
+    #[test]
+    fn netbios_is_optional_unless_asked_for() {
+        let dc = expand(&[parse_selection("dc").unwrap()]);
+        assert_eq!(optional(&dc, 138, Transport::Udp), Some(true));
+        assert_eq!(optional(&dc, 139, Transport::Tcp), Some(true));
+        assert_eq!(optional(&dc, 88, Transport::Udp), Some(false));
+        let asked = expand(&[parse_selection("dc:netbios").unwrap()]);
+        assert_eq!(optional(&asked, 138, Transport::Udp), Some(false));
+        let off = expand(&[parse_selection("dc:no-netbios").unwrap()]);
+        assert_eq!(optional(&off, 138, Transport::Udp), None);
+        // One role asking for it by name makes it required for the union.
+        let both = expand(&[
+            parse_selection("dc").unwrap(),
+            parse_selection("rodc:netbios").unwrap(),
+        ]);
+        assert_eq!(optional(&both, 138, Transport::Udp), Some(false));
     }
 
     #[test]

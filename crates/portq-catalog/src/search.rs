@@ -761,7 +761,7 @@ mod tests {
                 })
                 .collect()
         };
-        assert!(top("adws").contains(&(Some(PortRange::single(9389)), "lsass")));
+        assert!(top("adws").contains(&(Some(PortRange::single(9389)), "adws")));
         assert!(top("ldaps").contains(&(Some(PortRange::single(636)), "lsass")));
         assert!(top("kerberos password change").contains(&(Some(PortRange::single(464)), "kdc")));
         assert!(top("dns zone transfer").contains(&(Some(PortRange::single(53)), "dns")));

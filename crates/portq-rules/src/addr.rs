@@ -41,6 +41,35 @@ pub fn parse_destinations<S: AsRef<str>>(list: &[S]) -> Result<Vec<IpNet>, Rules
     parse(list, RulesError::BadDestination)
 }
 
+/// The word `--from` takes for "every address" (`--from any`).
+pub const ANY: &str = "any";
+
+/// True when `text` is the word [`ANY`] (any case).
+pub fn is_any(text: &str) -> bool {
+    text.trim().eq_ignore_ascii_case(ANY)
+}
+
+/// Parses client sources (`--from`): like [`parse_sources`], and the word `any` says
+/// every address. Returns the networks and whether `any` was given.
+pub fn parse_from<S: AsRef<str>>(list: &[S]) -> Result<(Vec<IpNet>, bool), RulesError> {
+    let any = list.iter().flat_map(|s| s.as_ref().split(',')).any(is_any);
+    if any {
+        // Still validate the rest: a typo next to `any` is a typo.
+        let rest: Vec<&str> = list
+            .iter()
+            .flat_map(|s| s.as_ref().split(','))
+            .filter(|s| !is_any(s))
+            .collect();
+        if !rest.is_empty() {
+            parse_sources(&rest)?;
+        }
+        return Ok((Vec::new(), true));
+    }
+    Ok((parse_sources(list)?, false))
+}
+
+/// Every item must say something: an empty one (`--to ""`, an unset shell variable,
+/// a stray comma) is an error, never "nothing" or "any".
 fn parse<S: AsRef<str>>(
     list: &[S],
     err: fn(String) -> RulesError,
@@ -50,8 +79,10 @@ fn parse<S: AsRef<str>>(
         .iter()
         .flat_map(|s| s.as_ref().split(','))
         .map(str::trim)
-        .filter(|s| !s.is_empty())
     {
+        if item.is_empty() {
+            return Err(RulesError::EmptyAddress);
+        }
         out.extend(parse_item(item).ok_or_else(|| err(item.to_owned()))?);
     }
     Ok(out)

@@ -12,6 +12,16 @@ pub enum RulesError {
     /// A source address that is not an IP address or CIDR block.
     #[error("invalid address or CIDR '{0}' (expected e.g. 10.0.0.0/8 or 2001:db8::/32)")]
     BadCidr(String),
+    /// An empty address value (`--to ""`, an unset shell variable, a stray comma).
+    #[error(
+        "empty address value (an unset shell variable?): give an address, CIDR or range, e.g. 10.0.0.0/8"
+    )]
+    EmptyAddress,
+    /// No client sources given: the rules would open the role's ports to every address.
+    #[error(
+        "no --from given: these rules would open the role's ports to every address; give --from CIDR (the clients' networks), or --from any to open them to everyone"
+    )]
+    NoSources,
     /// A destination (`--to`) that is not an address, CIDR block or address range.
     #[error(
         "invalid destination '{0}' (expected an address, a CIDR such as 10.0.1.0/24, or a range such as 10.0.1.10-10.0.1.11)"

@@ -16,8 +16,11 @@ pub const MIN_RPC_RANGE: u32 = 100;
 /// How the user narrowed where RPC services listen, and who may connect.
 #[derive(Debug, Clone, Default)]
 pub struct RuleOptions {
-    /// Sources allowed for client traffic (empty: any).
+    /// Sources allowed for client traffic. Empty is refused ([`RulesError::NoSources`])
+    /// unless [`RuleOptions::any_source`] says every address.
     pub from: Vec<IpNet>,
+    /// The user asked for every source (`--from any`): an empty `from` then means any.
+    pub any_source: bool,
     /// Sources for traffic from other servers of the role; defaults to `from`.
     pub peers: Option<Vec<IpNet>>,
     /// Sources for management traffic; defaults to `from`.
@@ -116,7 +119,9 @@ struct Group {
     roles: Vec<&'static str>,
 }
 
-fn scope(opts: &RuleOptions, directions: &[Direction]) -> Vec<IpNet> {
+/// The sources of a requirement: its directions' option, `--from` by default. Every
+/// address (an empty list) only when the user said `--from any`.
+fn scope(opts: &RuleOptions, directions: &[Direction]) -> Result<Vec<IpNet>, RulesError> {
     let mut out: Vec<IpNet> = Vec::new();
     for d in directions {
         let s = match d {
@@ -125,11 +130,15 @@ fn scope(opts: &RuleOptions, directions: &[Direction]) -> Vec<IpNet> {
             Direction::Management => opts.management.as_ref().unwrap_or(&opts.from),
         };
         if s.is_empty() {
-            return Vec::new();
+            return if opts.any_source {
+                Ok(Vec::new())
+            } else {
+                Err(RulesError::NoSources)
+            };
         }
         out.extend(s.iter().copied());
     }
-    aggregate(&out)
+    Ok(aggregate(&out))
 }
 
 /// Validates an RPC range for firewall rules.
@@ -212,7 +221,7 @@ pub fn plan(entries: &[RoleEntry], opts: &RuleOptions) -> Result<Vec<Rule>, Rule
                     Transport::Ah => ("ah", "IPsec AH (IP protocol 51)", Kind::IpProto),
                 }
             };
-        let remote = scope(opts, &e.directions);
+        let remote = scope(opts, &e.directions)?;
         let key = (service_id, r.transport, kind, remote.clone());
         let gi = *index.entry(key).or_insert_with(|| {
             groups.push(Group {
@@ -602,9 +611,59 @@ mod tests {
         expand(&[parse_selection("dc").unwrap()])
     }
 
+    /// Every source, as `--from any` says.
+    fn any() -> RuleOptions {
+        RuleOptions {
+            any_source: true,
+            ..Default::default()
+        }
+    }
+
+    /// Issue 22: without --from the rules would open the role to every address; refused
+    /// unless the user said `any`, whatever the format.
+    #[test]
+    fn no_sources_is_refused_unless_any_was_said() {
+        assert_eq!(
+            plan(&dc(), &RuleOptions::default()).unwrap_err(),
+            RulesError::NoSources
+        );
+        // --peers and --management alone do not stand in for the clients.
+        let partial = RuleOptions {
+            peers: Some(vec!["10.0.1.0/24".parse().unwrap()]),
+            management: Some(vec!["10.0.9.0/24".parse().unwrap()]),
+            ..Default::default()
+        };
+        assert_eq!(plan(&dc(), &partial).unwrap_err(), RulesError::NoSources);
+        let rules = plan(&dc(), &any()).unwrap();
+        assert!(rules.iter().all(|r| r.remote.is_empty()));
+        let (nets, any) = crate::addr::parse_from(&["ANY"]).unwrap();
+        assert!(nets.is_empty() && any);
+        let (nets, any) = crate::addr::parse_from(&["10.0.0.0/8"]).unwrap();
+        assert!(!nets.is_empty() && !any);
+        assert!(crate::addr::parse_from(&["any,10.0.0.0/33"]).is_err());
+    }
+
+    /// Issue 22: an empty value (`--to ""`, an unset shell variable) turned network rules
+    /// into host rules without a word.
+    #[test]
+    fn empty_address_values_are_errors() {
+        for bad in [&[""][..], &["  "], &["10.0.0.0/8,"], &[",10.0.0.1"]] {
+            assert_eq!(
+                crate::addr::parse_destinations(bad).unwrap_err(),
+                RulesError::EmptyAddress,
+                "{bad:?}"
+            );
+            assert_eq!(
+                crate::addr::parse_sources(bad).unwrap_err(),
+                RulesError::EmptyAddress,
+                "{bad:?}"
+            );
+        }
+    }
+
     #[test]
     fn names_are_unique_and_prefixed() {
-        let rules = plan(&dc(), &RuleOptions::default()).unwrap();
+        let rules = plan(&dc(), &any()).unwrap();
         let mut names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
         assert!(names.iter().all(|n| n.starts_with("portq-")));
         let n = names.len();
@@ -658,7 +717,7 @@ mod tests {
                 StaticPort::parse("ntds=38901").unwrap(),
                 StaticPort::parse("netlogon=38902").unwrap(),
             ],
-            ..Default::default()
+            ..any()
         };
         let rules = plan(&dc(), &opts).unwrap();
         let lsass = rules
@@ -735,7 +794,7 @@ mod tests {
 
     #[test]
     fn port_rules_never_open_a_port_twice() {
-        let rules = plan(&dc(), &RuleOptions::default()).unwrap();
+        let rules = plan(&dc(), &any()).unwrap();
         let pr = port_rules(&rules);
         let mut seen: Vec<(Transport, PortRange)> = Vec::new();
         for PortRule { rule: r, ports, .. } in pr {

@@ -2,7 +2,7 @@
 
 use super::{Inventory, LocalListener};
 use portq_catalog::roles::RoleEntry;
-use portq_catalog::{PortRange, Qualifier, Transport};
+use portq_catalog::{PortRange, Transport};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -89,7 +89,7 @@ pub fn audit(inv: &Inventory, entries: &[RoleEntry]) -> Audit {
             for role in &e.roles {
                 add_unique(&mut need.roles, *role);
             }
-            need.optional &= r.has(Qualifier::Optional);
+            need.optional &= e.optional;
         } else {
             ranges.push((r.transport, p, r.service().name, e.roles.clone()));
         }

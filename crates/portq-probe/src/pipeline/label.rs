@@ -14,6 +14,10 @@ use serde::Serialize;
 pub enum Need {
     /// A role or service of the request needs it: it should be LISTENING.
     Required,
+    /// A role needs it only in some set-ups (the catalogue marks it `optional`, such as
+    /// NetBIOS on a DC, and no option asked for it by name): checked and shown, never a
+    /// failure.
+    Optional,
     /// The host's endpoint mapper lists it inside a role's RPC dynamic range: a
     /// registered RPC server should be reachable there.
     Registered,

@@ -69,8 +69,9 @@ pub use label::{Need, PortLabel, ServiceTag};
 pub use plan::{CheckPlan, DynamicRange, SkippedRange};
 pub use run::{CheckReport, PipelineProgress, PipelineRun, Registrations, check_registered};
 pub use summary::{
-    AddressState, CheckSummary, DiscoveryReport, HostSummary, MAX_HOST_SUMMARIES, MAX_UNMET, Note,
-    SrvCheck, SrvVerdict, StateCounts, Unmet,
+    AddressState, CheckSummary, DiscoveryReport, HostSummary, MAX_HOST_SUMMARIES, MAX_UNMET,
+    MAX_VERDICT_LINE, Note, Outcome, PortVerdict, SrvCheck, SrvVerdict, StateCounts, Strictness,
+    Unmet,
 };
 
 use crate::discovery::{DcLocator, Discovery, DiscoveryError};

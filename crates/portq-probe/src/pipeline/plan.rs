@@ -128,6 +128,8 @@ struct Wanted {
     requirement: &'static Requirement,
     roles: Vec<&'static str>,
     directions: Vec<Direction>,
+    /// Needed only in some set-ups ([`RoleEntry::optional`]).
+    optional: bool,
 }
 
 pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
@@ -142,6 +144,7 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
             requirement: e.requirement,
             roles: e.roles,
             directions: e.directions,
+            optional: e.optional,
         })
         .collect();
     for name in req.services {
@@ -149,6 +152,7 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
             requirement,
             roles: Vec::new(),
             directions: Vec::new(),
+            optional: requirement.has(Qualifier::Optional),
         }));
     }
     let role_check = !wanted.is_empty();
@@ -167,19 +171,28 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
         if !r.transport.has_ports() {
             continue;
         }
+        // A port is optional only when everything that wants it wants it optionally.
+        let need = if w.optional {
+            Need::Optional
+        } else {
+            Need::Required
+        };
         let label = if r.has(Qualifier::RpcDynamic) && r.transport == Transport::Tcp {
             dynamic
                 .entry(range)
-                .or_insert_with(|| PortLabel::unknown(Need::Required))
+                .or_insert_with(|| PortLabel::unknown(need))
         } else if range.start != range.end {
             skipped
                 .entry((r.transport, range))
-                .or_insert_with(|| PortLabel::unknown(Need::Required))
+                .or_insert_with(|| PortLabel::unknown(need))
         } else {
             required
                 .entry((r.transport, range.start))
-                .or_insert_with(|| PortLabel::unknown(Need::Required))
+                .or_insert_with(|| PortLabel::unknown(need))
         };
+        if need == Need::Required {
+            label.need = Need::Required;
+        }
         label.add_service(r.service());
         label.add_protocol(r.application_protocol);
         label.add_roles(&w.roles, &w.directions);

@@ -11,6 +11,7 @@ use serde::{Serialize, Serializer};
 
 use super::Checked;
 use super::label::Need;
+
 use crate::discovery::{Discovery, RecordState, SrvRecord, SrvService, SrvTarget};
 use crate::engine::{LocalFailure, MAX_KEPT_FAILURES, RunSummary};
 use crate::finding::PortState;
@@ -59,8 +60,70 @@ impl StateCounts {
     }
 }
 
+/// What one port's state means for a port that should listen: the only place where a
+/// state becomes pass or fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PortVerdict {
+    /// LISTENING: something answered.
+    Met,
+    /// NOT LISTENING or FILTERED: the probes prove it cannot be reached from here (a reset,
+    /// an ICMP error, or no answer from a port whose probe always gets one).
+    Unmet,
+    /// LISTENING OR FILTERED: a UDP port whose service never answers a probe (138/udp,
+    /// a silent 500/udp). No probe can prove it either way, so it is never a failure.
+    Unconfirmed,
+}
+
+impl PortVerdict {
+    /// The verdict on a port in `state`.
+    pub fn of(state: PortState) -> Self {
+        match state {
+            PortState::Listening => PortVerdict::Met,
+            PortState::NotListening | PortState::Filtered => PortVerdict::Unmet,
+            PortState::ListeningOrFiltered => PortVerdict::Unconfirmed,
+        }
+    }
+}
+
+/// Which ports the pass/fail rule holds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strictness {
+    /// The ports that should listen: required by the roles and services asked for, or
+    /// registered with the endpoint mapper. A port list alone (a sweep) passes whatever
+    /// it finds.
+    Expected,
+    /// Every port checked must not be unmet (`--strict`, an exporter module of ports).
+    EveryPort,
+}
+
+/// The one pass/fail answer of a check, which every front end renders: the CLI's exit
+/// code, the exporter's `probe_success`, the console's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Nothing the rule holds to is unmet.
+    Passed,
+    /// Something is unmet: a port, a DNS locator record, the endpoint mapper, or a check
+    /// that could not run on this machine's side.
+    Failed,
+    /// The check was stopped before the end: no verdict.
+    Interrupted,
+}
+
+impl Outcome {
+    /// True for [`Outcome::Passed`].
+    pub fn passed(self) -> bool {
+        self == Outcome::Passed
+    }
+}
+
 /// A port that should be LISTENING (required by a role or service, or registered with
-/// the endpoint mapper) and is not.
+/// the endpoint mapper) and is not: unmet, or, in [`CheckSummary::unconfirmed`], not
+/// provable either way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unmet {
     /// Host as given.
@@ -85,6 +148,8 @@ pub struct Unmet {
     /// For a registered RPC port: its interfaces.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rpc_interfaces: Vec<String>,
+    /// The port's label as tables show it (`ADWS`, `RPC dynamic: lsarpc`).
+    pub label: String,
 }
 
 /// One host's part of the verdict.
@@ -100,6 +165,21 @@ pub struct HostSummary {
     pub expected: u64,
     /// Of those, how many are LISTENING.
     pub expected_listening: u64,
+    /// Of those, how many are unconfirmed (LISTENING OR FILTERED).
+    pub expected_unconfirmed: u64,
+    /// True when the network said the host cannot be reached (a host or network
+    /// unreachable) and nothing on it answered.
+    pub unreachable: bool,
+    /// The first host or network unreachable seen, kept to decide [`Self::unreachable`].
+    #[serde(skip)]
+    unreachable_reason: Option<String>,
+}
+
+impl HostSummary {
+    /// Expected ports that fail.
+    pub fn unmet(&self) -> u64 {
+        self.expected - self.expected_listening - self.expected_unconfirmed
+    }
 }
 
 /// Something the check says besides findings.
@@ -140,6 +220,30 @@ pub enum Note {
         /// Address.
         address: IpAddr,
     },
+    /// The network said the host cannot be reached and nothing on it answered: every
+    /// port of it is FILTERED (or LISTENING OR FILTERED).
+    HostUnreachable {
+        /// Host as given.
+        host: String,
+        /// Address.
+        address: IpAddr,
+        /// What the network said (`host unreachable`, `network unreachable`).
+        reason: String,
+        /// Ports checked on it.
+        ports: u64,
+    },
+}
+
+impl Note {
+    /// True when the note alone fails a check: the endpoint mapper answered nothing
+    /// usable, or lists no dynamic port although a role needs them. The others explain
+    /// ports that are unmet anyway, or say something was partial.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Note::EpmUnavailable { .. } | Note::NoDynamicPorts { .. }
+        )
+    }
 }
 
 impl std::fmt::Display for Note {
@@ -161,6 +265,16 @@ impl std::fmt::Display for Note {
                 f,
                 "{host}: the endpoint mapper's list is incomplete (the server repeated a page)"
             ),
+            Note::HostUnreachable {
+                host,
+                address,
+                reason,
+                ports,
+            } => write!(
+                f,
+                "{}: {reason}: no port answered ({ports} checked)",
+                host_label(host, *address)
+            ),
         }
     }
 }
@@ -176,8 +290,15 @@ pub struct CheckSummary {
     pub expected: u64,
     /// Of those, how many are LISTENING.
     pub expected_listening: u64,
-    /// The first [`MAX_UNMET`] ports that should listen and do not.
+    /// Of those, how many are unconfirmed (LISTENING OR FILTERED, never a failure).
+    pub expected_unconfirmed: u64,
+    /// The first [`MAX_UNMET`] ports that should listen and provably do not.
     pub unmet: Vec<Unmet>,
+    /// The first [`MAX_UNMET`] ports that should listen and that no probe could prove
+    /// either way (UDP, LISTENING OR FILTERED).
+    pub unconfirmed: Vec<Unmet>,
+    /// The verdict by the default rule ([`Strictness::Expected`]).
+    pub outcome: Outcome,
     /// Per host (the first [`MAX_HOST_SUMMARIES`] hosts), in host order.
     pub hosts: Vec<HostSummary>,
     /// Hosts with findings.
@@ -433,6 +554,42 @@ impl CheckSummary {
         self.expected > 0 && self.expected_listening == self.expected
     }
 
+    /// Ports that should listen and provably do not (all of them, also past
+    /// [`MAX_UNMET`]).
+    pub fn unmet_count(&self) -> u64 {
+        self.expected - self.expected_listening - self.expected_unconfirmed
+    }
+
+    /// The pass/fail rule, the only one: the CLI's exit code, the exporter's
+    /// `probe_success`, the console's verdict and `portq rpc --check` all come from here.
+    ///
+    /// Failed when a port the rule holds to is unmet ([`PortVerdict::Unmet`]; never for
+    /// an unconfirmed one), a check could not run on this machine's side, DNS discovery
+    /// found a problem, or a note is a failure ([`Note::is_failure`]). Interrupted when
+    /// stopped before the end.
+    pub fn outcome(&self, strictness: Strictness) -> Outcome {
+        if self.interrupted {
+            return Outcome::Interrupted;
+        }
+        let ports_ok = match strictness {
+            Strictness::Expected => self.unmet_count() == 0,
+            Strictness::EveryPort => {
+                self.states.total() > 0
+                    && self.states.not_listening == 0
+                    && self.states.filtered == 0
+            }
+        };
+        if ports_ok
+            && self.local_failures == 0
+            && self.discovery_good()
+            && !self.notes.iter().any(Note::is_failure)
+        {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        }
+    }
+
     /// True unless DNS discovery found a problem (a DC locator record missing or
     /// failing, no controller, a target with no address or not answering).
     pub fn discovery_good(&self) -> bool {
@@ -446,14 +603,31 @@ impl CheckSummary {
         self.states.total() > 0 && self.states.listening == self.states.total()
     }
 
-    /// The verdict in one line per host that has unmet ports, or one line for all:
-    /// `2 of 21 required ports not listening on dc1 (10.0.0.5): 9389/tcp Active
-    /// Directory Web Services (domain-controller), 123/udp Windows Time`.
+    /// The verdict, short: one line per host (unmet ports grouped by state, then the
+    /// unconfirmed ones; an unreachable host in a few words), or one line for a sweep.
+    /// Each line stays under [`MAX_VERDICT_LINE`] characters: the full lists are in
+    /// [`Self::unmet`] and [`Self::unconfirmed`].
+    ///
+    /// `2 of 19 required ports not reachable on dc1 (10.0.0.5): not listening 9389/tcp
+    /// ADWS, 123/udp W32Time; unconfirmed 138/udp Netlogon`.
     pub fn verdict_lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
         if let Some(d) = &self.discovery {
             lines.extend(d.lines());
         }
+        let unreachable: BTreeMap<(&str, IpAddr), &str> = self
+            .notes
+            .iter()
+            .filter_map(|n| match n {
+                Note::HostUnreachable {
+                    host,
+                    address,
+                    reason,
+                    ..
+                } => Some(((host.as_str(), *address), reason.as_str())),
+                _ => None,
+            })
+            .collect();
         if !self.role_check && self.expected == 0 {
             let t = self.states;
             lines.push(format!(
@@ -466,34 +640,82 @@ impl CheckSummary {
                 t.filtered,
                 t.listening_or_filtered
             ));
+            if !unreachable.is_empty() {
+                lines.push(clip(
+                    format!("unreachable: "),
+                    unreachable
+                        .iter()
+                        .map(|((h, a), r)| format!("{} ({r})", host_label(h, *a))),
+                ));
+            }
             lines.extend(self.interrupted_line());
             return lines;
         }
-        let mut by_host: BTreeMap<(&str, IpAddr), Vec<&Unmet>> = BTreeMap::new();
+        let mut unmet: BTreeMap<(&str, IpAddr), Vec<&Unmet>> = BTreeMap::new();
         for u in &self.unmet {
-            by_host
+            unmet
+                .entry((u.host.as_str(), u.address))
+                .or_default()
+                .push(u);
+        }
+        let mut unconfirmed: BTreeMap<(&str, IpAddr), Vec<&Unmet>> = BTreeMap::new();
+        for u in &self.unconfirmed {
+            unconfirmed
                 .entry((u.host.as_str(), u.address))
                 .or_default()
                 .push(u);
         }
         for h in &self.hosts {
             let who = host_label(&h.host, h.address);
-            match by_host.get(&(&*h.host, h.address)) {
-                None if h.expected > 0 => lines.push(format!(
-                    "all {} required port{} listening on {who}",
+            let key = (&*h.host, h.address);
+            let plural = |n: u64| if n == 1 { "" } else { "s" };
+            if let Some(reason) = unreachable.get(&key) {
+                lines.push(format!(
+                    "{who} unreachable ({reason}): {} required port{} not reachable",
                     h.expected,
-                    if h.expected == 1 { "" } else { "s" }
-                )),
+                    plural(h.expected)
+                ));
+                continue;
+            }
+            let maybe = unconfirmed.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            let maybe_text = |prefix: &str| -> Vec<String> {
+                if maybe.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![format!("{prefix}unconfirmed {}", port_list(maybe))]
+                }
+            };
+            match unmet.get(&key) {
+                None if h.expected > 0 => {
+                    let mut parts = vec![format!(
+                        "all {} required port{} listening on {who}",
+                        h.expected_listening,
+                        plural(h.expected_listening)
+                    )];
+                    parts.extend(maybe_text(""));
+                    lines.push(clip_parts(parts));
+                }
                 None => {}
                 Some(list) => {
-                    let items: Vec<String> = list.iter().map(|u| unmet_text(u)).collect();
-                    lines.push(format!(
-                        "{} of {} required port{} not listening on {who}: {}",
-                        h.expected - h.expected_listening,
+                    let mut parts = vec![format!(
+                        "{} of {} required port{} not reachable on {who}",
+                        h.unmet(),
                         h.expected,
-                        if h.expected == 1 { "" } else { "s" },
-                        items.join(", ")
-                    ));
+                        plural(h.expected)
+                    )];
+                    for state in [PortState::NotListening, PortState::Filtered] {
+                        let of: Vec<&Unmet> =
+                            list.iter().copied().filter(|u| u.state == state).collect();
+                        if !of.is_empty() {
+                            parts.push(format!(
+                                "{} {}",
+                                state.token().replace('_', " "),
+                                port_list(&of)
+                            ));
+                        }
+                    }
+                    parts.extend(maybe_text(""));
+                    lines.push(clip_parts(parts));
                 }
             }
         }
@@ -526,30 +748,65 @@ fn host_label(host: &str, address: IpAddr) -> String {
     }
 }
 
-/// `9389/tcp Active Directory Web Services (ADWS) [Active Directory (local security
-/// authority); domain-controller] NOT LISTENING`.
-fn unmet_text(u: &Unmet) -> String {
-    let mut s = format!("{}/{}", u.port, u.transport.as_str());
-    let mut who: Vec<&str> = Vec::new();
-    if !u.rpc_interfaces.is_empty() {
-        s.push_str(&format!(" RPC {}", u.rpc_interfaces.join(", ")));
-    } else if let Some(first) = u.protocols.first() {
-        s.push(' ');
-        s.push_str(first);
-        who.extend(u.services.iter().copied());
-    } else {
-        who.extend(u.services.iter().copied());
+/// The longest verdict line: the full lists are in the JSON and the report.
+pub const MAX_VERDICT_LINE: usize = 300;
+
+/// `9389/tcp ADWS, 123/udp W32Time`: each port with its label, clipped.
+fn port_list(list: &[&Unmet]) -> String {
+    let items: Vec<String> = list
+        .iter()
+        .map(|u| {
+            let mut label: String = u.label.chars().take(24).collect();
+            if label.len() < u.label.len() {
+                label.push('…');
+            }
+            if label.is_empty() {
+                format!("{}/{}", u.port, u.transport.as_str())
+            } else {
+                format!("{}/{} {label}", u.port, u.transport.as_str())
+            }
+        })
+        .collect();
+    items.join(", ")
+}
+
+/// Joins the parts of a verdict line with `: ` then `; `, and clips it to
+/// [`MAX_VERDICT_LINE`] characters at an item boundary, saying how much was left out.
+fn clip_parts(parts: Vec<String>) -> String {
+    let mut it = parts.into_iter();
+    let head = it.next().unwrap_or_default();
+    let rest: Vec<String> = it.collect();
+    if rest.is_empty() {
+        return head;
     }
-    let who = who.join(", ");
-    let roles = u.roles.join(", ");
-    match (who.is_empty(), roles.is_empty()) {
-        (false, false) => s.push_str(&format!(" [{who}; {roles}]")),
-        (false, true) => s.push_str(&format!(" [{who}]")),
-        (true, false) => s.push_str(&format!(" [{roles}]")),
-        (true, true) => {}
+    clip(
+        format!("{head}: "),
+        rest.join("; ").split(", ").map(str::to_owned),
+    )
+}
+
+/// `head` followed by `items` joined with `, `, as many as fit in
+/// [`MAX_VERDICT_LINE`] characters, then `… and N more (see --format json)`.
+fn clip(head: String, items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    let mut out = head;
+    let tail_room = 32;
+    for (i, item) in items.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        if out.chars().count() + sep.len() + item.chars().count() + tail_room > MAX_VERDICT_LINE
+            && i + 1 < items.len()
+            || out.chars().count() + sep.len() + item.chars().count() > MAX_VERDICT_LINE
+        {
+            out.push_str(&format!(
+                " … and {} more (see --format json)",
+                items.len() - i
+            ));
+            return out;
+        }
+        out.push_str(sep);
+        out.push_str(item);
     }
-    s.push_str(&format!(" {}", u.state));
-    s
+    out
 }
 
 /// Builds a [`CheckSummary`] as findings pass by; keeps counts, not findings.
@@ -559,7 +816,9 @@ pub(crate) struct Tally {
     states: StateCounts,
     expected: u64,
     expected_listening: u64,
+    expected_unconfirmed: u64,
     unmet: Vec<Unmet>,
+    unconfirmed: Vec<Unmet>,
     /// By address first (cheap to compare), then the name.
     hosts: BTreeMap<(IpAddr, Arc<str>), HostSummary>,
     host_count: u64,
@@ -592,32 +851,41 @@ impl Tally {
             srv.add(f);
         }
         self.states.add(f.state);
-        let expected = c.label.need.is_expected();
-        let listening = f.state == PortState::Listening;
+        let need = c.label.need;
+        let expected = need.is_expected();
+        let verdict = PortVerdict::of(f.state);
+        let entry = || Unmet {
+            host: f.host.to_string(),
+            address: f.address,
+            port: f.port,
+            transport: f.transport,
+            state: f.state,
+            need,
+            protocols: c.label.protocols.clone(),
+            services: c.label.service_names(),
+            roles: c.label.roles.clone(),
+            rpc_interfaces: c.label.rpc_interfaces.clone(),
+            label: c.label.text.clone(),
+        };
         if expected {
             self.expected += 1;
-            if listening {
-                self.expected_listening += 1;
-            } else {
-                if self.unmet.len() < MAX_UNMET {
-                    self.unmet.push(Unmet {
-                        host: f.host.to_string(),
-                        address: f.address,
-                        port: f.port,
-                        transport: f.transport,
-                        state: f.state,
-                        need: c.label.need,
-                        protocols: c.label.protocols.clone(),
-                        services: c.label.service_names(),
-                        roles: c.label.roles.clone(),
-                        rpc_interfaces: c.label.rpc_interfaces.clone(),
-                    });
-                }
+            match verdict {
+                PortVerdict::Met => self.expected_listening += 1,
+                PortVerdict::Unmet if self.unmet.len() < MAX_UNMET => self.unmet.push(entry()),
+                PortVerdict::Unconfirmed => self.expected_unconfirmed += 1,
+                PortVerdict::Unmet => {}
             }
+        }
+        // Optional ports are never failures, but one that cannot be proven is said.
+        if verdict == PortVerdict::Unconfirmed
+            && (expected || need == Need::Optional)
+            && self.unconfirmed.len() < MAX_UNMET
+        {
+            self.unconfirmed.push(entry());
         }
         let key = (f.address, Arc::clone(&f.host));
         let known = self.hosts.len();
-        let entry = match self.hosts.get_mut(&key) {
+        let host = match self.hosts.get_mut(&key) {
             Some(e) => Some(e),
             None if known < MAX_HOST_SUMMARIES => {
                 Some(self.hosts.entry(key).or_insert_with(|| HostSummary {
@@ -626,15 +894,32 @@ impl Tally {
                     states: StateCounts::default(),
                     expected: 0,
                     expected_listening: 0,
+                    expected_unconfirmed: 0,
+                    unreachable: false,
+                    unreachable_reason: None,
                 }))
             }
             None => None,
         };
-        if let Some(h) = entry {
+        if let Some(h) = host {
             h.states.add(f.state);
             if expected {
                 h.expected += 1;
-                h.expected_listening += u64::from(listening);
+                h.expected_listening += u64::from(verdict == PortVerdict::Met);
+                h.expected_unconfirmed += u64::from(verdict == PortVerdict::Unconfirmed);
+            }
+            if h.unreachable_reason.is_none() {
+                h.unreachable_reason = f.evidence.iter().find_map(|e| match e {
+                    crate::finding::Evidence::Unreachable { reason }
+                        if matches!(
+                            reason.as_str(),
+                            "host unreachable" | "network unreachable"
+                        ) =>
+                    {
+                        Some(reason.clone())
+                    }
+                    _ => None,
+                });
             }
         }
     }
@@ -668,17 +953,39 @@ impl Tally {
                 b.port,
             ))
         });
-        CheckSummary {
+        self.unconfirmed.sort_by(|a, b| {
+            (&a.host, a.address, a.transport, a.port).cmp(&(
+                &b.host,
+                b.address,
+                b.transport,
+                b.port,
+            ))
+        });
+        let mut hosts: Vec<HostSummary> = self.hosts.into_values().collect();
+        hosts.sort_by(|a, b| (&a.host, a.address).cmp(&(&b.host, b.address)));
+        // A host the network said cannot be reached, where nothing answered: said once.
+        for h in &mut hosts {
+            let answered = h.states.listening + h.states.not_listening > 0;
+            if let (false, Some(reason)) = (answered, &h.unreachable_reason) {
+                h.unreachable = true;
+                self.notes.push(Note::HostUnreachable {
+                    host: h.host.to_string(),
+                    address: h.address,
+                    reason: reason.clone(),
+                    ports: h.states.total(),
+                });
+            }
+        }
+        let mut summary = CheckSummary {
             role_check: self.role_check,
             states: self.states,
             expected: self.expected,
             expected_listening: self.expected_listening,
+            expected_unconfirmed: self.expected_unconfirmed,
             unmet: self.unmet,
-            hosts: {
-                let mut hosts: Vec<HostSummary> = self.hosts.into_values().collect();
-                hosts.sort_by(|a, b| (&a.host, a.address).cmp(&(&b.host, b.address)));
-                hosts
-            },
+            unconfirmed: self.unconfirmed,
+            outcome: Outcome::Passed,
+            hosts,
             host_count: self.host_count,
             notes: self.notes,
             planned: self.planned,
@@ -688,6 +995,8 @@ impl Tally {
             elapsed,
             interrupted: self.aborted,
             discovery: self.srv.map(SrvTracker::finish),
-        }
+        };
+        summary.outcome = summary.outcome(Strictness::Expected);
+        summary
     }
 }

@@ -303,9 +303,9 @@ async fn a_mapper_that_does_not_listen_is_a_note_and_an_unmet_port() {
     assert_eq!(s.unmet[0].port, closed_mapper);
     let lines = s.verdict_lines();
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("1 of 1 required port not listening on 127.0.0.1")),
+        lines.iter().any(
+            |l| l.starts_with("1 of 1 required port not reachable on 127.0.0.1: not listening")
+        ),
         "{lines:?}"
     );
 }

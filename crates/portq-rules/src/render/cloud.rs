@@ -13,10 +13,15 @@ use serde_json::{Value, json};
 const AWS_DESCRIPTION_MAX: usize = 255;
 /// Azure allows this many characters in a rule description.
 const AZURE_DESCRIPTION_MAX: usize = 140;
-/// Azure priorities portq uses: from 1000 up in steps of 10, at most 4096.
+/// Azure priorities portq uses: allows from 1000 up in steps of 10, at most 4090; the
+/// load balancer's probes at 4095 (when kept) and portq's closing deny at 4096, the last
+/// priority a user rule may have: below every allow, above Azure's own defaults
+/// (`AllowVnetInBound` 65000 would otherwise admit the whole virtual network).
 const AZURE_FIRST: u32 = 1000;
 const AZURE_STEP: u32 = 10;
-const AZURE_LAST: u32 = 4096;
+const AZURE_LAST: u32 = 4090;
+const AZURE_LOAD_BALANCER: u32 = 4095;
+const AZURE_DENY: u32 = 4096;
 
 /// One AWS permission: a protocol, a port or ICMP type range, and its sources.
 struct Permission {
@@ -176,7 +181,7 @@ fn tf_header(ctx: &Context, what: &str) -> String {
 pub fn terraform_aws(rules: &[Rule], ctx: &Context) -> String {
     let mut out = tf_header(
         ctx,
-        "Ingress rules for the security group of the servers (hashicorp/aws 5.x).",
+        "Ingress rules for the security group of the servers (hashicorp/aws 5.x).\n# Security groups only allow: rules the group already has stay in force; review and remove\n# what the roles do not need.",
     );
     out.push_str("variable \"security_group_id\" {\n  description = \"The security group of the servers\"\n  type        = string\n}\n");
     let mut n = 0;
@@ -211,6 +216,7 @@ pub fn terraform_aws(rules: &[Rule], ctx: &Context) -> String {
 struct AzureRule {
     name: String,
     priority: u32,
+    access: &'static str,
     protocol: &'static str,
     ports: Vec<String>,
     sources: Vec<String>,
@@ -218,7 +224,7 @@ struct AzureRule {
     description: String,
 }
 
-fn azure_rules(rules: &[Rule]) -> Result<Vec<AzureRule>, RulesError> {
+fn azure_rules(rules: &[Rule], ctx: &Context) -> Result<Vec<AzureRule>, RulesError> {
     let list = applicable(rules, Platform::Network);
     let dests = rules
         .first()
@@ -277,6 +283,7 @@ fn azure_rules(rules: &[Rule]) -> Result<Vec<AzureRule>, RulesError> {
             out.push(AzureRule {
                 name: format!("{}{}", r.name, if v6 { "-v6" } else { "" }),
                 priority,
+                access: "Allow",
                 protocol,
                 ports: ports.clone(),
                 sources: list(&src),
@@ -285,6 +292,33 @@ fn azure_rules(rules: &[Rule]) -> Result<Vec<AzureRule>, RulesError> {
             });
         }
     }
+    let to: Vec<String> = if dests.is_empty() {
+        vec!["*".into()]
+    } else {
+        dests.iter().map(|n| n.to_string()).collect()
+    };
+    if ctx.azure_load_balancer {
+        out.push(AzureRule {
+            name: "portq-azure-load-balancer".into(),
+            priority: AZURE_LOAD_BALANCER,
+            access: "Allow",
+            protocol: "*",
+            ports: vec!["*".into()],
+            sources: vec!["AzureLoadBalancer".into()],
+            destinations: to.clone(),
+            description: "portq: the load balancer's health probes (--azure-load-balancer)".into(),
+        });
+    }
+    out.push(AzureRule {
+        name: "portq-deny-inbound".into(),
+        priority: AZURE_DENY,
+        access: "Deny",
+        protocol: "*",
+        ports: vec!["*".into()],
+        sources: vec!["*".into()],
+        destinations: to,
+        description: "portq: nothing else inbound (above AllowVnetInBound 65000)".into(),
+    });
     Ok(out)
 }
 
@@ -298,14 +332,14 @@ fn one_or_many(v: &mut Value, singular: &str, plural: &str, items: &[String]) {
 
 /// An ARM template with one network security group and its `securityRules`.
 pub fn azure(rules: &[Rule], ctx: &Context) -> Result<String, RulesError> {
-    let security_rules: Vec<Value> = azure_rules(rules)?
+    let security_rules: Vec<Value> = azure_rules(rules, ctx)?
         .into_iter()
         .map(|a| {
             let mut p = json!({
                 "description": a.description,
                 "priority": a.priority,
                 "direction": "Inbound",
-                "access": "Allow",
+                "access": a.access,
                 "protocol": a.protocol,
                 "sourcePortRange": "*",
             });
@@ -358,7 +392,7 @@ pub fn terraform_azure(rules: &[Rule], ctx: &Context) -> Result<String, RulesErr
         "Rules for the network security group of the servers (hashicorp/azurerm 3.x/4.x).",
     );
     out.push_str("variable \"resource_group_name\" {\n  description = \"The resource group of the network security group\"\n  type        = string\n}\n\nvariable \"network_security_group_name\" {\n  description = \"The network security group of the servers\"\n  type        = string\n}\n");
-    for (i, a) in azure_rules(rules)?.into_iter().enumerate() {
+    for (i, a) in azure_rules(rules, ctx)?.into_iter().enumerate() {
         let attr = |singular: &str, plural: &str, items: &[String]| match items {
             [one] => format!("  {singular:<27} = {}\n", hcl_str(one)),
             many => format!(
@@ -370,11 +404,12 @@ pub fn terraform_azure(rules: &[Rule], ctx: &Context) -> Result<String, RulesErr
             ),
         };
         out.push_str(&format!(
-            "\nresource \"azurerm_network_security_rule\" \"{}\" {{\n  name                        = {}\n  description                 = {}\n  priority                    = {}\n  direction                   = \"Inbound\"\n  access                      = \"Allow\"\n  protocol                    = {}\n  source_port_range           = \"*\"\n{}{}{}  resource_group_name         = var.resource_group_name\n  network_security_group_name = var.network_security_group_name\n}}\n",
+            "\nresource \"azurerm_network_security_rule\" \"{}\" {{\n  name                        = {}\n  description                 = {}\n  priority                    = {}\n  direction                   = \"Inbound\"\n  access                      = {}\n  protocol                    = {}\n  source_port_range           = \"*\"\n{}{}{}  resource_group_name         = var.resource_group_name\n  network_security_group_name = var.network_security_group_name\n}}\n",
             label(&a.name, i + 1),
             hcl_str(&a.name),
             hcl_str(&a.description),
             a.priority,
+            hcl_str(a.access),
             hcl_str(a.protocol),
             attr("source_address_prefix", "source_address_prefixes", &a.sources),
             attr(

@@ -125,43 +125,74 @@ fn allow(rules: &[&Rule], chain: &str, v6: bool) -> String {
     out
 }
 
-/// Renders the filter table: host rules in a PORTQ-INPUT chain called from INPUT, or
-/// with `--to` a PORTQ-SERVERS chain that FORWARD sends the servers' traffic to.
+/// portq's chain for a host's own traffic, jumped to first from INPUT.
+pub const INPUT_CHAIN: &str = "PORTQ-INPUT";
+/// portq's chain for the servers behind a firewall (`--to`), jumped to from FORWARD.
+pub const FORWARD_CHAIN: &str = "PORTQ-FORWARD";
+
+/// Renders `iptables-restore --noflush` input that adds portq's own chains and the
+/// jumps to them, and touches nothing else: no policy, no other chain, no other table
+/// (Docker's chains, a FORWARD drop, fail2ban's rules all stay). What the rules do not
+/// allow is dropped at the end of portq's chain (unless `--no-default-drop`). Host
+/// rules go in [`INPUT_CHAIN`], rules for servers behind the firewall (`--to`) in
+/// [`FORWARD_CHAIN`].
 pub fn render(rules: &[Rule], ctx: &Context, v6: bool) -> String {
     let tool = if v6 { "ip6tables" } else { "iptables" };
+    let other = if v6 { "iptables" } else { "ip6tables" };
+    let (chain, hook) = if network(rules) {
+        (FORWARD_CHAIN, "FORWARD")
+    } else {
+        (INPUT_CHAIN, "INPUT")
+    };
     let safety = linux_safety(
-        &format!("{tool}-restore --test < FILE"),
+        &format!("{tool}-restore --noflush --test < FILE"),
         &format!("{tool}-apply -t 120 FILE   (restores the old rules unless you confirm)"),
     );
     let mut out = format!(
-        "# portq firewall rules for: {}\n# This file replaces the whole filter table: {tool}-restore < FILE\n{safety}",
-        ctx.roles.join(", ")
+        "# portq firewall rules for: {roles}\n\
+         # Load with: {tool}-restore --noflush < FILE\n\
+         # Adds the chain {chain} and a jump to it at the top of {hook}; leaves every other\n\
+         # chain, rule and policy as it is. To reload, first remove the old jump:\n\
+         #   {tool} -D {hook} -j {chain}   (--noflush empties {chain} itself)\n\
+         # {family} only: load `portq rules ... --format {other}` with {other}-restore too,\n\
+         # or {other_family} traffic is not filtered by portq.\n{safety}",
+        roles = ctx.roles.join(", "),
+        family = if v6 { "IPv6" } else { "IPv4" },
+        other_family = if v6 { "IPv4" } else { "IPv6" },
     );
-    if !network(rules) {
-        let list = applicable(rules, Platform::Linux);
-        out.push_str(&format!(
-            "*filter\n:INPUT {} [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:PORTQ-INPUT - [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -m conntrack --ctstate INVALID -j DROP\n-A INPUT -i lo -j ACCEPT\n{}-A INPUT -j PORTQ-INPUT\n{}",
-            if ctx.default_drop { "DROP" } else { "ACCEPT" },
-            essentials("INPUT", v6, true),
-            allow(&list, "PORTQ-INPUT", v6),
-        ));
-    } else {
+    out.push_str(&format!("*filter\n:{chain} - [0:0]\n"));
+    if network(rules) {
         let list = applicable(rules, Platform::Network);
-        out.push_str("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:PORTQ-SERVERS - [0:0]\n-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n");
         for d in rules
             .first()
             .map(|r| r.destinations.as_slice())
             .unwrap_or_default()
         {
             if matches!(d, IpNet::V6(_)) == v6 {
-                out.push_str(&format!("-A FORWARD -d {d} -j PORTQ-SERVERS\n"));
+                out.push_str(&format!("-I FORWARD -d {d} -j {chain}\n"));
             }
         }
-        out.push_str("-A PORTQ-SERVERS -m conntrack --ctstate INVALID -j DROP\n");
-        out.push_str(&essentials("PORTQ-SERVERS", v6, false));
-        out.push_str(&allow(&list, "PORTQ-SERVERS", v6));
+        out.push_str(&format!(
+            "-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A {chain} -m conntrack --ctstate INVALID -j DROP\n"
+        ));
+        out.push_str(&essentials(chain, v6, false));
+        out.push_str(&allow(&list, chain, v6));
         if ctx.default_drop {
-            out.push_str("-A PORTQ-SERVERS -m comment --comment \"portq: nothing else reaches the servers\" -j DROP\n");
+            out.push_str(&format!(
+                "-A {chain} -m comment --comment \"portq: nothing else reaches the servers\" -j DROP\n"
+            ));
+        }
+    } else {
+        let list = applicable(rules, Platform::Linux);
+        out.push_str(&format!(
+            "-I INPUT -j {chain}\n-A {chain} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A {chain} -m conntrack --ctstate INVALID -j DROP\n-A {chain} -i lo -j ACCEPT\n{}{}",
+            essentials(chain, v6, true),
+            allow(&list, chain, v6),
+        ));
+        if ctx.default_drop {
+            out.push_str(&format!(
+                "-A {chain} -m comment --comment \"portq: nothing else reaches this host\" -j DROP\n"
+            ));
         }
     }
     out.push_str("COMMIT\n");

@@ -170,6 +170,11 @@ pub struct Context {
     pub policy_store: Option<String>,
     /// Windows: log dropped packets (`Set-NetFirewallProfile -LogBlocked True`).
     pub log_blocked: bool,
+    /// PowerShell with a policy store: only the GPO's rules apply
+    /// (`AllowLocalFirewallRules False`).
+    pub exclusive: bool,
+    /// Azure: keep the load balancer's health probes (`AzureLoadBalancer`) above portq's deny.
+    pub azure_load_balancer: bool,
 }
 
 /// Where rules end up, which decides the management access rules that apply.
@@ -220,6 +225,17 @@ pub fn render(rules: &[Rule], format: RuleFormat, ctx: &Context) -> Result<Strin
     })
 }
 
+/// What a user must know about a format that the output itself cannot say (AWS's JSON
+/// takes no comments): one line each, for stderr.
+pub fn notes(format: RuleFormat) -> Vec<&'static str> {
+    match format {
+        RuleFormat::Aws | RuleFormat::TerraformAws => vec![
+            "security groups only allow: these permissions add to the group's rules, and every rule the group already has stays in force: review them (`aws ec2 describe-security-groups --group-ids ID`) and revoke what the roles do not need",
+        ],
+        _ => Vec::new(),
+    }
+}
+
 fn check(rules: &[Rule], format: RuleFormat, ctx: &Context) -> Result<(), RulesError> {
     let network = network(rules);
     if format == RuleFormat::Firewalld && network {
@@ -227,6 +243,13 @@ fn check(rules: &[Rule], format: RuleFormat, ctx: &Context) -> Result<(), RulesE
             format: "firewalld",
             what: "write rules for a firewall in the path (--to)",
             fix: "use --format nftables or iptables on that firewall",
+        });
+    }
+    if ctx.exclusive && (format != RuleFormat::Powershell || ctx.policy_store.is_none()) {
+        return Err(RulesError::NotForFormat {
+            format: format.name(),
+            what: "make a GPO's rules the only ones (--exclusive)",
+            fix: "use --format powershell with --policy-store DOMAIN\\GPO",
         });
     }
     if format == RuleFormat::Netsh && ctx.policy_store.is_some() {
@@ -244,9 +267,14 @@ fn check(rules: &[Rule], format: RuleFormat, ctx: &Context) -> Result<(), RulesE
         && !network
         && ctx.default_drop
         && !ctx.no_management_access
-        && !rules
-            .iter()
-            .any(|r| r.management_access == Some(Admin::Ssh))
+        && !rules.iter().any(|r| {
+            // SSH stays reachable: a management rule for it, or a role's own rule that
+            // opens 22/tcp (the openssh-server role with --management merges into it).
+            r.management_access == Some(Admin::Ssh)
+                || (r.transport == portq_catalog::Transport::Tcp
+                    && r.management_access.is_none()
+                    && r.ports.iter().any(|p| p.contains(22)))
+        })
     {
         return Err(RulesError::LockoutRisk {
             format: format.name(),

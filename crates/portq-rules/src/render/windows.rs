@@ -66,6 +66,62 @@ fn local_list(rule: &Rule) -> Option<String> {
     net_list(&rule.destinations)
 }
 
+/// The (transport, port) pairs the rules open on Windows.
+fn opened_ports(rules: &[&Rule]) -> Vec<(Transport, u16)> {
+    let mut out = Vec::new();
+    for r in rules {
+        if let PortSet::Ports(p) = &r.windows {
+            for range in p {
+                // Built-in groups open single ports; a range is matched by its ports.
+                for port in range.start..=range.end.min(range.start.saturating_add(1024)) {
+                    out.push((r.transport, port));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What to do about Windows' built-in rule groups that open the same ports to every
+/// address: with a policy store, disable them in that GPO (and with `exclusive`, stop
+/// local rules from merging in); otherwise the commands, commented, with the reason.
+fn builtin_groups_ps(rules: &[&Rule], ctx: &Context, gpo: &str) -> String {
+    let groups = crate::windows::overlapping_groups(&opened_ports(rules));
+    let mut out = String::new();
+    if groups.is_empty() && !ctx.exclusive {
+        return out;
+    }
+    out.push_str("# Windows' built-in rule groups below open the same ports to ANY address; while they are\n# enabled the portq rules above restrict nothing (an allow in any rule wins).\n");
+    for g in &groups {
+        if gpo.is_empty() {
+            out.push_str(&format!(
+                "#   Disable-NetFirewallRule -DisplayGroup {}\n",
+                ps_quote(g)
+            ));
+        } else {
+            out.push_str(&format!(
+                "Get-NetFirewallRule{gpo} -DisplayGroup {} -ErrorAction SilentlyContinue | Set-NetFirewallRule{gpo} -Enabled False\n",
+                ps_quote(g)
+            ));
+        }
+    }
+    if gpo.is_empty() {
+        out.push_str("# Not run by this script: disabling them also closes ports other software may rely on.\n# Uncomment after checking, or write the rules into a GPO with --policy-store.\n");
+    } else if ctx.exclusive {
+        out.push_str(&format!(
+            "# --exclusive: rules made locally on the servers (the built-in groups too) no longer apply,\n# only this GPO's. WARNING: every local allow rule stops working, remote management included\n# unless this GPO opens it.\nSet-NetFirewallProfile{gpo} -Profile {} -AllowLocalFirewallRules False\n",
+            logged_profiles(ctx)
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    } else {
+        out.push_str("# Local rules still merge with this GPO's (AllowLocalFirewallRules): the built-in groups enabled\n# on the servers themselves keep these ports open to any address. --exclusive stops that.\n");
+    }
+    out
+}
+
 const LOG_FILE: &str = "%SystemRoot%\\System32\\LogFiles\\Firewall\\pfirewall.log";
 
 /// PowerShell: one `New-NetFirewallRule` per rule, after removing earlier portq rules;
@@ -158,6 +214,8 @@ pub fn powershell(rules: &[Rule], ctx: &Context) -> String {
             ps_quote(LOG_FILE)
         ));
     }
+    let list = applicable(rules, Platform::Windows);
+    out.push_str(&builtin_groups_ps(&list, ctx, gpo));
     if !gpo.is_empty() {
         out.push_str("Save-NetGPO -GPOSession $gpo\n");
     }
@@ -237,6 +295,15 @@ pub fn netsh(rules: &[Rule], ctx: &Context) -> String {
         ));
         out.push_str(&cmd);
         out.push('\n');
+    }
+    let groups = crate::windows::overlapping_groups(&opened_ports(&rules));
+    if !groups.is_empty() {
+        out.push_str("rem Windows' built-in rule groups below open the same ports to ANY address; while they are\nrem enabled the rules above restrict nothing. Not run here (other software may rely on them):\n");
+        for g in groups {
+            out.push_str(&format!(
+                "rem   netsh advfirewall firewall set rule group=\"{g}\" new enable=no\n"
+            ));
+        }
     }
     if ctx.log_blocked {
         out.push_str("rem Log dropped packets, to see what the rules miss.\n");

@@ -6,7 +6,7 @@ use crate::render::{Format, Grid, html};
 use portq_probe::discovery::{DcLocator, parse_dns_server};
 use portq_probe::pipeline::{
     AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, DiscoveryReport, Event, LabelView,
-    LargeTargets, PipelineOptions, SrvVerdict,
+    LargeTargets, Outcome, PipelineOptions, SrvVerdict, Strictness,
 };
 use portq_probe::{CheckOptions, PortState, Transport, evidence_text};
 use serde::Serialize;
@@ -872,21 +872,15 @@ impl NdjsonRows {
 /// plain sweep that ran to the end exits 0. DNS discovery that found problems, and
 /// notes (an endpoint mapper not answering: its ports could not be checked), exit 1.
 fn exit_status(summary: &CheckSummary, strict: bool, quiet: bool, stopped: bool) -> Status {
-    if stopped && summary.interrupted {
-        return Status::Interrupted;
-    }
-    let strict = strict || (quiet && !summary.role_check);
-    let ports_ok = if strict {
-        summary.all_listening()
-    } else if summary.role_check {
-        summary.expected_listening == summary.expected
+    let strictness = if strict || (quiet && !summary.role_check) {
+        Strictness::EveryPort
     } else {
-        true
+        Strictness::Expected
     };
-    if ports_ok && summary.discovery_good() && summary.notes.is_empty() {
-        Status::Ok
-    } else {
-        Status::NotAsExpected
+    match summary.outcome(strictness) {
+        Outcome::Passed => Status::Ok,
+        Outcome::Interrupted if stopped => Status::Interrupted,
+        _ => Status::NotAsExpected,
     }
 }
 

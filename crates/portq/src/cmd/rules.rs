@@ -4,7 +4,7 @@ use crate::exit::{Failure, Status};
 use crate::out;
 use portq_catalog::query::parse_range;
 use portq_catalog::roles;
-use portq_rules::addr::{parse_destinations, parse_sources};
+use portq_rules::addr::{parse_destinations, parse_from, parse_sources};
 use portq_rules::render::render;
 use portq_rules::{Context, Profile, RuleFormat, RuleOptions, RulesError, StaticPort, plan};
 
@@ -14,8 +14,9 @@ pub struct Args {
     /// Server roles (repeatable; `ROLE[:OPTION,no-OPTION]`, see `portq roles`).
     #[arg(long = "role", short = 'r', value_name = "ROLE", required = true)]
     pub roles: Vec<String>,
-    /// Allowed client sources (repeatable; address, CIDR or range). Default: any.
-    #[arg(long, value_name = "CIDR")]
+    /// Allowed client sources (repeatable; address, CIDR or range). Required: `any` opens
+    /// the role's ports to every address.
+    #[arg(long, value_name = "CIDR|any")]
     pub from: Vec<String>,
     /// Sources of other servers of the role (replication, failover); default: --from.
     #[arg(long, value_name = "CIDR")]
@@ -52,6 +53,14 @@ pub struct Args {
     /// Windows: log dropped packets in the firewall log.
     #[arg(long)]
     pub log_blocked: bool,
+    /// PowerShell with --policy-store: only the GPO's rules apply on the servers
+    /// (AllowLocalFirewallRules False): local rules, built-in groups included, stop working.
+    #[arg(long)]
+    pub exclusive: bool,
+    /// Azure: keep allowing the load balancer's health probes (AzureLoadBalancer) above
+    /// portq's closing deny.
+    #[arg(long)]
+    pub azure_load_balancer: bool,
 }
 
 /// A policy store name: `DOMAIN\NAME`, printable, of a sane length.
@@ -105,8 +114,10 @@ pub fn run(args: Args) -> Result<Status, Failure> {
             .transpose()
             .map_err(Failure::usage)
     };
+    let (from, any_source) = parse_from(&args.from).map_err(Failure::usage)?;
     let opts = RuleOptions {
-        from: parse_sources(&args.from).map_err(Failure::usage)?,
+        from,
+        any_source,
         peers: optional(&args.peers)?,
         management: optional(&args.management)?,
         rpc_range,
@@ -132,8 +143,13 @@ pub fn run(args: Args) -> Result<Status, Failure> {
             .transpose()
             .map_err(Failure::usage)?,
         log_blocked: args.log_blocked,
+        exclusive: args.exclusive,
+        azure_load_balancer: args.azure_load_balancer,
     };
     let text = render(&rules, args.format, &ctx).map_err(Failure::usage)?;
+    for note in portq_rules::render::notes(args.format) {
+        eprintln!("portq: {note}");
+    }
     out::print(&text).map_err(Failure::runtime)?;
     Ok(Status::Ok)
 }

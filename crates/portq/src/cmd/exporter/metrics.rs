@@ -8,7 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
-use portq_probe::pipeline::{CheckSummary, Checked};
+use portq_probe::pipeline::{CheckSummary, Checked, Strictness};
 use portq_probe::{Evidence, PortState};
 
 type FloatGauge = Gauge<f64, AtomicU64>;
@@ -37,12 +37,14 @@ struct TimeLabels {
 /// True when the check ended and every port that should listen does (for a port list
 /// without roles: every port listed).
 pub fn success(summary: Option<&CheckSummary>) -> bool {
-    match summary {
-        Some(s) if s.interrupted || s.local_failures > 0 => false,
-        Some(s) if s.expected > 0 => s.expected_all_listening(),
-        Some(s) => s.all_listening(),
-        None => false,
-    }
+    summary.is_some_and(|s| {
+        let strictness = if s.role_check {
+            Strictness::Expected
+        } else {
+            Strictness::EveryPort
+        };
+        s.outcome(strictness).passed()
+    })
 }
 
 /// One probe's metrics, filled in as the findings arrive: each finding becomes its
@@ -214,6 +216,7 @@ impl ProbeMetrics {
 fn need_token(c: &Checked) -> String {
     match c.label.need {
         portq_probe::pipeline::Need::Required => "required",
+        portq_probe::pipeline::Need::Optional => "optional",
         portq_probe::pipeline::Need::Registered => "registered",
         portq_probe::pipeline::Need::Requested => "requested",
     }

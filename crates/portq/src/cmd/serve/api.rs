@@ -149,7 +149,10 @@ fn cidrs(p: &Params, name: &str) -> Result<(Vec<IpNet>, Vec<String>), String> {
         ));
     }
     let mut nets = Vec::new();
-    for s in &items {
+    for s in items
+        .iter()
+        .filter(|s| !(name == "from" && portq_rules::addr::is_any(s)))
+    {
         let n = parse_item(s).ok_or_else(|| {
             if name == "to" {
                 RulesError::BadDestination((*s).to_owned()).to_string()
@@ -229,6 +232,7 @@ impl Build {
             .iter()
             .map(|t| roles::parse_selection(t).map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
+        let any_source = p.items("from").any(portq_rules::addr::is_any);
         let (from_nets, from) = cidrs(p, "from")?;
         let (peer_nets, peers) = cidrs(p, "peers")?;
         let (mgmt_nets, management) = cidrs(p, "management")?;
@@ -265,6 +269,7 @@ impl Build {
             selections,
             opts: RuleOptions {
                 from: from_nets,
+                any_source,
                 peers: (!peer_nets.is_empty()).then_some(peer_nets),
                 management: (!mgmt_nets.is_empty()).then_some(mgmt_nets),
                 rpc_range: range,
@@ -309,6 +314,8 @@ impl Build {
                 .clone()
                 .filter(|_| format == RuleFormat::Powershell),
             log_blocked: self.log_blocked,
+            exclusive: false,
+            azure_load_balancer: false,
         };
         render(&rules, format, &ctx).map_err(|e| e.to_string())
     }
