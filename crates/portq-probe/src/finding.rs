@@ -137,6 +137,9 @@ pub enum Evidence {
         rcode_name: String,
         /// Number of answer records.
         answers: u16,
+        /// What portq asked: the SOA of this zone (`.` for the root). portq's choice,
+        /// not the server's answer.
+        asked: String,
     },
     /// A Kerberos KDC (or kpasswd service) answered with a KRB-ERROR.
     Kerberos {
@@ -156,8 +159,14 @@ pub enum Evidence {
     Kpasswd {
         /// The kpasswd result code, if the reply carried one.
         result_code: Option<u16>,
+        /// Its RFC 3244 name (`KRB5_KPASSWD_HARDERROR`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result_name: Option<String>,
         /// The embedded Kerberos error code, if the reply carried one.
         error_code: Option<i32>,
+        /// Its RFC 4120 name (`KDC_ERR_SERVICE_EXP`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error_name: Option<String>,
     },
     /// An NTP server answered.
     Ntp {
@@ -417,10 +426,27 @@ impl Evidence {
         // Writing into a String cannot fail.
         let _ = match self {
             Evidence::Dns {
+                rcode,
                 rcode_name,
                 answers,
-                ..
-            } => write!(s, "DNS {rcode_name}, {answers} answer{}", plural(*answers)),
+                asked,
+            } => {
+                let meaning = match rcode {
+                    1 => " (format error: the server could not read the query)",
+                    2 => " (server failure)",
+                    3 => " (no such name)",
+                    4 => " (not implemented)",
+                    5 => " (refused)",
+                    9 => " (not authoritative)",
+                    _ => "",
+                };
+                let zone = if asked == "." { "the root zone" } else { asked };
+                write!(
+                    s,
+                    "DNS {rcode_name}{meaning}, {answers} answer{} to SOA of {zone}",
+                    plural(*answers)
+                )
+            }
             Evidence::Kerberos {
                 error_code,
                 error_name,
@@ -440,14 +466,31 @@ impl Evidence {
             }
             Evidence::Kpasswd {
                 result_code,
+                result_name,
                 error_code,
+                error_name,
             } => {
-                let _ = write!(s, "kpasswd reply");
-                let _ = result_code.map(|c| write!(s, ", result code {c}"));
-                match error_code {
-                    Some(e) => write!(s, ", Kerberos error {e}"),
-                    None => Ok(()),
+                // portq's request carries stand-in credentials: an error is the expected
+                // answer of a live kpasswd service.
+                let _ = write!(s, "kpasswd answered");
+                match (result_code, result_name) {
+                    (Some(c), Some(n)) => {
+                        let _ = write!(s, ": result {n} ({c})");
+                    }
+                    (Some(c), None) => {
+                        let _ = write!(s, ": result code {c}");
+                    }
+                    _ => {}
                 }
+                let _ = match (error_code, error_name) {
+                    (Some(e), Some(n)) => write!(s, ", Kerberos error {n} ({e})"),
+                    (Some(e), None) => write!(s, ", Kerberos error {e}"),
+                    _ => Ok(()),
+                };
+                if result_code.is_some() || error_code.is_some() {
+                    let _ = write!(s, " to portq's stand-in request");
+                }
+                Ok(())
             }
             Evidence::Ntp {
                 version,

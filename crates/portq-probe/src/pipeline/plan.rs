@@ -319,12 +319,18 @@ fn service_requirements(
             });
         }
     };
-    let found: Vec<&'static Requirement> = portq_catalog::services()
+    // As for roles: a superseded fact (WinRM 1.1's 80/443) or a connection the service
+    // opens elsewhere (outbound) is no port it listens on.
+    let named: Vec<&'static portq_catalog::Service> = portq_catalog::services()
         .iter()
         .filter(|s| s.is_named(&text))
-        .flat_map(|s| s.requirements())
         .collect();
-    if found.is_empty() {
+    let found: Vec<&'static Requirement> = named
+        .iter()
+        .flat_map(|s| s.requirements())
+        .filter(|r| !r.has(Qualifier::Outbound) && r.disagreement.is_none_or(|d| d.current))
+        .collect();
+    if named.is_empty() {
         return Err(PlanError::UnknownService {
             name: name.to_owned(),
         });

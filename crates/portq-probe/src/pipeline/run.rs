@@ -337,9 +337,9 @@ impl Driver {
         self.tally.finish(started.elapsed())
     }
 
-    /// Kerberos ports wait for the follow-up when no domain was given and the first
-    /// pass can learn it from the host itself (CLDAP or the LDAP rootDSE): the realm
-    /// asked is then the one the host named, never a placeholder.
+    /// Kerberos and DNS ports wait for the follow-up when no domain was given and the
+    /// first pass can learn it from the host itself (CLDAP or the LDAP rootDSE): the realm
+    /// (and the zone) asked is then the one the host named, never a placeholder.
     fn deferred_ports(&self) -> PortSpec {
         let engine = &self.plan.engine;
         if engine.domain.is_some() || self.plan.options.rpc_follow_up == RpcFollowUp::Off {
@@ -360,17 +360,23 @@ impl Driver {
         if !learnable {
             return PortSpec::default();
         }
+        // DNS too: the SOA of the domain the host names is a question its DNS server can
+        // answer (issue 21: the root's SOA gave "FORMERR, 0 answers" on a healthy DC).
         let kerberos = [
             (Transport::Tcp, 88),
             (Transport::Udp, 88),
             (Transport::Udp, 464),
             (Transport::Tcp, 464),
+            (Transport::Udp, 53),
         ];
         PortSpec::from_ports(kerberos.into_iter().filter(|(t, p)| {
             ports.contains(*t, *p)
                 && matches!(
                     engine.probe_for(*t, *p),
-                    ProbeKind::Kerberos | ProbeKind::KerberosTcp | ProbeKind::Kpasswd
+                    ProbeKind::Kerberos
+                        | ProbeKind::KerberosTcp
+                        | ProbeKind::Kpasswd
+                        | ProbeKind::Dns
                 )
         }))
         .unwrap_or_default()

@@ -642,7 +642,7 @@ impl CheckSummary {
             ));
             if !unreachable.is_empty() {
                 lines.push(clip(
-                    format!("unreachable: "),
+                    "unreachable: ".to_owned(),
                     unreachable
                         .iter()
                         .map(|((h, a), r)| format!("{} ({r})", host_label(h, *a))),

@@ -15,14 +15,13 @@ impl UdpProbe for Dns {
     }
     fn request(&self, ctx: &ProbeContext) -> Vec<u8> {
         let id = ctx.nonce as u16;
-        ctx.domain
-            .as_deref()
-            .and_then(|d| dns::query(id, d, dns::RecordType::SOA, false).ok())
+        dns::query(id, asked(ctx), dns::RecordType::SOA, false)
+            .ok()
             // The root name always encodes; the empty fallback cannot happen.
             .or_else(|| dns::query(id, ".", dns::RecordType::SOA, false).ok())
             .unwrap_or_default()
     }
-    fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
+    fn decode(&self, reply: &[u8], ctx: &ProbeContext) -> Result<Evidence, WireError> {
         let m = dns::decode(reply)?;
         if !m.header.qr {
             return Err(WireError::Unexpected {
@@ -34,9 +33,19 @@ impl UdpProbe for Dns {
             rcode: m.header.rcode.code(),
             rcode_name: m.header.rcode.name().to_string(),
             answers: m.header.ancount,
+            asked: asked(ctx).to_owned(),
         })
     }
     fn always_answers(&self) -> bool {
         true
+    }
+}
+
+/// The zone whose SOA is asked: the AD domain when known (a DC's DNS serves it), else
+/// the root. A name that does not encode falls back to the root, and says so.
+fn asked(ctx: &ProbeContext) -> &str {
+    match ctx.domain.as_deref() {
+        Some(d) if dns::query(0, d, dns::RecordType::SOA, false).is_ok() => d,
+        _ => ".",
     }
 }

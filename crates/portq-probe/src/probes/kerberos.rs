@@ -103,12 +103,16 @@ impl UdpProbe for Kpasswd {
     fn decode(&self, reply: &[u8], _ctx: &ProbeContext) -> Result<Evidence, WireError> {
         Ok(match kerberos::decode_kpasswd_reply(reply)? {
             kerberos::KpasswdReply::Error { error, result, .. } => Evidence::Kpasswd {
-                result_code: result.map(|(code, _)| code.0),
+                result_code: result.as_ref().map(|(code, _)| code.0),
+                result_name: result.as_ref().map(|(code, _)| code.name().to_owned()),
                 error_code: Some(i32::try_from(error.error_code.0).unwrap_or(i32::MAX)),
+                error_name: Some(error.error_code.name().to_owned()),
             },
             kerberos::KpasswdReply::Reply { .. } => Evidence::Kpasswd {
                 result_code: None,
+                result_name: None,
                 error_code: None,
+                error_name: None,
             },
         })
     }

@@ -126,7 +126,8 @@ async fn dns_reply_is_decoded() {
         vec![Evidence::Dns {
             rcode: 0,
             rcode_name: "NOERROR".into(),
-            answers: 1
+            answers: 1,
+            asked: ".".into(),
         }]
     );
 }

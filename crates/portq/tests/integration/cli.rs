@@ -624,6 +624,9 @@ const ROLE_SETS: &[&[&str]] = &[
 fn rules_args<'a>(format: &'a str, set: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["rules", "--format", format];
     args.extend_from_slice(set);
+    if !set.contains(&"--from") {
+        args.extend_from_slice(&["--from", "10.0.0.0/8", "--from", "2001:db8::/32"]);
+    }
     if !set.contains(&"--management") {
         args.extend_from_slice(&[
             "--management",
@@ -789,6 +792,149 @@ fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
 }
 
+/// Issue 22: without --from the cloud and Windows formats opened the role to 0.0.0.0/0,
+/// `*` or any RemoteAddress and said nothing. Every format now refuses, naming the fix;
+/// `--from any` is the way to ask for every source; an empty value is an error.
+#[test]
+fn rules_refuse_every_source_unless_asked_in_every_format() {
+    let formats = [
+        "powershell",
+        "netsh",
+        "nftables",
+        "iptables",
+        "ip6tables",
+        "firewalld",
+        "aws",
+        "azure",
+        "terraform-aws",
+        "terraform-azure",
+        "json",
+        "csv",
+    ];
+    for f in formats {
+        let err = assert_usage_error(&[
+            "rules",
+            "--role",
+            "dc",
+            "--management",
+            "10.0.9.0/24",
+            "--format",
+            f,
+        ]);
+        assert!(err.contains("--from") && err.contains("any"), "{f}: {err}");
+        let (code, _, err) = run(&[
+            "rules",
+            "--role",
+            "dc",
+            "--from",
+            "any",
+            "--management",
+            "10.0.9.0/24",
+            "--format",
+            f,
+        ]);
+        assert_eq!(code, 0, "{f} with --from any: {err}");
+        for empty in [
+            &["--from", ""][..],
+            &["--from", "10.0.0.0/8", "--to", ""],
+            &["--from", "10.0.0.0/8", "--peers", " "],
+            &["--from", "10.0.0.0/8,"],
+        ] {
+            let mut args = vec![
+                "rules",
+                "--role",
+                "dc",
+                "--management",
+                "10.0.9.0/24",
+                "--format",
+                f,
+            ];
+            args.extend_from_slice(empty);
+            let err = assert_usage_error(&args);
+            assert!(err.contains("empty"), "{f} {empty:?}: {err}");
+        }
+    }
+    // What a restricted output says about the rest: AWS only allows, Azure closes with
+    // its own deny above AllowVnetInBound, PowerShell names the built-in groups.
+    let base = [
+        "rules",
+        "--role",
+        "dc",
+        "--from",
+        "10.0.0.0/8",
+        "--management",
+        "10.0.9.0/24",
+    ];
+    let (code, _, err) = run(&[&base[..], &["--format", "aws"]].concat());
+    assert_eq!(code, 0);
+    assert!(err.contains("only allow"), "{err}");
+    let (_, azure, _) = run(&[&base[..], &["--format", "azure"]].concat());
+    let doc: Value = serde_json::from_str(&azure).unwrap();
+    let rules = doc["resources"][0]["properties"]["securityRules"]
+        .as_array()
+        .unwrap();
+    let last = rules.last().unwrap();
+    assert_eq!(last["properties"]["access"], "Deny");
+    assert_eq!(last["properties"]["sourceAddressPrefix"], "*");
+    let prio = last["properties"]["priority"].as_u64().unwrap();
+    assert!(
+        prio < 65000,
+        "the deny must come before AllowVnetInBound: {prio}"
+    );
+    assert!(
+        rules[..rules.len() - 1]
+            .iter()
+            .all(|r| r["properties"]["access"] == "Allow"
+                && r["properties"]["priority"].as_u64().unwrap() < prio
+                && r["properties"]["sourceAddressPrefix"] != "*"),
+        "{azure}"
+    );
+    let (_, lb, _) = run(&[&base[..], &["--format", "azure", "--azure-load-balancer"]].concat());
+    assert!(lb.contains("AzureLoadBalancer"), "{lb}");
+    let (_, ps, _) = run(&[&base[..], &["--format", "powershell"]].concat());
+    for g in [
+        "Active Directory Domain Services",
+        "File and Printer Sharing",
+        "DNS Service",
+        "Kerberos Key Distribution Center",
+    ] {
+        assert!(
+            ps.contains(&format!("#   Disable-NetFirewallRule -DisplayGroup '{g}'")),
+            "{g}: {ps}"
+        );
+    }
+    let (_, gpo, _) = run(&[
+        &base[..],
+        &[
+            "--format",
+            "powershell",
+            "--policy-store",
+            "example.test\\DC Firewall",
+            "--exclusive",
+        ],
+    ]
+    .concat());
+    assert!(
+        gpo.contains("Get-NetFirewallRule -GPOSession $gpo -DisplayGroup 'Active Directory Domain Services' -ErrorAction SilentlyContinue | Set-NetFirewallRule -GPOSession $gpo -Enabled False"),
+        "{gpo}"
+    );
+    assert!(gpo.contains("-AllowLocalFirewallRules False"), "{gpo}");
+    assert_usage_error(&[&base[..], &["--format", "powershell", "--exclusive"]].concat());
+    let (_, netsh, _) = run(&[&base[..], &["--format", "netsh"]].concat());
+    assert!(
+        netsh.contains(
+            "rem   netsh advfirewall firewall set rule group=\"DNS Service\" new enable=no"
+        ),
+        "{netsh}"
+    );
+    // Issue 22: --management was refused for the SSH role ("would lock out SSH").
+    let (code, nft, err) = run(&words(
+        "rules --role openssh-server --from 10.0.0.0/24 --management 10.0.9.5/32 --format nftables",
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(nft.contains("tcp dport 22 accept"), "{nft}");
+}
+
 /// Issue 13: `--format nftables` wrote `policy drop` with nothing for SSH. A drop policy
 /// now needs --management (SSH stays open to it) or an explicit --no-management-access.
 #[test]
@@ -827,15 +973,19 @@ fn rules_drop_policy_never_locks_out_management() {
         // Windows management rules do not belong in a Linux host's firewall.
         assert!(!text.contains("3389"), "{fmt}: {text}");
         // How to test it safely is said at the top.
-        let head: String = text.lines().take(8).collect::<Vec<_>>().join("\n");
+        let head: String = text.lines().take(12).collect::<Vec<_>>().join("\n");
         assert!(
             head.contains("Check it first") && head.contains("rollback"),
             "{head}"
         );
     }
-    let (_, nft, _) = run(&words("rules --role dc -f nftables --management 10.9.0.1"));
+    let (_, nft, _) = run(&words(
+        "rules --from 10.0.0.0/8 --role dc -f nftables --management 10.9.0.1",
+    ));
     assert!(nft.contains("nft -c -f FILE"), "{nft}");
-    let (_, ipt, _) = run(&words("rules --role dc -f iptables --management 10.9.0.1"));
+    let (_, ipt, _) = run(&words(
+        "rules --from 10.0.0.0/8 --role dc -f iptables --management 10.9.0.1",
+    ));
     assert!(ipt.contains("iptables-restore --test") && ipt.contains("iptables-apply -t 120"));
 }
 
@@ -854,7 +1004,9 @@ fn rules_one_family_outputs_refuse_the_other_and_keep_icmp_essentials() {
         "rules --role dc --from 2001:db8::/32 --management 2001:db8:9::/64 -f iptables",
     ));
     assert!(err.contains("ip6tables"), "{err}");
-    let err = assert_usage_error(&words("rules --role dc --to 10.0.1.10 -f ip6tables"));
+    let err = assert_usage_error(&words(
+        "rules --from any --role dc --to 10.0.1.10 -f ip6tables",
+    ));
     assert!(err.contains("--to"), "{err}");
     let (code, nft, err) = run(&words(
         "rules --role dc --from 10.0.0.0/8 --management 10.9.0.0/24 -f nftables",
@@ -882,7 +1034,9 @@ fn rules_one_family_outputs_refuse_the_other_and_keep_icmp_essentials() {
     ] {
         assert!(ip6.contains(want), "ip6tables lacks {want}\n{ip6}");
     }
-    let (_, ip4, _) = run(&words("rules --role dc --no-management-access -f iptables"));
+    let (_, ip4, _) = run(&words(
+        "rules --from 10.0.0.0/8 --role dc --no-management-access -f iptables",
+    ));
     assert!(ip4.contains("--icmp-type fragmentation-needed"), "{ip4}");
 }
 
@@ -981,7 +1135,7 @@ fn rules_windows_profiles_gpo_and_logging() {
     );
     assert!(!ps.contains("-LocalPort 22 "));
     let (_, netsh, _) = run(&words(
-        "rules --role dc -f netsh --profile domain --log-blocked",
+        "rules --role dc --from 10.0.0.0/8 -f netsh --profile domain --log-blocked",
     ));
     assert!(netsh.contains("profile=domain enable=yes"), "{netsh}");
     assert!(
@@ -998,7 +1152,9 @@ fn rules_windows_profiles_gpo_and_logging() {
     ]);
     assert!(err.contains("powershell"), "{err}");
     assert_usage_error(&["rules", "--role", "dc", "--policy-store", "no-backslash"]);
-    assert_usage_error(&words("rules --role dc -f nftables --profile domain"));
+    assert_usage_error(&words(
+        "rules --from 10.0.0.0/8 --role dc -f nftables --profile domain",
+    ));
     assert_usage_error(&["rules", "--role", "dc", "--profile", "office"]);
 }
 
@@ -1036,11 +1192,15 @@ fn rules_network_mode_writes_forward_rules_for_the_servers() {
     );
     let (code, ipt, err) = run(&[&args[..], &["-f", "iptables"]].concat());
     assert_eq!(code, 0, "{err}");
+    // Issue 22: its own chain, jumped to from FORWARD; no policy of anyone else's touched.
     assert!(
-        ipt.contains("-A FORWARD -d 10.0.1.10/31 -j PORTQ-SERVERS"),
+        ipt.contains("-I FORWARD -d 10.0.1.10/31 -j PORTQ-FORWARD"),
         "{ipt}"
     );
-    assert!(ipt.contains(":INPUT ACCEPT"), "{ipt}");
+    assert!(
+        !ipt.contains(":INPUT") && !ipt.contains(":FORWARD"),
+        "{ipt}"
+    );
     assert!(ipt.contains("--dport 5000:5100"), "{ipt}");
     // On Windows, --to scopes the rules to the servers' own addresses.
     let (_, ps, _) = run(&args);
@@ -1190,7 +1350,7 @@ fn rpc_config_wmi_fixed_port() {
     assert_usage_error(&["rpc-config", "--static-port", "wmi=24000"]);
     // The rules then open 24158 for WMI instead of the dynamic range.
     let (_, nft, _) = run(&words(
-        "rules --role managed-server --static-port wmi --no-management-access -f nftables",
+        "rules --role managed-server --from 10.0.0.0/8 --static-port wmi --no-management-access -f nftables",
     ));
     assert!(nft.contains("tcp dport 24158 accept"), "{nft}");
 }

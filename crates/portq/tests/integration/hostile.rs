@@ -112,7 +112,7 @@ fn accept_loop(l: TcpListener, b: Behaviour, stop: Arc<AtomicBool>) {
     }
 }
 
-fn read_pdu(s: &mut TcpStream) -> Option<Pdu> {
+pub(crate) fn read_pdu(s: &mut TcpStream) -> Option<Pdu> {
     let mut header = [0u8; 16];
     s.read_exact(&mut header).ok()?;
     let len = frag_length_of(&header).ok()?;
@@ -122,7 +122,7 @@ fn read_pdu(s: &mut TcpStream) -> Option<Pdu> {
     Pdu::decode(&buf).ok()
 }
 
-fn bind_ack(call_id: u32) -> Vec<u8> {
+pub(crate) fn bind_ack(call_id: u32) -> Vec<u8> {
     BindAck {
         call_id,
         pfc_flags: pfc::FIRST_FRAG | pfc::LAST_FRAG,
@@ -148,7 +148,12 @@ fn entry(n: u8, port: u16) -> EptEntry {
     }
 }
 
-fn lookup_reply(call_id: u32, handle: [u8; 20], entries: Vec<EptEntry>, status: u32) -> Vec<u8> {
+pub(crate) fn lookup_reply(
+    call_id: u32,
+    handle: [u8; 20],
+    entries: Vec<EptEntry>,
+    status: u32,
+) -> Vec<u8> {
     let page = LookupResponse {
         entry_handle: ContextHandle(handle),
         entries,

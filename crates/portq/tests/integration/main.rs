@@ -6,6 +6,9 @@
 #[path = "../../../../tests/lab/lab_lock.rs"]
 mod lab_lock;
 
+// Namespaces: Linux only.
+#[cfg(unix)]
+mod agreement;
 mod check_rd_gateway;
 mod cli;
 mod discovery;

@@ -194,7 +194,52 @@ impl Ruleset {
         {
             return u.clone();
         }
-        // Every chain accepts: report the most telling acceptance and gather restrictions.
+        // Every chain accepts, each for its own sources: a packet must pass them all, so
+        // the sources allowed are the intersection (issue 22: the union was reported).
+        let restricting: Vec<&Verdict> = outcomes
+            .iter()
+            .filter(|o| matches!(o, Verdict::Allowed { from, .. } if !from.is_empty()))
+            .collect();
+        let mut only_from: Option<Vec<String>> = None;
+        if restricting.len() > 1 {
+            let mut sets = Vec::new();
+            for o in &restricting {
+                let Verdict::Allowed { from, by, .. } = o else {
+                    continue;
+                };
+                match source_set(from) {
+                    Some(set) => sets.push((by.clone(), from.join(", "), set)),
+                    None => {
+                        return Verdict::CannotTell {
+                            reason: format!(
+                                "several input chains accept from some sources only ({by}: from {}), and portq cannot intersect them",
+                                from.join(", ")
+                            ),
+                        };
+                    }
+                }
+            }
+            let mut common: Option<Vec<ipnet::IpNet>> = None;
+            for (_, _, set) in &sets {
+                common = Some(match common {
+                    None => set.clone(),
+                    Some(c) => intersect(&c, set),
+                });
+            }
+            let common = common.unwrap_or_default();
+            if common.is_empty() {
+                let each: Vec<String> = sets
+                    .iter()
+                    .map(|(by, from, _)| format!("{by} from {from}"))
+                    .collect();
+                return Verdict::Blocked {
+                    by: format!("no source passes every input chain ({})", each.join("; ")),
+                    explicit: true,
+                };
+            }
+            only_from = Some(common.iter().map(ToString::to_string).collect());
+        }
+        // Report the most telling acceptance and gather restrictions.
         let mut best = outcomes
             .iter()
             .find(|o| matches!(o, Verdict::Allowed { explicit: true, .. }))
@@ -222,6 +267,9 @@ impl Ruleset {
                     }
                 }
             }
+        }
+        if let (Some(common), Verdict::Allowed { from, .. }) = (only_from, &mut best) {
+            *from = common;
         }
         best
     }
@@ -421,6 +469,7 @@ impl Walk<'_> {
         let mut named = false;
         let mut sources = Vec::new();
         let mut unknown = None;
+        let mut opaque: Option<String> = None;
         let mut verb = None;
         for e in &rule.expr {
             let Some((key, body)) = e.as_object().and_then(|o| o.iter().next()) else {
@@ -453,15 +502,47 @@ impl Walk<'_> {
                 "queue" => verb = Some(Verb::Other("queued to user space".into())),
                 // Statements with no say in the verdict.
                 "counter" | "log" | "continue" | "mangle" | "notrack" | "set" | "nftrace" => {}
+                // Conditions on rate or count: they narrow when the rule applies.
+                "limit" | "quota" | "connlimit" | "meter" => {
+                    unknown.get_or_insert_with(|| format!("\"{key}\" condition"));
+                }
+                // iptables-nft's extensions, opaque in nft's JSON but for their names.
                 "xt" => {
-                    unknown.get_or_insert_with(|| {
-                        format!("iptables extension \"{}\"", text(body, "name"))
-                    });
+                    let name = text(body, "name");
+                    match (text(body, "type").as_str(), name.as_str()) {
+                        // Terminal targets: a verdict, never "nothing" (issue 22: a REJECT
+                        // read as no verdict made a rejected port "allowed").
+                        ("target", "REJECT" | "DROP") => verb = Some(Verb::Drop),
+                        ("target", "ACCEPT") => verb = Some(Verb::Accept),
+                        ("target", "RETURN") => verb = Some(Verb::Return),
+                        // Targets that mark, log or count and let the packet go on.
+                        (
+                            "target",
+                            "LOG" | "NFLOG" | "ULOG" | "MARK" | "CONNMARK" | "TRACE" | "CT"
+                            | "AUDIT" | "CLASSIFY" | "DSCP" | "TOS" | "NOTRACK",
+                        ) => {}
+                        // Any other target may end the chain either way.
+                        ("target", _) => {
+                            verb = Some(Verb::Other(format!("iptables target \"{name}\"")))
+                        }
+                        // A comment matches every packet.
+                        ("match", "comment") => {}
+                        _ => {
+                            unknown.get_or_insert_with(|| format!("iptables extension \"{name}\""));
+                        }
+                    }
                 }
                 other => {
                     unknown.get_or_insert_with(|| format!("\"{other}\" statement"));
+                    opaque.get_or_insert_with(|| format!("\"{other}\" statement"));
                 }
             }
+        }
+        // A statement we do not know may itself be a verdict: never read it as none.
+        if verb.is_none()
+            && let Some(what) = opaque
+        {
+            verb = Some(Verb::Other(what));
         }
         let cond = if let Some(why) = unknown {
             Cond::Unknown(why)
@@ -635,6 +716,46 @@ impl Walk<'_> {
     fn all(&self, c: &Chain, right: &Value, f: &dyn Fn(&Value) -> bool) -> Option<bool> {
         self.elements(c, right).map(|els| els.into_iter().all(f))
     }
+}
+
+/// The networks of a source restriction as [`Walk`] writes it (`10.0.0.0/8`, a list
+/// `a, b`, a named set `@name (a, b)`); `None` for a negation, a conjunction of several
+/// matches, or anything else that is not a plain list of networks.
+fn source_set(from: &[String]) -> Option<Vec<ipnet::IpNet>> {
+    let mut out = Vec::new();
+    for f in from {
+        let list = match f.strip_prefix('@') {
+            Some(named) => named.split_once(" (")?.1.strip_suffix(')')?,
+            None => f.as_str(),
+        };
+        if list.starts_with("not ") || list.contains(" and ") {
+            return None;
+        }
+        for item in list.split(", ") {
+            let item = item.trim();
+            let net = item
+                .parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| item.parse::<IpAddr>().ok().map(ipnet::IpNet::from))?;
+            out.push(net.trunc());
+        }
+    }
+    Some(out)
+}
+
+/// The addresses in both lists of networks (networks either nest or are disjoint).
+fn intersect(a: &[ipnet::IpNet], b: &[ipnet::IpNet]) -> Vec<ipnet::IpNet> {
+    let mut out = Vec::new();
+    for x in a {
+        for y in b {
+            if x.contains(y) {
+                out.push(*y);
+            } else if y.contains(x) {
+                out.push(*x);
+            }
+        }
+    }
+    ipnet::IpNet::aggregate(&out)
 }
 
 /// True for `tcp dport`, `udp dport`, `th dport`.
@@ -840,7 +961,7 @@ mod tests {
         for (port, why) in [
             (8080, "input interface eth0"),
             (9000, "tcp flags"),
-            (2222, "\"limit\" statement"),
+            (2222, "\"limit\" condition"),
         ] {
             let v = tcp(&rs, port);
             assert!(
@@ -994,6 +1115,112 @@ mod tests {
                 "allowed (IPv6 only)"
             );
         }
+    }
+
+    fn saddr(net: &str) -> Value {
+        let (addr, len) = net.split_once('/').unwrap();
+        json!({"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+            "right": {"prefix": {"addr": addr, "len": len.parse::<u64>().unwrap()}}}})
+    }
+
+    /// Issue 22: two input base chains (two tables, or priorities -10 and 10) that each
+    /// accept 3268 from their own sources: the kernel lets through only what passes both.
+    /// portq used to report the union, "allowed (from 10.241.0.0/24, 10.99.0.0/16)".
+    #[test]
+    fn two_input_chains_allow_the_intersection_of_their_sources() {
+        for (pa, pb, ta, tb) in [(-10, 10, "a", "a"), (10, -10, "a", "b"), (0, 0, "a", "b")] {
+            let (ca, cb) = ("in1", "in2");
+            let rs = build(
+                &[
+                    ("inet", ta, ca, Some((pa, "drop"))),
+                    ("inet", tb, cb, Some((pb, "drop"))),
+                ],
+                vec![
+                    (
+                        "inet",
+                        ta,
+                        ca,
+                        json!([saddr("10.241.0.0/24"), dport("tcp", json!(3268)), {"accept": null}]),
+                    ),
+                    (
+                        "inet",
+                        tb,
+                        cb,
+                        json!([saddr("10.99.0.0/16"), dport("tcp", json!(3268)), {"accept": null}]),
+                    ),
+                    (
+                        "inet",
+                        ta,
+                        ca,
+                        json!([saddr("10.0.0.0/8"), dport("tcp", json!(389)), {"accept": null}]),
+                    ),
+                    (
+                        "inet",
+                        tb,
+                        cb,
+                        json!([saddr("10.99.1.0/24"), dport("tcp", json!(389)), {"accept": null}]),
+                    ),
+                ],
+                vec![],
+            );
+            let v = rs.evaluate(Transport::Tcp, 3268, Some(&v4(3268)));
+            assert!(matches!(v, Verdict::Blocked { .. }), "{pa} {pb}: {v}");
+            assert_eq!(tcp(&rs, 389), "allowed (from 10.99.1.0/24)", "{pa} {pb}");
+        }
+    }
+
+    /// Issue 22: `-A INPUT -p tcp --dport 22 -j REJECT` (iptables-nft) under an accept
+    /// policy read "allowed": the REJECT target is an opaque `xt` statement in nft's JSON
+    /// and was skipped as if it did nothing.
+    #[test]
+    fn an_iptables_reject_target_blocks() {
+        let reject = json!({"xt": {"type": "target", "name": "REJECT"}});
+        let comment = json!({"xt": {"type": "match", "name": "comment"}});
+        let rs = build(
+            &[("ip", "filter", "INPUT", Some((0, "accept")))],
+            vec![(
+                "ip",
+                "filter",
+                "INPUT",
+                json!([dport("tcp", json!(22)), comment, {"counter": {"packets": 0, "bytes": 0}}, reject]),
+            )],
+            vec![],
+        );
+        assert!(tcp(&rs, 22).starts_with("blocked"), "{}", tcp(&rs, 22));
+        assert_eq!(tcp(&rs, 80), "allowed");
+        // An extension we cannot read that ends in a terminal target is no verdict of
+        // "nothing": it could change the answer.
+        let opaque = build(
+            &[("ip", "filter", "INPUT", Some((0, "accept")))],
+            vec![(
+                "ip",
+                "filter",
+                "INPUT",
+                json!([{"xt": {"type": "match", "name": "multiport"}}, {"xt": {"type": "target", "name": "REJECT"}}]),
+            )],
+            vec![],
+        );
+        assert!(
+            tcp(&opaque, 22).starts_with("cannot tell"),
+            "{}",
+            tcp(&opaque, 22)
+        );
+        // An unknown target is never skipped.
+        let odd = build(
+            &[("ip", "filter", "INPUT", Some((0, "accept")))],
+            vec![(
+                "ip",
+                "filter",
+                "INPUT",
+                json!([dport("tcp", json!(22)), {"xt": {"type": "target", "name": "TARPIT"}}]),
+            )],
+            vec![],
+        );
+        assert!(
+            tcp(&odd, 22).starts_with("cannot tell"),
+            "{}",
+            tcp(&odd, 22)
+        );
     }
 
     #[test]

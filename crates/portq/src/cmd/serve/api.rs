@@ -290,6 +290,11 @@ impl Build {
         }))
     }
 
+    /// True when client sources were given (`any` included): rules can be written.
+    pub fn has_sources(&self) -> bool {
+        !self.opts.from.is_empty() || self.opts.any_source
+    }
+
     /// What the roles need, each requirement once, with who connects.
     pub fn requirements(&self) -> Vec<Row> {
         roles::expand(&self.selections)

@@ -331,7 +331,11 @@ pub async fn roles(uri: Uri) -> Response {
             b.roles.join(" + ")
         );
         table = view::rows_table(&rows, &Columns::for_rows(&rows), "Requirements");
-        if let Some(f) = preview_format {
+        if !b.has_sources() {
+            status.push_str(
+                " Give the clients\u{2019} addresses in From (or any, for every address) to write the rules.",
+            );
+        } else if let Some(f) = preview_format {
             match b.rules(f) {
                 Ok(text) => preview = esc(&text),
                 Err(e) => {
@@ -344,7 +348,7 @@ pub async fn roles(uri: Uri) -> Response {
         error = api::parse_format(preview_name).err();
     }
     let error_block = error.as_deref().map(error_html).unwrap_or_default();
-    let hidden = if build.is_some() && error.is_none() {
+    let hidden = if build.as_ref().is_some_and(api::Build::has_sources) && error.is_none() {
         ""
     } else {
         " hidden"

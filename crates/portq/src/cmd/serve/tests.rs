@@ -370,14 +370,14 @@ async fn rules_download_in_every_format() {
     }
     assert_eq!(seen, 12);
     // A drop policy without management access would lock the administrator out.
-    let locked = get("/api/rules?role=dc&format=nftables").await;
+    let locked = get("/api/rules?role=dc&from=10.0.0.0%2F8&format=nftables").await;
     assert_eq!(locked.status, StatusCode::BAD_REQUEST);
     assert!(locked.body.contains("--management"), "{}", locked.body);
-    let nft = get("/api/rules?role=dc&format=nftables&no_management_access=1")
+    let nft = get("/api/rules?role=dc&from=10.0.0.0%2F8&format=nftables&no_management_access=1")
         .await
         .body;
     assert!(nft.contains("table inet portq"));
-    let ssh = get("/api/rules?role=dc&format=nftables&management=10.0.9.0%2F24")
+    let ssh = get("/api/rules?role=dc&from=any&format=nftables&management=10.0.9.0%2F24")
         .await
         .body;
     assert!(
@@ -385,6 +385,10 @@ async fn rules_download_in_every_format() {
         "{ssh}"
     );
     // Network mode and a cloud format from the same form.
+    // Issue 22: no sources, no rules (never every address by default).
+    let open = get("/api/rules?role=dc&format=aws").await;
+    assert_eq!(open.status, StatusCode::BAD_REQUEST);
+    assert!(open.body.contains("--from any"), "{}", open.body);
     let aws = get("/api/rules?role=dc&format=aws&from=10.0.0.0%2F8&to=10.0.1.10-10.0.1.11").await;
     assert_eq!(aws.status, StatusCode::OK, "{}", aws.body);
     assert!(

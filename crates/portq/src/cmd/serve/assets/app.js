@@ -278,6 +278,14 @@
         const req = await getJson('/api/requirements?' + params, signal);
         status.set(plural(req.rows.length, 'requirement', 'requirements') + ' for ' + req.roles.join(' + ') + '.', false);
         table.replaceChildren(rowsTable(req.rows, 'Requirements'));
+        // Rules never open a role to every address unless asked: without sources there
+        // is nothing to write yet (the server would refuse).
+        if (!params.getAll('from').some((v) => v.trim() !== '')) {
+          showError('');
+          status.set(plural(req.rows.length, 'requirement', 'requirements') + ' for ' + req.roles.join(' + ') + '. Give the clients\u2019 addresses in From (or any, for every address) to write the rules.', false);
+          showRules(false);
+          return;
+        }
         const fmt = previewFormat.value;
         const r = await fetch('/api/rules?' + params + '&format=' + encodeURIComponent(fmt), { signal });
         const text = await r.text();
