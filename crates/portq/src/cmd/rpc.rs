@@ -5,7 +5,8 @@ use crate::exit::{Failure, Status};
 use crate::out;
 use crate::render::{Format, Grid};
 use portq_probe::pipeline::{
-    AppProbes, CheckBuilder, LargeTargets, PipelineOptions, Registrations, check_registered,
+    AppProbes, CheckBuilder, LargeTargets, Outcome, PipelineOptions, Registrations, Strictness,
+    check_registered,
 };
 use portq_probe::rpc::{EpmDump, EpmEntry, EpmOptions, dump_endpoints};
 use portq_probe::{CheckOptions, PortState, Target, TargetSet};
@@ -162,7 +163,7 @@ async fn check_ports(
     args: &Args,
     dumps: &[(Target, &EpmDump)],
     timeout: Duration,
-) -> Result<BTreeMap<(IpAddr, u16), PortState>, Failure> {
+) -> Result<(BTreeMap<(IpAddr, u16), PortState>, Outcome), Failure> {
     let opts = PipelineOptions::default()
         .with_engine(CheckOptions {
             timeout,
@@ -186,11 +187,16 @@ async fn check_ports(
     let report = check_registered(&plan, dumps, Registrations::TcpAndHttp)
         .collect()
         .await;
-    Ok(report
-        .findings
-        .into_iter()
-        .map(|c| ((c.finding.address, c.finding.port), c.finding.state))
-        .collect())
+    // The one pass/fail rule: every registered port must be met.
+    let outcome = report.summary.outcome(Strictness::Expected);
+    Ok((
+        report
+            .findings
+            .into_iter()
+            .map(|c| ((c.finding.address, c.finding.port), c.finding.state))
+            .collect(),
+        outcome,
+    ))
 }
 
 async fn run_async(args: Args) -> Result<Status, Failure> {
@@ -257,11 +263,11 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             .iter()
             .filter_map(|(t, r)| r.as_ref().ok().map(|d| (t.clone(), d)))
             .collect();
-        let states = check_ports(&args, &dumps, t).await?;
+        let (states, outcome) = check_ports(&args, &dumps, t).await?;
+        not_listening = !outcome.passed();
         for r in rows.iter_mut() {
             if let Some(p) = r.port {
                 let s = states.get(&(r.address, p)).copied();
-                not_listening |= s != Some(PortState::Listening);
                 r.state = Some(s.map(|s| s.token()).unwrap_or("not_checked"));
             }
         }

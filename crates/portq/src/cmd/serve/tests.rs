@@ -403,14 +403,14 @@ async fn rules_download_in_every_format() {
         fwd.contains("ip daddr { 10.0.1.10/31 } jump to-servers"),
         "{fwd}"
     );
-    let json = get("/api/rules?role=dc").await;
+    let json = get("/api/rules?role=dc&from=10.0.0.0%2F8").await;
     assert_eq!(json.content_type(), "application/json");
     assert!(json.json().as_array().is_some_and(|a| !a.is_empty()));
     let narrowed =
-        get("/api/rules?role=dc&rpc_range=5000-5100&static_port=ntds%3D38901&management=10.0.9.1&format=nftables")
+        get("/api/rules?role=dc&from=10.0.0.0%2F8&rpc_range=5000-5100&static_port=ntds%3D38901&management=10.0.9.1&format=nftables")
             .await;
     assert!(narrowed.body.contains("5000-5100"), "{}", narrowed.body);
-    let accept = get("/api/rules?role=dc&format=nftables&no_default_drop=1")
+    let accept = get("/api/rules?role=dc&from=10.0.0.0%2F8&format=nftables&no_default_drop=1")
         .await
         .body;
     assert!(accept.contains("policy accept"));

@@ -437,9 +437,12 @@
         } else if (m.type === 'end') {
           const s = m.summary;
           bar.value = bar.max;
-          for (const line of m.verdict || []) notes.append(el('li', null, line));
+          // The library's one verdict (the CLI's exit code, the exporter's probe_success).
+          const verdictClass = s.outcome === 'passed' ? 'good' : 'bad';
+          for (const line of m.verdict || []) notes.append(el('li', { class: verdictClass }, line));
           notes.hidden = notes.children.length === 0;
-          let text = 'Done: ' + plural(s.states.listening + s.states.not_listening + s.states.filtered + s.states.listening_or_filtered, 'finding', 'findings') + ' in ' + (s.elapsed_ms / 1000).toFixed(1) + ' s';
+          const outcome = { passed: 'Passed', failed: 'Failed', interrupted: 'Interrupted' }[s.outcome] || '';
+          let text = (outcome ? outcome + '. ' : '') + 'Done: ' + plural(s.states.listening + s.states.not_listening + s.states.filtered + s.states.listening_or_filtered, 'finding', 'findings') + ' in ' + (s.elapsed_ms / 1000).toFixed(1) + ' s';
           if (s.local_failures > 0) text += '; ' + plural(s.local_failures, 'port', 'ports') + ' could not be checked on this side';
           if (s.interrupted) text += ' (stopped before the end)';
           setStatus(status, text + '.', false);
