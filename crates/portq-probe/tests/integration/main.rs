@@ -17,5 +17,8 @@ mod check_sweep;
 mod check_tcp;
 mod check_udp;
 mod discovery;
+// Rule sets loaded into a network namespace's kernel: Linux only.
+#[cfg(unix)]
+mod firewall_oracle;
 mod pipeline;
 mod rpc_fake_servers;
