@@ -2,8 +2,8 @@
 //! tables and input base chains at different priorities, policies, named and anonymous
 //! sets, ranges, verdict maps, jump/goto/return, source conditions, `ct state`, negation,
 //! reject in its forms) are loaded into a network namespace with TCP listeners; for every
-//! port, the evaluator's verdict on `nft -j list ruleset` is compared with a real connect
-//! from a source it allows and one it does not. A certain verdict that the kernel
+//! port, the evaluator's verdict on `nft -j list ruleset` is compared with a real
+//! connection (connect, then the server's end of stream) from two sources. A certain verdict that the kernel
 //! contradicts is a failure; "cannot tell" is counted and its share printed.
 //!
 //! `PORTQ_ORACLE_SETS` (default 300) rule sets from `PORTQ_ORACLE_SEED` (default: fixed).
@@ -145,7 +145,10 @@ fn rule(g: &mut Gen, net: &Net, regular: Option<usize>, n: usize, named: bool) -
         if parts.iter().any(|p| p.starts_with("udp")) {
             "reject".to_owned()
         } else {
-            if !parts.iter().any(|p| p.starts_with("tcp") || p == "meta l4proto tcp") {
+            if !parts
+                .iter()
+                .any(|p| p.starts_with("tcp") || p == "meta l4proto tcp")
+            {
                 parts.push("meta l4proto tcp".to_owned());
             }
             verdict
@@ -283,13 +286,25 @@ fn predicted(v: &Verdict, src: Ipv4Addr) -> Option<bool> {
     }
 }
 
-fn connects(src: Ipv4Addr, dst: SocketAddr) -> bool {
+/// A connect from `src`:`sport`. Every connect of a run has a source port of its own: a
+/// reused one could meet the namespace's connection-tracking entry of an earlier rule
+/// set (a connection whose FIN that set dropped stays "established"), and the kernel
+/// would judge a different packet than a new connection.
+fn connects(src: Ipv4Addr, sport: u16, dst: SocketAddr) -> bool {
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    sock.bind(&SocketAddr::new(IpAddr::V4(src), 0).into())
+    sock.set_reuse_address(true).unwrap();
+    sock.bind(&SocketAddr::new(IpAddr::V4(src), sport).into())
         .unwrap();
-    let ok = sock.connect_timeout(&dst.into(), CONNECT).is_ok();
-    drop(TcpStream::from(sock));
-    ok
+    if sock.connect_timeout(&dst.into(), CONNECT).is_err() {
+        return false;
+    }
+    // The connection works only if the server got it: the listener accepts and closes
+    // at once, so its FIN (end of stream) reaches us. A rule set that lets the first
+    // packet in and drops or rejects the later ones gives a timeout or a reset instead.
+    let mut stream = TcpStream::from(sock);
+    let _ = stream.set_read_timeout(Some(CONNECT));
+    let mut byte = [0u8; 1];
+    std::io::Read::read(&mut stream, &mut byte).is_ok()
 }
 
 #[test]
@@ -329,6 +344,7 @@ fn random_nft_rule_sets_agree_with_the_kernel() {
     assert!(added, "second source address");
 
     let mut g = Gen(seed | 1);
+    let mut next_port = 0usize;
     let (mut verdicts, mut cannot, mut wrong) = (0usize, 0usize, Vec::new());
     for set in 0..sets {
         let text = ruleset(&mut g, &net);
@@ -342,7 +358,13 @@ fn random_nft_rule_sets_agree_with_the_kernel() {
         for port in PORTS {
             for src in [net.a, net.b] {
                 let dst = ns.socket(port);
-                probes.push((port, src, std::thread::spawn(move || connects(src, dst))));
+                let sport = 20_000 + u16::try_from(next_port % 40_000).unwrap_or(0);
+                next_port += 1;
+                probes.push((
+                    port,
+                    src,
+                    std::thread::spawn(move || connects(src, sport, dst)),
+                ));
             }
         }
         for (port, src, h) in probes {

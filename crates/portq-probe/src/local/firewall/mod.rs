@@ -9,6 +9,7 @@
 //! the answer is [`Verdict::CannotTell`], never a guess.
 
 pub mod nft;
+pub mod sources;
 pub mod windows;
 
 use super::LocalListener;
