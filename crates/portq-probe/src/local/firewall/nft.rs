@@ -123,6 +123,29 @@ impl Ruleset {
         Ok(rs)
     }
 
+    /// True when some rule holds an iptables extension nft shows only by name (`xt`).
+    pub fn has_iptables_extensions(&self) -> bool {
+        self.chains.iter().any(|c| {
+            c.rules
+                .iter()
+                .any(|r| r.expr.iter().any(|e| e.get("xt").is_some()))
+        })
+    }
+
+    /// This ruleset with the chains of every (family, table) that `other` has replaced by
+    /// `other`'s: iptables-save's full reading of iptables-nft's tables.
+    pub fn with_tables_of(mut self, other: Ruleset) -> Ruleset {
+        let tables: Vec<(String, String)> = other
+            .chains
+            .iter()
+            .map(|c| (c.family.clone(), c.table.clone()))
+            .collect();
+        self.chains
+            .retain(|c| !tables.contains(&(c.family.clone(), c.table.clone())));
+        self.chains.extend(other.chains);
+        self
+    }
+
     /// Marks the ruleset as incomplete: something filters that nft does not show (e.g.
     /// iptables-legacy tables); then only a drop is certain, anything else "cannot tell".
     pub fn with_hidden_filtering(mut self, why: impl Into<String>) -> Ruleset {
