@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Checks portq's cloud rule formats with the clouds' own libraries, offline.
 
-    validate_cloud.py aws|azure|terraform FILE
+    validate_cloud.py aws|azure|terraform|aws-describe|azure-nsg FILE
 
 - aws: botocore's ParamValidator against the AuthorizeSecurityGroupIngress input shape of
   the EC2 service model bundled with botocore (no network, no credentials).
 - azure: every security rule deserialised by azure-mgmt-network's SecurityRule model, and
   the whole group by NetworkSecurityGroup; priorities unique, ascending, 100..4096.
 - terraform: parsed by python-hcl2.
+- aws-describe: an `aws ec2 describe-security-groups` output (portq audit's input), checked
+  against the DescribeSecurityGroups output shape of the same EC2 model.
+- azure-nsg: an `az network nsg show` output (portq audit's input): its rules and default
+  rules deserialised by the SecurityRule model, the group by NetworkSecurityGroup.
 
 Prints a JSON summary on stdout for the caller to check; exits 1 with the reasons on
 stderr when the file is rejected, and 3 when a module is missing.
@@ -99,7 +103,11 @@ def azure(text):
             problems.append(f"priority {prio!r} not a number in 100..4096")
         if props.protocol not in protocols:
             problems.append(f"protocol {props.protocol!r} not one of {sorted(protocols)}")
-        if props.access != SecurityRuleAccess.ALLOW.value:
+        # portq's closing deny (priority 4096, every source) is its one Deny rule.
+        deny_ok = rule.name == "portq-deny-inbound" and r is raw[-1]
+        if props.access != SecurityRuleAccess.ALLOW.value and not (
+            deny_ok and props.access == SecurityRuleAccess.DENY.value
+        ):
             problems.append(f"access {props.access!r}")
         if props.direction != SecurityRuleDirection.INBOUND.value:
             problems.append(f"direction {props.direction!r}")
@@ -154,13 +162,79 @@ def terraform(text):
     }
 
 
+def aws_describe(text):
+    try:
+        import botocore.session
+        from botocore.validate import ParamValidator
+    except ImportError as e:
+        print(f"missing python module: {e}", file=sys.stderr)
+        sys.exit(3)
+    doc = json.loads(text)
+    model = botocore.session.get_session().get_service_model("ec2")
+    shape = model.operation_model("DescribeSecurityGroups").output_shape
+    report = ParamValidator().validate(doc, shape)
+    if report.has_errors():
+        fail(report.generate_report())
+    perms = [p for g in doc["SecurityGroups"] for p in g.get("IpPermissions", [])]
+    return {"groups": len(doc["SecurityGroups"]), "rules": len(perms)}
+
+
+def azure_nsg(text):
+    try:
+        from azure.mgmt.network.models import NetworkSecurityGroup, SecurityRule
+    except ImportError as e:
+        print(f"missing python module: {e}", file=sys.stderr)
+        sys.exit(3)
+    doc = json.loads(text)
+    # az prints the resource flattened; the REST shape nests each rule's properties.
+    keep = {"name", "id", "etag", "type"}
+
+    def nest(r):
+        return {
+            **{k: v for k, v in r.items() if k in keep},
+            "properties": {k: v for k, v in r.items() if k not in keep | {"resourceGroup"}},
+        }
+
+    rules = [nest(r) for r in doc.get("securityRules", [])]
+    defaults = [nest(r) for r in doc.get("defaultSecurityRules", [])]
+
+    def model(cls, data):
+        if hasattr(cls, "deserialize"):
+            return cls.deserialize(data)
+        return cls(data)
+
+    for r in rules + defaults:
+        m = model(SecurityRule, r)
+        props = getattr(m, "properties", m)
+        if props.priority is None or props.access is None or props.direction is None:
+            fail(f"{r.get('name')}: priority, access or direction missing")
+    group = model(
+        NetworkSecurityGroup,
+        {
+            "location": doc.get("location", "westeurope"),
+            "properties": {"securityRules": rules, "defaultSecurityRules": defaults},
+        },
+    )
+    props = getattr(group, "properties", group)
+    if len(props.security_rules or []) != len(rules):
+        fail("NetworkSecurityGroup lost rules in deserialisation")
+    return {"rules": len(rules), "default_rules": len(defaults)}
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("aws", "azure", "terraform"):
+    kinds = {
+        "aws": aws,
+        "azure": azure,
+        "terraform": terraform,
+        "aws-describe": aws_describe,
+        "azure-nsg": azure_nsg,
+    }
+    if len(sys.argv) != 3 or sys.argv[1] not in kinds:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     with open(sys.argv[2], encoding="utf-8") as f:
         text = f.read()
-    summary = {"aws": aws, "azure": azure, "terraform": terraform}[sys.argv[1]](text)
+    summary = kinds[sys.argv[1]](text)
     print(json.dumps(summary))
 
 

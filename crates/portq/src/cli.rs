@@ -41,6 +41,8 @@ pub enum Command {
     Rpc(cmd::rpc::Args),
     /// What listens on this machine, which process and service own it, and should it.
     Local(cmd::local::Args),
+    /// Judge a saved rule set (nft, iptables-save, Windows, AWS, Azure) against roles.
+    Audit(cmd::audit::Args),
     /// A local web console: catalogue search, role builder, rules download, RPC lookup.
     Serve(cmd::serve::Args),
     /// A Prometheus exporter: `/probe?target=HOST&module=ROLE` runs `portq check` for Prometheus.
@@ -68,6 +70,7 @@ const SUBCOMMANDS: &[&str] = &[
     "check",
     "rpc",
     "local",
+    "audit",
     "serve",
     "exporter",
     "completions",

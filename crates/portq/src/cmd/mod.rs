@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses its own arguments and renders its own output.
 
+pub mod audit;
 pub mod check;
 pub mod exporter;
 pub mod local;
@@ -38,6 +39,7 @@ pub fn run(command: Command) -> Result<Status, Failure> {
         Command::Check(a) => check::run(a),
         Command::Lookup(a) => lookup::run(a),
         Command::Local(a) => local::run(a),
+        Command::Audit(a) => audit::run(a),
         Command::Services(a) => lookup::services(a),
         Command::Ports(a) => lookup::ports(a),
         Command::Roles(a) => roles::run(a),

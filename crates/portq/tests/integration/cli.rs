@@ -1216,6 +1216,170 @@ fn rules_network_mode_writes_forward_rules_for_the_servers() {
     assert_usage_error(&["rules", "--role", "dc", "--to", "dc01"]);
 }
 
+/// `portq audit` on recorded cloud outputs (issue 22): an AWS security group as `aws ec2
+/// describe-security-groups` prints it, and an Azure NSG as `az network nsg show` does,
+/// each first accepted by the cloud's own library. Both hold a planted world-open 3389
+/// and lack 9389 (Azure: denied at a higher priority than the rule that allows it).
+#[test]
+fn audit_finds_what_cloud_rule_sets_open_and_miss() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/audit");
+    for (file, kind) in [
+        ("aws-describe-security-groups.json", "aws-describe"),
+        ("azure-nsg-show.json", "azure-nsg"),
+    ] {
+        let path = format!("{dir}/{file}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Some(summary) = validate_cloud(kind, &text) {
+            assert!(summary["rules"].as_u64().unwrap_or(0) > 5, "{summary}");
+        }
+        let (code, out, err) = run(&[
+            "audit",
+            &path,
+            "--role",
+            "dc",
+            "--from",
+            "10.0.0.0/8",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 1, "{file}: {err}");
+        let doc: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc["findings"], true);
+        let needed = doc["needed"].as_array().unwrap();
+        let cover = |port: u64| {
+            needed
+                .iter()
+                .find(|n| n["port"] == port && n["protocol"] == "tcp")
+                .map(|n| n["cover"].as_str().unwrap_or("").to_owned())
+                .unwrap_or_default()
+        };
+        assert_eq!(cover(9389), "blocked", "{file}");
+        assert_eq!(cover(389), "allowed", "{file}");
+        let first = &doc["openings"][0];
+        assert_eq!(
+            first["port"], 3389,
+            "{file}: worst first: {}",
+            doc["openings"]
+        );
+        assert_eq!(first["world"], true, "{file}");
+        // The table says the same, and the verdict line names the missing port.
+        let (code, table, err) = run(&["audit", &path, "--role", "dc", "--from", "10.0.0.0/8"]);
+        assert_eq!(code, 1);
+        assert!(table.contains("THE WORLD"), "{table}");
+        assert!(err.contains("9389/tcp blocked"), "{err}");
+    }
+    // Azure: the deny above the allow is what blocks it.
+    let (_, out, _) = run(&[
+        "audit",
+        &format!("{dir}/azure-nsg-show.json"),
+        "--role",
+        "dc",
+        "--from",
+        "10.0.0.0/8",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let adws = doc["needed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["port"] == 9389)
+        .unwrap();
+    assert!(
+        adws["verdict_text"]
+            .as_str()
+            .unwrap()
+            .contains("deny-adws (priority 100)"),
+        "{adws}"
+    );
+    // Bad input: one line, exit 2.
+    for bad in [
+        vec!["audit", "/nonexistent/portq-rules.json", "--role", "dc"],
+        vec!["audit", "Cargo.toml", "--role", "dc"],
+        vec![
+            "audit",
+            &format!("{dir}/azure-nsg-show.json"),
+            "--role",
+            "dc",
+            "--kind",
+            "aws",
+        ],
+        vec![
+            "audit",
+            &format!("{dir}/azure-nsg-show.json"),
+            "--role",
+            "dc",
+            "--from",
+            "",
+        ],
+    ] {
+        assert_usage_error(&bad);
+    }
+}
+
+/// `audit` and `local --expect` share one evaluator: on the same saved nft JSON,
+/// iptables-save and Windows export, every port with no listener here gets the same
+/// verdict from both.
+#[test]
+fn audit_and_local_agree_on_saved_rule_sets() {
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../portq-probe/tests/fixtures/firewall"
+    );
+    let dir = std::env::temp_dir().join(format!("portq-audit-local-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ipt = dir.join("iptables-save.txt");
+    std::fs::write(
+        &ipt,
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:USER - [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -j USER\n-A USER -s 10.0.0.0/8 -p tcp -m multiport --dports 88,389,445 -m comment --comment \"AD\" -j ACCEPT\n-A USER -p tcp -m tcp --dport 636 -j REJECT --reject-with tcp-reset\n-A USER -p udp -m udp --dport 88 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    let files = [
+        format!("{fixtures}/nft-dc1-lab.json"),
+        format!("{fixtures}/windows-dc.json"),
+        ipt.display().to_string(),
+    ];
+    for f in &files {
+        let (_, local, err) = run(&[
+            "local",
+            "--expect",
+            "dc",
+            "--firewall-from",
+            f,
+            "--format",
+            "json",
+        ]);
+        let local: Value =
+            serde_json::from_str(&local).unwrap_or_else(|e| panic!("{f}: {e}: {err}"));
+        let (_, audit, err) = run(&["audit", f, "--role", "dc", "--format", "json"]);
+        let audit: Value =
+            serde_json::from_str(&audit).unwrap_or_else(|e| panic!("{f}: {e}: {err}"));
+        let mut compared = 0;
+        for row in local["rows"].as_array().unwrap() {
+            if !matches!(row["status"].as_str(), Some("missing" | "optional_missing")) {
+                continue;
+            }
+            let Some(n) = audit["needed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| n["port"] == row["port"] && n["protocol"] == row["protocol"])
+            else {
+                continue;
+            };
+            assert_eq!(
+                n["verdict_text"], row["firewall"]["text"],
+                "{f}: {}/{}",
+                row["port"], row["protocol"]
+            );
+            compared += 1;
+        }
+        assert!(compared >= 5, "{f}: only {compared} ports compared");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Runs the cloud validator in tests/rules (botocore, azure-mgmt-network, python-hcl2),
 /// returning its JSON summary; `None` (reported) when python or a module is missing.
 fn validate_cloud(kind: &str, text: &str) -> Option<Value> {

@@ -8,7 +8,9 @@
 //! conservative: when a rule they do not model could decide before the rules they do,
 //! the answer is [`Verdict::CannotTell`], never a guess.
 
+pub mod cloud;
 pub mod iptables;
+pub mod judge;
 pub mod nft;
 pub mod sources;
 pub mod windows;
@@ -159,6 +161,10 @@ pub enum Firewall {
     Nft(nft::Ruleset),
     /// Windows Firewall inbound rules and profiles (see [`windows::SCRIPT`]).
     Windows(windows::State),
+    /// AWS security groups (`aws ec2 describe-security-groups`).
+    Aws(cloud::SecurityGroups),
+    /// An Azure network security group (`az network nsg show`).
+    Azure(cloud::Nsg),
     /// The firewall could not be read: every port is "cannot tell", for this reason.
     Unreadable(String),
 }
@@ -172,7 +178,7 @@ pub enum FirewallError {
     Json(String),
     /// JSON, but neither `nft -j list ruleset` output nor portq's Windows Firewall export.
     #[error(
-        "neither `nft -j list ruleset` output (an object with \"nftables\") nor a Windows Firewall export (an object with \"rules\" and \"profiles\")"
+        "not a rule set portq reads: `nft -j list ruleset`, iptables-save, portq's Windows Firewall export, `aws ec2 describe-security-groups` or `az network nsg show` output"
     )]
     UnknownFormat,
     /// The right format, with a malformed part.
@@ -191,6 +197,13 @@ impl Firewall {
             serde_json::from_str(text).map_err(|e| FirewallError::Json(e.to_string()))?;
         if v.get("nftables").is_some() {
             nft::Ruleset::from_value(&v).map(Firewall::Nft)
+        } else if v.get("SecurityGroups").is_some() || v.get("IpPermissions").is_some() {
+            cloud::SecurityGroups::from_value(&v).map(Firewall::Aws)
+        } else if v.get("securityRules").is_some()
+            || v.get("defaultSecurityRules").is_some()
+            || v.pointer("/properties/securityRules").is_some()
+        {
+            cloud::Nsg::from_value(&v).map(Firewall::Azure)
         } else if v.get("rules").is_some() || v.get("profiles").is_some() {
             windows::State::from_value(v).map(Firewall::Windows)
         } else {
@@ -209,6 +222,8 @@ impl Firewall {
         match self {
             Firewall::Nft(r) => r.evaluate(transport, port, listener),
             Firewall::Windows(s) => s.evaluate(transport, port, listener),
+            Firewall::Aws(g) => g.evaluate(transport, port),
+            Firewall::Azure(n) => n.evaluate(transport, port),
             Firewall::Unreadable(why) => Verdict::CannotTell {
                 reason: why.clone(),
             },
