@@ -2571,6 +2571,10 @@ mod readme_examples {
         ("kill %1", "not portq: part of the timed-rollback recipe"),
         ("nft -c -f fw.nft", "not portq: the rules tests run nft -c"),
         (
+            "aws ec2 describe-security-groups --group-ids sg-0123456789abcdef0 > sg.json",
+            "not portq: needs an AWS account",
+        ),
+        (
             "nft -j list ruleset > ruleset.json",
             "not portq: saves the host's nftables state (the firewall tests record it)",
         ),
@@ -2619,6 +2623,10 @@ mod readme_examples {
 
     /// Commands the README documents as exiting 1 in an ordinary run.
     const EXIT_1: &[&str] = &[
+        // The recorded rule sets hold planted findings (a world-open 3389, a missing 9389).
+        "portq audit crates/portq/tests/fixtures/audit/aws-describe-security-groups.json --role dc --from 10.0.0.0/8",
+        "portq audit crates/portq/tests/fixtures/audit/azure-nsg-show.json --role dc --from 10.0.0.0/8 --format json",
+        "portq audit crates/portq-probe/tests/fixtures/firewall/nft-shapes.json --role dc",
         "portq local --expect dc --expect dns-server",
         "portq local --expect dc --firewall-from crates/portq-probe/tests/fixtures/firewall/nft-shapes.json",
         "portq local --expect dc --no-firewall",

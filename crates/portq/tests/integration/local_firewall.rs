@@ -481,3 +481,198 @@ fn local_firewall_follows_real_rules_in_our_own_namespace() {
     );
     assert_eq!(code, Some(0));
 }
+
+/// Issue 22: a ufw host gets certain answers, and the kernel agrees. ufw (Debian's) runs
+/// inside a namespace of ours, with its configuration in a private copy (`ip netns exec`
+/// binds /etc/netns/NAME/ufw over /etc/ufw, so the machine's own ufw files are untouched):
+/// default deny, `allow 22/tcp`, `allow 3268/tcp`, `allow from HOST to any port 389`,
+/// `allow from 192.0.2.0/24 to any port 636`, `reject 8080/tcp`, `deny 445/tcp`. `portq
+/// local` inside judges each listener; a real connection from the host side must agree,
+/// and at most 5% may be "cannot tell".
+#[test]
+fn ufw_hosts_get_answers_the_kernel_agrees_with() {
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    });
+    if !root {
+        eprintln!("NOT RUN: needs root (makes a network namespace)");
+        return;
+    }
+    if !(have("ip") && have("ufw") && have("iptables") && have("nft") && have("python3")) {
+        return;
+    }
+    let n = std::process::id() % 250;
+    let name = format!("pqufw{}", std::process::id());
+    let (host_if, ns_if) = (format!("pqu{n}h"), format!("pqu{n}n"));
+    let (host_ip, ns_ip) = (format!("10.208.{n}.1"), format!("10.208.{n}.2"));
+    let etc = std::path::PathBuf::from(format!("/etc/netns/{name}"));
+    struct Cleanup(
+        String,
+        String,
+        std::path::PathBuf,
+        Option<std::process::Child>,
+    );
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            if let Some(mut c) = self.3.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+            let _ = Command::new("ip").args(["link", "del", &self.1]).status();
+            let _ = std::fs::remove_dir_all(&self.2);
+        }
+    }
+    let mut clean = Cleanup(name.clone(), host_if.clone(), etc.clone(), None);
+    let sh = |args: &[&str]| {
+        let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // ufw's configuration, privately: a copy of the package's files.
+    std::fs::create_dir_all(&etc).unwrap();
+    sh(&["cp", "-a", "/etc/ufw", &etc.display().to_string()]);
+    sh(&["ip", "netns", "add", &name]);
+    sh(&[
+        "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if, "netns", &name,
+    ]);
+    sh(&[
+        "ip",
+        "addr",
+        "add",
+        &format!("{host_ip}/24"),
+        "dev",
+        &host_if,
+    ]);
+    sh(&["ip", "link", "set", &host_if, "up"]);
+    sh(&[
+        "ip",
+        "-n",
+        &name,
+        "addr",
+        "add",
+        &format!("{ns_ip}/24"),
+        "dev",
+        &ns_if,
+    ]);
+    sh(&["ip", "-n", &name, "link", "set", &ns_if, "up"]);
+    sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+    let ports: [u16; 6] = [22, 389, 445, 636, 3268, 8080];
+    // Listeners that accept and close at once (two minutes at most).
+    let script = "import socket,sys,time,threading\ndef serve(p):\n  s=socket.socket()\n  s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n  s.bind(('0.0.0.0',p))\n  s.listen(16)\n  while True:\n    c,_=s.accept()\n    c.close()\nfor p in sys.argv[1:]:\n  threading.Thread(target=serve,args=(int(p),),daemon=True).start()\ntime.sleep(0.3)\nprint('ready',flush=True)\ntime.sleep(120)\n";
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &name, "python3", "-c", script])
+        .args(ports.iter().map(u16::to_string))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("listeners");
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        use std::io::BufRead;
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+    }
+    clean.3 = Some(child);
+    assert_eq!(line.trim(), "ready");
+    let ufw = |args: &[&str]| {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &name, "ufw"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ufw {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ufw(&["--force", "reset"]);
+    ufw(&["default", "deny", "incoming"]);
+    ufw(&["allow", "22/tcp"]);
+    ufw(&["allow", "3268/tcp"]);
+    ufw(&[
+        "allow", "from", &host_ip, "to", "any", "port", "389", "proto", "tcp",
+    ]);
+    ufw(&[
+        "allow",
+        "from",
+        "192.0.2.0/24",
+        "to",
+        "any",
+        "port",
+        "636",
+        "proto",
+        "tcp",
+    ]);
+    ufw(&["reject", "8080/tcp"]);
+    ufw(&["deny", "445/tcp"]);
+    ufw(&["--force", "enable"]);
+
+    let out = Command::new("ip")
+        .args(["netns", "exec", &name])
+        .arg(assert_cmd::cargo::cargo_bin("portq"))
+        .args(["local", "--expect", "dc", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let host: std::net::IpAddr = host_ip.parse().unwrap();
+    let (mut cannot, mut wrong) = (0, Vec::new());
+    for port in ports {
+        let r = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["protocol"] == "tcp" && r["port"] == port && r["address"].is_string())
+            .unwrap_or_else(|| panic!("no listener row for {port}: {v}"));
+        let fw = &r["firewall"];
+        let predicted = match fw["verdict"].as_str() {
+            Some("blocked") => Some(false),
+            Some("allowed") => {
+                let inside = |key: &str| {
+                    fw[key].as_array().map(|l| {
+                        l.iter().filter_map(Value::as_str).any(|s| {
+                            s.parse::<ipnet::IpNet>()
+                                .map(|n| n.contains(&host))
+                                .unwrap_or(s == host_ip)
+                        })
+                    })
+                };
+                let from_ok = inside("from").is_none_or(|hit| hit)
+                    || fw["from"].as_array().is_none_or(Vec::is_empty);
+                Some(from_ok && !inside("except").unwrap_or(false))
+            }
+            _ => None,
+        };
+        let addr: std::net::SocketAddr = format!("{ns_ip}:{port}").parse().unwrap();
+        let kernel = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+            .is_ok_and(|mut s| {
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                std::io::Read::read(&mut s, &mut [0u8; 1]).is_ok()
+            });
+        match predicted {
+            None => cannot += 1,
+            Some(p) if p == kernel => {}
+            Some(p) => wrong.push(format!(
+                "{port}: portq {} ({}), the kernel {kernel}",
+                fw["text"], p
+            )),
+        }
+    }
+    eprintln!(
+        "ufw: {} listeners, {} wrong, cannot tell {cannot}",
+        ports.len(),
+        wrong.len()
+    );
+    assert!(wrong.is_empty(), "{wrong:?}\n{v}");
+    assert!(
+        cannot * 20 <= ports.len(),
+        "cannot tell on {cannot} of {} listeners",
+        ports.len()
+    );
+    // Torn down with the namespace; ufw's own files were the private copy.
+    drop(clean);
+}

@@ -274,6 +274,39 @@ fn translate(words: &[String], family: &str) -> Result<Vec<Value>, String> {
                             i += 2;
                         }
                     }
+                    // `-m rt --rt-type N`: nft's `rt type N`, an IPv6 routing header, which
+                    // a plain connection does not carry (ufw6 drops type 0).
+                    "rt" => {
+                        out.push(eq(
+                            json!({"exthdr": {"name": "rt", "field": "type"}}),
+                            json!(0),
+                            false,
+                        ));
+                        while i < words.len() && !is_rule_option(&words[i]) {
+                            i += 1;
+                        }
+                    }
+                    // `--dst-type TYPE`: nft's `fib daddr type TYPE` (ufw's ufw-not-local).
+                    "addrtype" => {
+                        let neg = words.get(i).map(String::as_str) == Some("!");
+                        let at = if neg { i + 1 } else { i };
+                        if words.get(at).map(String::as_str) == Some("--dst-type")
+                            && let Some(t) = words.get(at + 1)
+                            && !words.get(at + 2).is_some_and(|w| w.starts_with("--"))
+                        {
+                            out.push(eq(
+                                json!({"fib": {"result": "type", "flags": ["daddr"]}}),
+                                json!(t.to_lowercase()),
+                                neg,
+                            ));
+                            i = at + 2;
+                        } else {
+                            out.push(json!({"xt": {"type": "match", "name": "addrtype"}}));
+                            while i < words.len() && !is_rule_option(&words[i]) {
+                                i += 1;
+                            }
+                        }
+                    }
                     other => {
                         out.push(json!({"xt": {"type": "match", "name": other}}));
                         // Its options: skipped up to the next option of the rule itself.

@@ -706,6 +706,26 @@ impl Walk<'_> {
                 k => Cond::Unknown(format!("meta {k}")),
             };
         }
+        // An IPv6 extension header (`rt type 0`, `frag ...`): a connection's packets
+        // carry none, so a match on one never matches (and its negation always does).
+        if left.get("exthdr").is_some() {
+            return yes(Some(false));
+        }
+        // `fib daddr type local`: a connection to a listener here is addressed to a local
+        // unicast address, never multicast or broadcast.
+        if let Some(fib) = left.get("fib")
+            && fib.get("result").and_then(Value::as_str) == Some("type")
+        {
+            let flags: Vec<&str> = fib
+                .get("flags")
+                .and_then(Value::as_array)
+                .map(|f| f.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if flags == ["daddr"] {
+                return yes(self.contains(c, right, &|v| v.as_str() == Some("local")));
+            }
+            return Cond::Unknown(format!("fib {}", flags.join(" ")));
+        }
         if let Some(ct) = left.get("ct") {
             return match ct.get("key").and_then(Value::as_str).unwrap_or("") {
                 "state" => {
