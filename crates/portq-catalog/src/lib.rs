@@ -1,5 +1,8 @@
 //! The Windows service and port catalogue, compiled in.
 //!
+//! Place in the data flow (ARCHITECTURE.md): the facts a *plan* is made of, consulted
+//! once per question; no I/O, no decisions about hosts.
+//!
 //! The facts come from Microsoft's "Service overview and network port requirements for
 //! Windows" (KB 832017) and related articles, kept as human-editable files under `data/`
 //! and turned into Rust statics by `build.rs`, which validates them. Nothing here does

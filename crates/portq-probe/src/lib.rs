@@ -1,3 +1,6 @@
+//! Place in the data flow (ARCHITECTURE.md): *plan*, *run*, *findings* and *outcome* —
+//! the library that decides; front ends only render what it yields.
+//!
 //! portq's async engine: what to probe (targets and port specs), how (TCP, UDP and
 //! application probes), and the scheduler that runs many at once within limits.
 //! It yields typed findings and never formats output.

@@ -1,5 +1,8 @@
 //! Firewall rules and Windows RPC port settings, rendered from a set of server roles.
 //!
+//! Place in the data flow (ARCHITECTURE.md): a *renderer* of a question's plan (roles and
+//! sources) into rule sets; it never touches the network or a host firewall.
+//!
 //! Pure: nothing here touches the network or the host firewall. [`plan()`] turns the
 //! union of role requirements into a list of typed [`Rule`]s; the [`render`] modules
 //! write them for PowerShell, netsh, nftables, iptables, firewalld, AWS and Azure

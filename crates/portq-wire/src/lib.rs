@@ -1,5 +1,8 @@
 //! Sans-I/O codecs for the protocols portq speaks.
 //!
+//! Place in the data flow (ARCHITECTURE.md): inside *run*, the bytes a probe sends and
+//! the typed answer it decodes into a finding's evidence.
+//!
 //! Every message type here is plain data with an `encode` that produces bytes and a
 //! `decode` that takes untrusted bytes and returns either the value or a [`WireError`].
 //! Nothing in this crate opens a socket, reads a clock or allocates from a length it

@@ -1,4 +1,8 @@
 //! The `portq` command-line tool.
+//!
+//! Place in the data flow (ARCHITECTURE.md): the front ends — the CLI, the web console and
+//! the Prometheus exporter — and the *renderers*. They ask the library and render its
+//! answer; pass/fail comes from `CheckSummary::outcome`, never from here.
 #![forbid(unsafe_code)]
 
 mod cli;

@@ -564,7 +564,9 @@ fn random_nft_rule_sets_agree_with_the_kernel() {
 }
 
 /// iptables-nft hosts (ufw's and hand-made shapes): user chains, conntrack, state,
-/// multiport, comment, REJECT, RETURN, goto, LOG.
+/// multiport, comment, REJECT, RETURN, goto, LOG; read as `portq local` reads such a host,
+/// then the same rule sets from `iptables-save` alone, as `portq audit` reads a file. One
+/// test, one after the other: both use the same namespace tag.
 #[test]
 fn random_iptables_rule_sets_agree_with_the_kernel() {
     oracle(
@@ -572,14 +574,9 @@ fn random_iptables_rule_sets_agree_with_the_kernel() {
         "random_iptables_rule_sets_agree_with_the_kernel",
         100,
     );
-}
-
-/// The same rule sets read from `iptables-save` alone, as `portq audit` reads a file.
-#[test]
-fn random_iptables_save_files_agree_with_the_kernel() {
     oracle(
         Kind::IptablesSave,
-        "random_iptables_save_files_agree_with_the_kernel",
+        "random_iptables_rule_sets_agree_with_the_kernel",
         100,
     );
 }
