@@ -90,13 +90,12 @@ fn empty_mapper(mut s: std::net::TcpStream) {
     }
 }
 
-/// The namespace host and its address; deleted on drop.
+/// The namespace host and its addresses; deleted on drop.
 struct Scenarios {
-    ns: String,
-    host_if: String,
+    /// Kept to the end: dropping it deletes the namespace.
+    _ns: crate::netns::TestNs,
     host: String,
     silent: String,
-    child: Option<Child>,
 }
 
 impl Scenarios {
@@ -104,96 +103,35 @@ impl Scenarios {
         if !crate::limits::can_run("agreement") {
             return None;
         }
-        let pid = std::process::id();
-        let n = pid % 250;
-        let ns = format!("pqa{pid}");
-        let host_if = format!("pqa{}h", pid % 100_000);
-        let ns_if = format!("pqa{}n", pid % 100_000);
-        let (host_ip, ip, silent) = (
-            format!("10.207.{n}.1"),
-            format!("10.207.{n}.2"),
-            format!("10.207.{n}.3"),
-        );
-        let sh = |args: &[&str]| {
-            let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-            assert!(
-                out.status.success(),
-                "{args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        let _ = Command::new("ip").args(["netns", "del", &ns]).output();
-        let _ = Command::new("ip").args(["link", "del", &host_if]).output();
-        sh(&["ip", "netns", "add", &ns]);
-        let mut s = Scenarios {
-            ns: ns.clone(),
-            host_if: host_if.clone(),
-            host: ip.clone(),
-            silent,
-            child: None,
-        };
-        sh(&[
-            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if, "netns", &ns,
-        ]);
-        sh(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{host_ip}/24"),
-            "dev",
-            &host_if,
-        ]);
-        sh(&["ip", "link", "set", &host_if, "up"]);
-        sh(&[
-            "ip",
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("{ip}/24"),
-            "dev",
-            &ns_if,
-        ]);
-        sh(&["ip", "-n", &ns, "link", "set", &ns_if, "up"]);
-        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &ns])
-            .arg(std::env::current_exe().unwrap())
+        let mut ns = crate::netns::TestNs::create("pqa", 207);
+        let (host, silent) = (ns.ns_ip.clone(), format!("{}3", ns.prefix));
+        let mut child = ns
+            .exec(std::env::current_exe().unwrap())
             .args([
                 "--exact",
                 "agreement::scenario_host_child",
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(HOST_ENV, &ip)
+            .env(HOST_ENV, &host)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        ns.children.push(child);
         let ready = BufReader::new(stdout)
             .lines()
             .take(50)
             .map_while(Result::ok)
             .any(|l| l.contains(READY));
-        s.child = Some(child);
         assert!(ready, "the scenario host did not start");
-        Some(s)
-    }
-}
-
-impl Drop for Scenarios {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            drop(c.stdin.take());
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_if])
-            .status();
+        Some(Scenarios {
+            _ns: ns,
+            host,
+            silent,
+        })
     }
 }
 

@@ -3678,39 +3678,9 @@ mod rules_in_the_lab {
             eprintln!("NOT RUN: iptables_rules_keep_docker_chains_and_forward_rules needs root");
             return;
         }
-        let n = std::process::id() % 10000;
-        let (space, host_if, ns_if) = (format!("pqd{n}"), format!("pqd{n}h"), format!("pqd{n}n"));
-        let mut made = Made::default();
-        sh(&["ip", "netns", "add", &space]);
-        made.namespaces.push(space.clone());
-        sh(&[
-            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if, "netns", &space,
-        ]);
-        made.links.push((None, host_if.clone()));
         // The host side 10.206.N.1, the namespace 10.206.N.2; no default route anywhere.
-        let third = n % 250;
-        let (host_ip, ns_ip) = (format!("10.206.{third}.1"), format!("10.206.{third}.2"));
-        sh(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{host_ip}/24"),
-            "dev",
-            &host_if,
-        ]);
-        sh(&["ip", "link", "set", &host_if, "up"]);
-        sh(&[
-            "ip",
-            "-n",
-            &space,
-            "addr",
-            "add",
-            &format!("{ns_ip}/24"),
-            "dev",
-            &ns_if,
-        ]);
-        sh(&["ip", "-n", &space, "link", "set", &ns_if, "up"]);
-        sh(&["ip", "-n", &space, "link", "set", "lo", "up"]);
+        let ns = crate::netns::TestNs::create("pqd", 206);
+        let (space, host_ip, ns_ip) = (ns.name.clone(), ns.host_ip.clone(), ns.ns_ip.clone());
         let in_ns =
             |args: &[&str]| sh(&[&["ip", "netns", "exec", space.as_str()][..], args].concat());
         // What Docker and a cautious admin leave: a user chain, FORWARD jumping to it, a

@@ -502,70 +502,20 @@ fn ufw_hosts_get_answers_the_kernel_agrees_with() {
     if !(have("ip") && have("ufw") && have("iptables") && have("nft") && have("python3")) {
         return;
     }
-    let n = std::process::id() % 250;
-    let name = format!("pqufw{}", std::process::id());
-    let (host_if, ns_if) = (format!("pqu{n}h"), format!("pqu{n}n"));
-    let (host_ip, ns_ip) = (format!("10.208.{n}.1"), format!("10.208.{n}.2"));
+    let mut ns = crate::netns::TestNs::create("pqufw", 208);
+    let (name, host_ip, ns_ip) = (ns.name.clone(), ns.host_ip.clone(), ns.ns_ip.clone());
+    // ufw's configuration, privately: a copy of the package's files, which `ip netns exec`
+    // binds over /etc/ufw for every command run in the namespace.
     let etc = std::path::PathBuf::from(format!("/etc/netns/{name}"));
-    struct Cleanup(
-        String,
-        String,
-        std::path::PathBuf,
-        Option<std::process::Child>,
-    );
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            if let Some(mut c) = self.3.take() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-            let _ = Command::new("ip").args(["link", "del", &self.1]).status();
-            let _ = std::fs::remove_dir_all(&self.2);
-        }
-    }
-    let mut clean = Cleanup(name.clone(), host_if.clone(), etc.clone(), None);
-    let sh = |args: &[&str]| {
-        let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    // ufw's configuration, privately: a copy of the package's files.
+    ns.paths.push(etc.clone());
     std::fs::create_dir_all(&etc).unwrap();
-    sh(&["cp", "-a", "/etc/ufw", &etc.display().to_string()]);
-    sh(&["ip", "netns", "add", &name]);
-    sh(&[
-        "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if, "netns", &name,
-    ]);
-    sh(&[
-        "ip",
-        "addr",
-        "add",
-        &format!("{host_ip}/24"),
-        "dev",
-        &host_if,
-    ]);
-    sh(&["ip", "link", "set", &host_if, "up"]);
-    sh(&[
-        "ip",
-        "-n",
-        &name,
-        "addr",
-        "add",
-        &format!("{ns_ip}/24"),
-        "dev",
-        &ns_if,
-    ]);
-    sh(&["ip", "-n", &name, "link", "set", &ns_if, "up"]);
-    sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+    crate::netns::sh(&["cp", "-a", "/etc/ufw", &etc.display().to_string()]);
     let ports: [u16; 6] = [22, 389, 445, 636, 3268, 8080];
     // Listeners that accept and close at once (two minutes at most).
     let script = "import socket,sys,time,threading\ndef serve(p):\n  s=socket.socket()\n  s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n  s.bind(('0.0.0.0',p))\n  s.listen(16)\n  while True:\n    c,_=s.accept()\n    c.close()\nfor p in sys.argv[1:]:\n  threading.Thread(target=serve,args=(int(p),),daemon=True).start()\ntime.sleep(0.3)\nprint('ready',flush=True)\ntime.sleep(120)\n";
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &name, "python3", "-c", script])
+    let mut child = ns
+        .exec("python3")
+        .args(["-c", script])
         .args(ports.iter().map(u16::to_string))
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -575,7 +525,7 @@ fn ufw_hosts_get_answers_the_kernel_agrees_with() {
         use std::io::BufRead;
         let _ = std::io::BufReader::new(out).read_line(&mut line);
     }
-    clean.3 = Some(child);
+    ns.children.push(child);
     assert_eq!(line.trim(), "ready");
     let ufw = |args: &[&str]| {
         let out = Command::new("ip")
@@ -674,5 +624,5 @@ fn ufw_hosts_get_answers_the_kernel_agrees_with() {
         ports.len()
     );
     // Torn down with the namespace; ufw's own files were the private copy.
-    drop(clean);
+    drop(ns);
 }

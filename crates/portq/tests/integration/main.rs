@@ -18,6 +18,7 @@ mod hostile;
 #[cfg(unix)]
 mod limits;
 mod local_firewall;
+mod netns;
 #[cfg(unix)]
 mod scale;
 mod serve;

@@ -1,0 +1,112 @@
+//! A network namespace a test makes for itself: one veth link to the host, the host side
+//! `10.S.N.1/24`, the namespace side `10.S.N.2/24`, no default route (nothing sent there
+//! leaves the machine). Deleted, with its link and the processes handed to it, on drop.
+
+use std::process::{Child, Command};
+
+/// Runs a command, panicking with its stderr when it fails.
+pub(crate) fn sh(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One test namespace.
+pub(crate) struct TestNs {
+    /// The namespace's name (`PREFIX<pid>`).
+    pub name: String,
+    /// The host side of the veth link.
+    pub host_if: String,
+    /// The host side's address (`10.S.N.1`).
+    pub host_ip: String,
+    /// The namespace side's address (`10.S.N.2`).
+    pub ns_ip: String,
+    /// `10.S.N.` (for other addresses of the link).
+    pub prefix: String,
+    /// Processes to stop on drop.
+    pub children: Vec<Child>,
+    /// Files to remove on drop (e.g. a private `/etc/netns/NAME`).
+    pub paths: Vec<std::path::PathBuf>,
+}
+
+impl TestNs {
+    /// Makes `PREFIX<pid>` on 10.`second`.N.0/24, N from the pid. `second` is one of the
+    /// project's 10.200-10.209 ranges, each test its own.
+    pub fn create(prefix: &str, second: u8) -> TestNs {
+        let pid = std::process::id();
+        let n = pid % 250;
+        let name = format!("{prefix}{pid}");
+        let host_if = format!("{prefix}{}h", pid % 100_000);
+        let ns_if = format!("{prefix}{}n", pid % 100_000);
+        let net = format!("10.{second}.{n}.");
+        let ns = TestNs {
+            name: name.clone(),
+            host_if: host_if.clone(),
+            host_ip: format!("{net}1"),
+            ns_ip: format!("{net}2"),
+            prefix: net,
+            children: Vec::new(),
+            paths: Vec::new(),
+        };
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        let _ = Command::new("ip").args(["link", "del", &host_if]).output();
+        sh(&["ip", "netns", "add", &name]);
+        sh(&[
+            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if, "netns", &name,
+        ]);
+        sh(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}/24", ns.host_ip),
+            "dev",
+            &host_if,
+        ]);
+        sh(&["ip", "link", "set", &host_if, "up"]);
+        sh(&[
+            "ip",
+            "-n",
+            &name,
+            "addr",
+            "add",
+            &format!("{}/24", ns.ns_ip),
+            "dev",
+            &ns_if,
+        ]);
+        sh(&["ip", "-n", &name, "link", "set", &ns_if, "up"]);
+        sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A command run inside the namespace.
+    pub fn exec(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).arg(program);
+        c
+    }
+}
+
+impl Drop for TestNs {
+    fn drop(&mut self) {
+        for mut c in self.children.drain(..) {
+            drop(c.stdin.take());
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .status();
+        for p in &self.paths {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
