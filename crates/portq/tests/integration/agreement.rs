@@ -339,6 +339,8 @@ fn every_front_end_gives_the_same_verdict() {
             c.services.join(", ")
         ));
     }
+    // For the interrupted case: attempts longer than the scrape timeout allows.
+    config.push_str("  slow:\n    services: [adws]\n    timeout: 10\n");
     let config_path = dir.join("exporter.yml");
     std::fs::write(&config_path, &config).unwrap();
     let net = "10.207.0.0/16";
@@ -456,22 +458,6 @@ fn every_front_end_gives_the_same_verdict() {
     assert_eq!(out.status.code(), Some(130), "CLI interrupted: {doc}");
     assert_eq!(doc["summary"]["outcome"], "interrupted", "{doc}");
     // The exporter's scrape timeout ends the probe before the 10 s attempts do.
-    std::fs::write(
-        &config_path,
-        format!("{config}  slow:\n    services: [adws]\n    timeout: 10\n"),
-    )
-    .unwrap();
-    drop(exporter);
-    let exporter = Server::start(
-        &[
-            "exporter",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-            config_path.to_str().unwrap(),
-        ],
-        "portq: exporter at http://",
-    );
     assert_eq!(
         exporter_success(&exporter, &lab.silent, "slow", "2"),
         Some(false),

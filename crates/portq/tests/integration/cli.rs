@@ -3064,19 +3064,7 @@ mod rules_in_the_lab {
         }
     }
 
-    /// Runs a command, panicking with its stderr when it fails.
-    fn sh(args: &[&str]) -> String {
-        let out = Command::new(args[0])
-            .args(&args[1..])
-            .output()
-            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+    use crate::netns::sh;
 
     /// Runs a command and ignores the outcome (cleanup).
     fn quiet(args: &[&str]) {

@@ -406,6 +406,14 @@ impl Drop for OwnNamespace {
     }
 }
 
+/// True when this test process runs as root (it may make network namespaces).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    })
+}
+
 fn have(tool: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
@@ -426,11 +434,7 @@ fn have(tool: &str) -> bool {
 /// verdict, the finding and the exit code follow each.
 #[test]
 fn local_firewall_follows_real_rules_in_our_own_namespace() {
-    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-    });
-    if !root {
+    if !is_root() {
         eprintln!("NOT RUN: needs root (makes a network namespace)");
         return;
     }
@@ -491,11 +495,7 @@ fn local_firewall_follows_real_rules_in_our_own_namespace() {
 /// and at most 5% may be "cannot tell".
 #[test]
 fn ufw_hosts_get_answers_the_kernel_agrees_with() {
-    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-    });
-    if !root {
+    if !is_root() {
         eprintln!("NOT RUN: needs root (makes a network namespace)");
         return;
     }

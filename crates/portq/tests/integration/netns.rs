@@ -4,17 +4,18 @@
 
 use std::process::{Child, Command};
 
-/// Runs a command, panicking with its stderr when it fails.
-pub(crate) fn sh(args: &[&str]) {
+/// Runs a command, panicking with its stderr when it fails; its stdout.
+pub(crate) fn sh(args: &[&str]) -> String {
     let out = Command::new(args[0])
         .args(&args[1..])
         .output()
         .unwrap_or_else(|e| panic!("{args:?}: {e}"));
     assert!(
         out.status.success(),
-        "{args:?}: {}",
+        "{args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One test namespace.
