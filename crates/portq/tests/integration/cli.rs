@@ -3640,6 +3640,172 @@ mod rules_in_the_lab {
         assert!(reply.lines().any(|l| l == "probe_success 1"), "{reply}");
     }
 
+    /// Issue 22: every role in every Linux format, judged by the kernel (the DC alone was
+    /// before). The rules of each role, with `--from` and `--management` this test's own
+    /// address, are loaded into a namespace with a listener on every TCP port any role
+    /// needs: the role's ports must let a connection in from --from and not from another
+    /// address of the same link, and a port no role needs (and SSH from elsewhere) must
+    /// stay closed. nftables, then iptables with ip6tables.
+    #[test]
+    fn every_role_in_every_linux_format_restricts_in_a_kernel() {
+        let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        });
+        if !root {
+            assert!(
+                std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
+                "PORTQ_LAB_REQUIRED is set but this test needs root"
+            );
+            eprintln!("NOT RUN: every_role_in_every_linux_format_restricts_in_a_kernel needs root");
+            return;
+        }
+        let (Some(_), Some(_), Some(_)) = (
+            require("nft"),
+            require("iptables-restore"),
+            require("python3"),
+        ) else {
+            return;
+        };
+        let roles: Vec<String> = super::json(&["roles", "--format", "json"])
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_owned))
+            .collect();
+        assert!(roles.len() >= 30, "{roles:?}");
+        // Each role's TCP ports (a range by its first port), not its outbound ones.
+        let mut need: BTreeMap<String, Vec<u16>> = BTreeMap::new();
+        for role in &roles {
+            let rows = super::json(&["lookup", "--role", role, "--format", "json"]);
+            let mut ports: Vec<u16> = rows
+                .iter()
+                .filter(|r| r["protocol"] == "tcp")
+                .filter(|r| {
+                    !r["qualifiers"]
+                        .as_array()
+                        .is_some_and(|q| q.iter().any(|x| x == "outbound"))
+                })
+                .filter_map(|r| r["port_start"].as_u64())
+                .filter_map(|p| u16::try_from(p).ok())
+                .collect();
+            ports.sort_unstable();
+            ports.dedup();
+            need.insert(role.clone(), ports);
+        }
+        let mut all: Vec<u16> = need.values().flatten().copied().collect();
+        all.extend([EXTRA, 22]);
+        all.sort_unstable();
+        all.dedup();
+        let ns = crate::netns::TestNs::create("pqrr", 201);
+        let other = format!("{}5", ns.prefix);
+        sh(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{other}/24"),
+            "dev",
+            &ns.host_if,
+        ]);
+        // Listeners that accept and close (the lab's Listeners never accept, and a port
+        // many roles share would fill its backlog).
+        let script = "import selectors,socket,sys,time\nsel=selectors.DefaultSelector()\nfor p in sys.argv[2:]:\n  s=socket.socket()\n  s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n  s.bind((sys.argv[1],int(p)))\n  s.listen(64)\n  sel.register(s,selectors.EVENT_READ)\nprint('ready',flush=True)\nend=time.time()+600\nwhile time.time()<end:\n  for k,_ in sel.select(1):\n    c,_=k.fileobj.accept()\n    c.close()\n";
+        let mut child = ns
+            .exec("python3")
+            .args(["-c", script, &ns.ns_ip])
+            .args(all.iter().map(u16::to_string))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("listeners");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            use std::io::BufRead;
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        let mut ns = ns;
+        ns.children.push(child);
+        assert_eq!(line.trim(), "ready", "listeners");
+        let ns = ns;
+        let connects = |src: &str, port: u16| -> bool {
+            let sock =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            let src: std::net::IpAddr = src.parse().unwrap();
+            sock.bind(&std::net::SocketAddr::new(src, 0).into())
+                .unwrap();
+            let dst: std::net::SocketAddr = format!("{}:{port}", ns.ns_ip).parse().unwrap();
+            sock.connect_timeout(&dst.into(), std::time::Duration::from_millis(400))
+                .is_ok()
+        };
+        let mut checked = 0usize;
+        let mut wrong = Vec::new();
+        for (role, ports) in &need {
+            let from = format!("{}/32", ns.host_ip);
+            let base = [
+                "rules",
+                "--role",
+                role.as_str(),
+                "--from",
+                from.as_str(),
+                "--management",
+                from.as_str(),
+            ];
+            for fmt in ["nftables", "iptables"] {
+                let text = gen_rules(&[&base[..], &["-f", fmt]].concat());
+                let tool = if fmt == "nftables" { "nft" } else { "iptables" };
+                let _v4 = Loaded::new(&ns.name, tool, &text);
+                let _v6 = (fmt == "iptables").then(|| {
+                    let text6 = gen_rules(
+                        &[
+                            &base[..],
+                            &[
+                                "-f",
+                                "ip6tables",
+                                "--from",
+                                "2001:db8::/32",
+                                "--management",
+                                "2001:db8:9::/64",
+                            ],
+                        ]
+                        .concat(),
+                    );
+                    Loaded::new(&ns.name, "ip6tables", &text6)
+                });
+                // Every connection of this role and format at once.
+                let (me, them) = (ns.host_ip.as_str(), other.as_str());
+                let connects = &connects;
+                let mut probes = Vec::new();
+                std::thread::scope(|scope| {
+                    let mut handles = Vec::new();
+                    for &p in ports {
+                        handles.push((p, true, scope.spawn(move || connects(me, p))));
+                        handles.push((p, false, scope.spawn(move || connects(them, p))));
+                    }
+                    if !ports.contains(&EXTRA) {
+                        handles.push((EXTRA, false, scope.spawn(move || connects(me, EXTRA))));
+                    }
+                    handles.push((22, false, scope.spawn(move || connects(them, 22))));
+                    for (p, want, h) in handles {
+                        probes.push((p, want, h.join().unwrap()));
+                    }
+                });
+                for (p, want, got) in probes {
+                    checked += 1;
+                    if want != got {
+                        wrong.push(format!(
+                            "{role} {fmt}: {p}/tcp {} (wanted {})",
+                            if got { "let in" } else { "not let in" },
+                            if want { "let in from --from" } else { "closed" }
+                        ));
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "roles x Linux formats: {} roles, {checked} connections, {} wrong",
+            need.len(),
+            wrong.len()
+        );
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
     /// Issue 22: the iptables output used to replace the whole filter table (`:FORWARD
     /// ACCEPT`), wiping Docker's chains and a FORWARD drop. Loaded with `--noflush` into a
     /// namespace that has both, it adds its own chain and keeps everything else; the
