@@ -100,12 +100,13 @@ impl Drop for TestNs {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // Output kept quiet: the link usually went with the namespace.
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
-            .status();
+            .output();
         let _ = Command::new("ip")
             .args(["link", "del", &self.host_if])
-            .status();
+            .output();
         for p in &self.paths {
             let _ = std::fs::remove_dir_all(p);
         }
