@@ -109,6 +109,53 @@ pub fn run(args: Args) -> Result<Status, Failure> {
     let a = judge::audit(&fw, &roles::expand(&selections), &from);
     match args.format {
         Format::Json | Format::Ndjson => out::json(&a).map_err(Failure::runtime)?,
+        Format::Html => {
+            // One report: the verdict, the needed ports, then what else is open.
+            let (needed, open) = grids(&a);
+            let mut body = String::from("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
+            for line in summary(&a) {
+                body.push_str(&format!(
+                    "<li class=\"{}\">{}</li>\n",
+                    if a.findings { "bad" } else { "good" },
+                    crate::render::html::escape(&line)
+                ));
+            }
+            body.push_str("</ul>\n<h2>Ports the roles need</h2>\n");
+            body.push_str(&crate::render::html::table(&needed));
+            if !a.openings.is_empty() {
+                body.push_str("<h2>Open beyond the roles, worst first</h2>\n");
+                body.push_str(&crate::render::html::table(&open));
+            }
+            out::print(&crate::render::html::page("portq audit", &body))
+                .map_err(Failure::runtime)?;
+        }
+        Format::Csv | Format::Markdown => {
+            // One grid, so that every row has the header's columns.
+            let (needed, open) = grids(&a);
+            let mut all = Grid::new(vec![
+                "KIND", "PORT", "NEED", "COVER", "FROM", "NOT FROM", "VERDICT",
+            ]);
+            for r in needed.rows {
+                all.push(std::iter::once("needed".to_owned()).chain(r).collect());
+            }
+            for (o, r) in a.openings.iter().zip(open.rows) {
+                let mut it = r.into_iter();
+                let port = it.next().unwrap_or_default();
+                let to = it.next().unwrap_or_default();
+                let from = it.next().unwrap_or_default();
+                all.push(vec![
+                    "open".to_owned(),
+                    port,
+                    "-".to_owned(),
+                    to,
+                    from,
+                    String::new(),
+                    o.verdict_text.clone(),
+                ]);
+            }
+            out::print(&all.render(args.format, "portq audit").unwrap_or_default())
+                .map_err(Failure::runtime)?;
+        }
         f => {
             let (needed, open) = grids(&a);
             let mut text = needed.render(f, "portq audit").unwrap_or_default();
@@ -145,9 +192,7 @@ fn ports(t: portq_catalog::Transport, a: u16, b: u16) -> String {
 
 /// The two tables: the needed ports, then what is open beyond them.
 fn grids(a: &RuleAudit) -> (Grid, Grid) {
-    let mut needed = Grid::new(vec![
-        "PORT", "NEED", "COVER", "FROM", "NOT FROM", "SERVICES", "VERDICT",
-    ]);
+    let mut needed = Grid::new(vec!["PORT", "NEED", "COVER", "FROM", "NOT FROM", "VERDICT"]);
     for n in &a.needed {
         needed.push(vec![
             ports(n.transport, n.port, n.port_end),

@@ -1267,6 +1267,36 @@ fn audit_finds_what_cloud_rule_sets_open_and_miss() {
         assert_eq!(code, 1);
         assert!(table.contains("THE WORLD"), "{table}");
         assert!(err.contains("9389/tcp blocked"), "{err}");
+        // CSV: every row as wide as the header.
+        let (_, csv, _) = run(&[
+            "audit",
+            &path,
+            "--role",
+            "dc",
+            "--from",
+            "10.0.0.0/8",
+            "--format",
+            "csv",
+        ]);
+        let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+        let width = rdr.headers().unwrap().len();
+        assert!(
+            rdr.records().all(|r| r.is_ok_and(|r| r.len() == width)),
+            "{csv}"
+        );
+        // HTML: one page, the verdict first.
+        let (_, html, _) = run(&[
+            "audit",
+            &path,
+            "--role",
+            "dc",
+            "--from",
+            "10.0.0.0/8",
+            "--format",
+            "html",
+        ]);
+        assert_eq!(html.matches("<!doctype html>").count(), 1);
+        assert!(html.find("Verdict") < html.find("<table"), "{html}");
     }
     // Azure: the deny above the allow is what blocks it.
     let (_, out, _) = run(&[
