@@ -176,6 +176,8 @@ try {
       const s = document.querySelector('#check-out .status');
       return s && s.textContent.startsWith('Done');
     }, null, { timeout: 20_000 });
+    const done = await page.locator('#check-out .status').textContent();
+    check(done.endsWith('Passed.'), 'the status ends with the library\'s verdict (' + done + ')');
     const cell = await page.locator('#check-out table.grid tbody td').first();
     check((await cell.textContent()) === 'LISTENING', 'the check grid shows our own listener as LISTENING');
     check((await cell.getAttribute('class')) === 'state listening', 'the grid cell is marked listening');

@@ -442,10 +442,10 @@
           for (const line of m.verdict || []) notes.append(el('li', { class: verdictClass }, line));
           notes.hidden = notes.children.length === 0;
           const outcome = { passed: 'Passed', failed: 'Failed', interrupted: 'Interrupted' }[s.outcome] || '';
-          let text = (outcome ? outcome + '. ' : '') + 'Done: ' + plural(s.states.listening + s.states.not_listening + s.states.filtered + s.states.listening_or_filtered, 'finding', 'findings') + ' in ' + (s.elapsed_ms / 1000).toFixed(1) + ' s';
+          let text = 'Done: ' + plural(s.states.listening + s.states.not_listening + s.states.filtered + s.states.listening_or_filtered, 'finding', 'findings') + ' in ' + (s.elapsed_ms / 1000).toFixed(1) + ' s';
           if (s.local_failures > 0) text += '; ' + plural(s.local_failures, 'port', 'ports') + ' could not be checked on this side';
           if (s.interrupted) text += ' (stopped before the end)';
-          setStatus(status, text + '.', false);
+          setStatus(status, text + '.' + (outcome ? ' ' + outcome + '.' : ''), false);
         }
       };
       const reader = r.body.getReader();
