@@ -790,7 +790,8 @@ fn clip_parts(parts: Vec<String>) -> String {
 fn clip(head: String, items: impl Iterator<Item = String>) -> String {
     let items: Vec<String> = items.collect();
     let mut out = head;
-    let tail_room = 32;
+    // " … and 65535 more (see --format json)" fits in this.
+    let tail_room = 40;
     for (i, item) in items.iter().enumerate() {
         let sep = if i == 0 { "" } else { ", " };
         if out.chars().count() + sep.len() + item.chars().count() + tail_room > MAX_VERDICT_LINE
@@ -998,5 +999,86 @@ impl Tally {
         };
         summary.outcome = summary.outcome(Strictness::Expected);
         summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unmet(port: u16, state: PortState) -> Unmet {
+        Unmet {
+            host: "dc01.corp.example.test".into(),
+            address: "10.0.0.5".parse().unwrap(),
+            port,
+            transport: Transport::Tcp,
+            state,
+            need: Need::Required,
+            protocols: vec!["RPC"],
+            services: vec!["Active Directory (local security authority)"],
+            roles: vec!["domain-controller"],
+            rpc_interfaces: Vec::new(),
+            label: "LSASS, Group Policy, Netlogon".into(),
+        }
+    }
+
+    /// Issue 21: a verdict line of 1,600 characters; it stays at 300 at most, however
+    /// many ports fail, and says how many it left out.
+    #[test]
+    fn verdict_lines_stay_short() {
+        for n in [1u16, 5, 40, 2000] {
+            let list: Vec<Unmet> = (0..n)
+                .map(|i| {
+                    let state = if i % 2 == 0 {
+                        PortState::NotListening
+                    } else {
+                        PortState::Filtered
+                    };
+                    unmet(1000 + i, state)
+                })
+                .collect();
+            let s = CheckSummary {
+                role_check: true,
+                states: StateCounts::default(),
+                expected: u64::from(n) + 10,
+                expected_listening: 10,
+                expected_unconfirmed: 0,
+                unmet: list,
+                unconfirmed: Vec::new(),
+                outcome: Outcome::Failed,
+                hosts: vec![HostSummary {
+                    host: Arc::from("dc01.corp.example.test"),
+                    address: "10.0.0.5".parse().unwrap(),
+                    states: StateCounts::default(),
+                    expected: u64::from(n) + 10,
+                    expected_listening: 10,
+                    expected_unconfirmed: 0,
+                    unreachable: false,
+                    unreachable_reason: None,
+                }],
+                host_count: 1,
+                notes: Vec::new(),
+                planned: 0,
+                completed: 0,
+                local_failures: 0,
+                failures: Vec::new(),
+                elapsed: Duration::ZERO,
+                interrupted: false,
+                discovery: None,
+            };
+            let lines = s.verdict_lines();
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            let line = &lines[0];
+            assert!(line.chars().count() <= MAX_VERDICT_LINE, "{n}: {line}");
+            assert!(
+                line.starts_with(&format!("{n} of {} required ports not reachable", n + 10)),
+                "{line}"
+            );
+            if n >= 40 {
+                assert!(line.contains("more (see --format json)"), "{line}");
+            } else {
+                assert!(line.contains("not listening 1000/tcp"), "{line}");
+            }
+        }
     }
 }
