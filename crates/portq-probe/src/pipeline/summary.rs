@@ -687,11 +687,20 @@ impl CheckSummary {
             };
             match unmet.get(&key) {
                 None if h.expected > 0 => {
-                    let mut parts = vec![format!(
-                        "all {} required port{} listening on {who}",
-                        h.expected_listening,
-                        plural(h.expected_listening)
-                    )];
+                    let head = if h.expected_unconfirmed == 0 {
+                        format!(
+                            "all {} required port{} listening on {who}",
+                            h.expected_listening,
+                            plural(h.expected_listening)
+                        )
+                    } else {
+                        // Some required ports cannot be proven either way: none fails.
+                        format!(
+                            "no required port unmet on {who}: {} listening, {} unconfirmed",
+                            h.expected_listening, h.expected_unconfirmed
+                        )
+                    };
+                    let mut parts = vec![head];
                     parts.extend(maybe_text(""));
                     lines.push(clip_parts(parts));
                 }
@@ -1080,5 +1089,49 @@ mod tests {
                 assert!(line.contains("not listening 1000/tcp"), "{line}");
             }
         }
+    }
+
+    /// A required UDP port no probe can prove is said, and is no failure.
+    #[test]
+    fn unconfirmed_required_ports_are_said_not_failed() {
+        let mut u = unmet(1812, PortState::ListeningOrFiltered);
+        u.transport = Transport::Udp;
+        u.label = "IAS".into();
+        let s = CheckSummary {
+            role_check: true,
+            states: StateCounts::default(),
+            expected: 2,
+            expected_listening: 1,
+            expected_unconfirmed: 1,
+            unmet: Vec::new(),
+            unconfirmed: vec![u],
+            outcome: Outcome::Passed,
+            hosts: vec![HostSummary {
+                host: Arc::from("dc01.corp.example.test"),
+                address: "10.0.0.5".parse().unwrap(),
+                states: StateCounts::default(),
+                expected: 2,
+                expected_listening: 1,
+                expected_unconfirmed: 1,
+                unreachable: false,
+                unreachable_reason: None,
+            }],
+            host_count: 1,
+            notes: Vec::new(),
+            planned: 2,
+            completed: 2,
+            local_failures: 0,
+            failures: Vec::new(),
+            elapsed: Duration::ZERO,
+            interrupted: false,
+            discovery: None,
+        };
+        assert_eq!(s.outcome(Strictness::Expected), Outcome::Passed);
+        assert_eq!(
+            s.verdict_lines(),
+            vec![
+                "no required port unmet on dc01.corp.example.test (10.0.0.5): 1 listening, 1 unconfirmed: unconfirmed 1812/udp IAS"
+            ]
+        );
     }
 }
