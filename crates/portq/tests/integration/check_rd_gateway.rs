@@ -177,11 +177,13 @@ fn check_role_rd_gateway_against_loopback_fakes() {
     // spin at 100% CPU on the woken, empty socket: `check` kills it after 60 s).
     let (code, rows) = check(addr);
     let udp_state = &finding(&rows, 3391, "udp")["state"];
+    assert_eq!(finding(&rows, 443, "tcp")["state"], "listening");
     if crate::wine() && udp_state == "listening_or_filtered" {
+        // Unconfirmed is no failure (issue 21): the check passes without the proof.
         eprintln!("under Wine: the port unreachable was not seen");
+        assert_eq!(code, 0);
     } else {
         assert_eq!(udp_state, "not_listening");
+        assert_eq!(code, 1);
     }
-    assert_eq!(finding(&rows, 443, "tcp")["state"], "listening");
-    assert_eq!(code, 1);
 }
