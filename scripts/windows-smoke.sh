@@ -53,7 +53,9 @@ run lookup-role 0 '389' -- lookup --role domain-controller
 run services 0 '445' -- services
 run ports 0 '3389' -- ports
 run roles 0 'domain-controller' -- roles
-run rules 0 'New-NetFirewallRule' -- rules --role domain-controller --format powershell
+run rules 0 'New-NetFirewallRule' -- rules --role domain-controller --from 10.0.0.0/8 --format powershell
+run rules-no-from 2 'no --from given' -- rules --role domain-controller --format powershell
+run audit 1 'THE WORLD' -- audit crates/portq/tests/fixtures/audit/aws-describe-security-groups.json --role domain-controller --from 10.0.0.0/8
 run rpc-config 0 'Ports' -- rpc-config --range 50000-50100 --format reg
 run check-open 0 '"listening"' -- check 127.0.0.1 -p "$open_port" --no-probe --format json
 run check-closed 1 '"not_listening"' -- check 127.0.0.1 -p "$closed_port" --no-probe --strict --format json
