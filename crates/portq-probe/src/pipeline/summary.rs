@@ -549,11 +549,6 @@ fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl CheckSummary {
-    /// True when every port that should listen is LISTENING (and there was one).
-    pub fn expected_all_listening(&self) -> bool {
-        self.expected > 0 && self.expected_listening == self.expected
-    }
-
     /// Ports that should listen and provably do not (all of them, also past
     /// [`MAX_UNMET`]).
     pub fn unmet_count(&self) -> u64 {
