@@ -293,9 +293,9 @@ impl Drop for Server {
     }
 }
 
-fn exporter_success(exporter: &Server, target: &str, module: &str, timeout: &str) -> Option<bool> {
+fn exporter_success(exporter: &str, target: &str, module: &str, timeout: &str) -> Option<bool> {
     let reply = http(
-        &exporter.1,
+        exporter,
         &format!(
             "GET /probe?target={target}&module={module} HTTP/1.0\r\nX-Prometheus-Scrape-Timeout-Seconds: {timeout}\r\n\r\n"
         ),
@@ -344,16 +344,9 @@ fn every_front_end_gives_the_same_verdict() {
     let config_path = dir.join("exporter.yml");
     std::fs::write(&config_path, &config).unwrap();
     let net = "10.207.0.0/16";
-    let exporter = Server::start(
-        &[
-            "exporter",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-            config_path.to_str().unwrap(),
-        ],
-        "portq: exporter at http://",
-    );
+    // The exporter test's own start-up (loopback, address read from its banner).
+    let (_exporter, exporter) =
+        crate::exporter::start_exporter(&["--config", config_path.to_str().unwrap()]);
     let console = Server::start(
         &[
             "serve",

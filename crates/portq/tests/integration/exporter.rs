@@ -62,7 +62,7 @@ fn contrib_prometheus_files_pass_promtool() {
 }
 
 /// A child process killed when dropped.
-struct Running(Child);
+pub(crate) struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -72,7 +72,7 @@ impl Drop for Running {
 }
 
 /// Starts `portq exporter` on a port of its own; returns it and its address.
-fn start_exporter(extra: &[&str]) -> (Running, String) {
+pub(crate) fn start_exporter(extra: &[&str]) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_portq"))
         .args(["exporter", "--listen", "127.0.0.1:0"])
         .args(extra)
