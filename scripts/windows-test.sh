@@ -92,7 +92,11 @@ awk '
   }
   END { printf "windows-test: %-45s passed %5d  failed %3d  ignored %3d\n", "TOTAL", tp, tf, ti }
 ' "$log"
-grep -E '^(test .* FAILED|failures:|---- )' "$log" | head -40 || true
+grep -E '^test .* FAILED' "$log" | head -40 || true
+# Each failing test's own output (its panic message), 30 lines at most per test.
+awk '/^---- .* stdout ----$/ { n = 30; print; next }
+     n > 0 && /^(failures:|---- |test result:)/ { n = 0 }
+     n > 0 { print "    " $0; n-- }' "$log" | head -200 || true
 if [ "$status" != 0 ]; then
     say "FAILED: Windows tests under Wine (full log: $log)"
     exit 1
