@@ -40,8 +40,14 @@ impl TestNs {
     /// Makes `PREFIX<pid>` on 10.`second`.N.0/24, N from the pid. `second` is one of the
     /// project's 10.200-10.209 ranges, each test its own.
     pub fn create(prefix: &str, second: u8) -> TestNs {
+        TestNs::create_in(prefix, second, 0)
+    }
+
+    /// As [`TestNs::create`], in half `slot` (0 or 1) of the range: two tests of one
+    /// process share a range without sharing a subnet.
+    pub fn create_in(prefix: &str, second: u8, slot: u8) -> TestNs {
         let pid = std::process::id();
-        let n = pid % 250;
+        let n = pid % 125 + 125 * u32::from(slot.min(1));
         let name = format!("{prefix}{pid}");
         let host_if = format!("{prefix}{}h", pid % 100_000);
         let ns_if = format!("{prefix}{}n", pid % 100_000);

@@ -6,7 +6,8 @@
 //! chain policies; `accept`, `drop`, `reject`, `jump`, `goto`, `return`, `continue`;
 //! matches on `meta l4proto`, `meta nfproto`, `ip protocol`, `ip6 nexthdr`,
 //! `tcp/udp/th dport` (values, ranges, anonymous and named sets), `ct state` (a new
-//! connection is `new`), `iifname`/`iif` (the packet does not come in on `lo`) and
+//! connection is `new`), `ct status` (no bit on a first packet; NAT bits known only when
+//! no rule translates addresses), `iifname`/`iif` (the packet does not come in on `lo`) and
 //! `ip/ip6 saddr` (kept as a source restriction). iptables-nft rules are the same shapes.
 //! Anything else (other matches, `xt` extensions, verdict maps, `limit`, `queue`) is
 //! "cannot tell" whenever it could change the answer.
@@ -121,6 +122,20 @@ impl Ruleset {
             c.rules.push(rule);
         }
         Ok(rs)
+    }
+
+    /// True when some rule translates addresses (`dnat`, `snat`, `redirect`,
+    /// `masquerade`): then a connection's `ct status` NAT bits are not known.
+    fn has_nat(&self) -> bool {
+        self.chains.iter().any(|c| {
+            c.rules.iter().any(|r| {
+                r.expr.iter().any(|e| {
+                    ["dnat", "snat", "redirect", "masquerade"]
+                        .iter()
+                        .any(|k| e.get(*k).is_some())
+                })
+            })
+        })
     }
 
     /// True when some rule holds an iptables extension nft shows only by name (`xt`).
@@ -415,8 +430,12 @@ struct Out {
     cont: SourceSet,
     /// The first rule that accepted some sources, and whether it names the port.
     accept_by: Option<(String, bool)>,
-    /// The first rule that dropped some sources, and whether it names the port.
+    /// The rule that dropped the most sources (the first of equals), and whether it
+    /// names the port: a source-bound zone's reject before the default zone's must not
+    /// be named as what blocks everyone.
     drop_by: Option<(String, bool)>,
+    /// How many sources `drop_by` dropped.
+    drop_size: u128,
 }
 
 /// What an unreadable rule would have done had it matched.
@@ -457,6 +476,7 @@ impl Walk<'_> {
             cont: SourceSet::empty(v6),
             accept_by: None,
             drop_by: None,
+            drop_size: 0,
         };
         let mut remaining = pop;
         for rule in &c.rules {
@@ -496,7 +516,10 @@ impl Walk<'_> {
                 }
                 Verb::Drop => {
                     out.drop = out.drop.union(&matched);
-                    out.drop_by.get_or_insert((label, named));
+                    if out.drop_by.is_none() || matched.size() > out.drop_size {
+                        out.drop_size = matched.size();
+                        out.drop_by = Some((label, named));
+                    }
                 }
                 Verb::Return => out.cont = out.cont.union(&matched),
                 Verb::Other(what) => return Err(format!("{label}: {what}")),
@@ -515,7 +538,10 @@ impl Walk<'_> {
                     if out.accept_by.is_none() {
                         out.accept_by = sub.accept_by;
                     }
-                    if out.drop_by.is_none() {
+                    if sub.drop_by.is_some()
+                        && (out.drop_by.is_none() || sub.drop_size > out.drop_size)
+                    {
+                        out.drop_size = sub.drop_size;
                         out.drop_by = sub.drop_by;
                     }
                     if goto {
@@ -735,6 +761,26 @@ impl Walk<'_> {
                         "new"
                     };
                     yes(self.contains(c, right, &|v| v.as_str() == Some(state)))
+                }
+                // The connection's status bits (firewalld's `ct status dnat accept`): a
+                // first packet has none set; later ones are confirmed and have seen a
+                // reply. Address translation is known only absent: with no NAT statement
+                // in the ruleset nothing sets `dnat` or `snat`.
+                "status" => {
+                    let nat = self.rs.has_nat();
+                    let Some(flags) = self.elements(c, right) else {
+                        return Cond::Unknown(format!("ct status {}", describe(right)));
+                    };
+                    let mut hit = false;
+                    for f in flags {
+                        hit |= match f.as_str() {
+                            Some("confirmed" | "seen-reply" | "assured") => pkt.established,
+                            Some("expected" | "dying") => false,
+                            Some("dnat" | "snat") if !nat => false,
+                            _ => return Cond::Unknown(format!("ct status {}", describe(f))),
+                        };
+                    }
+                    yes(Some(hit))
                 }
                 k => Cond::Unknown(format!("ct {k}")),
             };

@@ -62,6 +62,13 @@ impl SourceSet {
         SourceSet::range(v6, n.network(), n.broadcast())
     }
 
+    /// How many addresses the set holds (saturating at `u128::MAX`).
+    pub fn size(&self) -> u128 {
+        self.ranges.iter().fold(0u128, |n, (a, b)| {
+            n.saturating_add((b - a).saturating_add(1))
+        })
+    }
+
     /// True when the set holds no address.
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
