@@ -36,7 +36,7 @@ use thiserror::Error;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
-use crate::finding::{DomainOrigin, Finding, Transport, sort_findings};
+use crate::finding::{DomainOrigin, Finding, PortState, Transport, sort_findings};
 use crate::limits::{self, FdLimit};
 use crate::portspec::{PortIter, PortSpec};
 use crate::probes::{self, ProbeContext, ProbeKind};
@@ -499,6 +499,9 @@ pub struct CheckUnit {
     /// The AD domain for this host's probes (Kerberos realm, CLDAP) and where it came
     /// from; over [`CheckOptions::domain`] and the guess from the host name.
     pub domain: Option<(Arc<str>, DomainOrigin)>,
+    /// What the network said of this host in an earlier pass, when it said the host is
+    /// unreachable and nothing of it answered: its ports are then not probed again.
+    pub unreachable: Option<String>,
 }
 
 /// A host being worked on, with its probes in flight.
@@ -511,6 +514,63 @@ struct HostState {
     domain: Option<(Arc<str>, DomainOrigin)>,
     tcp_in_flight: AtomicUsize,
     udp_in_flight: AtomicUsize,
+    /// Whether the host is known to be there, or known not to be.
+    reach: HostReach,
+}
+
+/// What the probes of one host have learnt about the host as a whole. Once the network
+/// says "host unreachable" (or "network unreachable") and nothing of the host has
+/// answered, its other probes stop at once and its other ports are not probed: every
+/// one would wait for the same silence (an unreachable host is then found in about the
+/// time the neighbour discovery takes to give up, not ports × attempts × timeout).
+#[derive(Default)]
+struct HostReach {
+    /// Some port answered (accepted, reset, replied, or port unreachable).
+    answered: std::sync::atomic::AtomicBool,
+    /// What the network said, and for which port, once it said the host is unreachable.
+    unreachable: std::sync::OnceLock<String>,
+    /// Woken when `unreachable` is set.
+    latched: Notify,
+}
+
+impl HostReach {
+    /// Learns from one finding of the host. An unreachable said sooner than `slow`
+    /// after the probe began is not taken for the host's absence: neighbour discovery
+    /// gives up only after seconds, while a rule rejecting one port with "host
+    /// unreachable" answers at once (and the host's other ports may be open).
+    fn observe(&self, f: &Finding, slow: Duration) {
+        if matches!(f.state, PortState::Listening | PortState::NotListening) {
+            self.answered.store(true, Ordering::Release);
+            return;
+        }
+        let said = f.evidence.iter().find_map(|e| match e {
+            crate::finding::Evidence::Unreachable { reason }
+                if matches!(reason.as_str(), "host unreachable" | "network unreachable") =>
+            {
+                Some(reason.as_str())
+            }
+            _ => None,
+        });
+        if let Some(reason) = said
+            && f.elapsed >= slow
+            && !self.answered.load(Ordering::Acquire)
+            && self
+                .unreachable
+                .set(format!(
+                    "{reason} (said for {}/{})",
+                    f.port,
+                    f.transport.as_str()
+                ))
+                .is_ok()
+        {
+            self.latched.notify_waiters();
+        }
+    }
+
+    /// Nothing of the host has answered yet.
+    fn silent(&self) -> bool {
+        !self.answered.load(Ordering::Acquire)
+    }
 }
 
 /// One (host, port) to check.
@@ -561,6 +621,10 @@ impl WorkSource {
                 .or_else(|| {
                     domain_of(&unit.target.host).map(|d| (Arc::from(d), DomainOrigin::HostName))
                 });
+            let reach = HostReach::default();
+            if let Some(said) = unit.unreachable {
+                let _ = reach.unreachable.set(said);
+            }
             self.window.push_back(HostCursor {
                 host: Arc::new(HostState {
                     name: Arc::from(unit.target.host.as_str()),
@@ -568,6 +632,7 @@ impl WorkSource {
                     domain,
                     tcp_in_flight: AtomicUsize::new(0),
                     udp_in_flight: AtomicUsize::new(0),
+                    reach,
                 }),
                 ports,
                 next: first,
@@ -632,11 +697,16 @@ impl Iterator for Units {
                 target,
                 ports: Arc::clone(ports),
                 domain: None,
+                unreachable: None,
             }),
             Units::List(list) => list.next(),
         }
     }
 }
+
+/// How long after its first packet to an absent on-link address the system gives up on
+/// neighbour discovery and says "host unreachable", with some margin.
+const NEIGHBOUR_WAIT: Duration = Duration::from_millis(3500);
 
 /// Findings handed over per batch at most; a lane also flushes before it waits.
 const BATCH: usize = 256;
@@ -846,6 +916,7 @@ fn start_item(shared: &Shared, pool: &tcp::SocketPool, item: WorkItem) -> Starte
                 elapsed: started.elapsed(),
                 attempts: out.attempts,
             };
+            item.host.reach.observe(&finding, opts.timeout);
             shared.release(&item);
             Started::Done(Ok(finding))
         }
@@ -860,7 +931,21 @@ async fn run_item(
     item: WorkItem,
     first: Option<(socket2::Socket, Instant)>,
 ) -> Result<Finding, Unfinished> {
-    let result = check_port(&item.host, item.transport, item.port, &shared, &pool, first).await;
+    let reach = &item.host.reach;
+    let latched = reach.latched.notified();
+    tokio::pin!(latched);
+    latched.as_mut().enable();
+    let result = match reach.unreachable.get() {
+        Some(reason) => Ok(not_probed(&item, reason)),
+        None => tokio::select! {
+            biased;
+            r = check_port(&item.host, item.transport, item.port, &shared, &pool, first) => r,
+            () = &mut latched => Ok(not_probed(&item, reach.unreachable.get().map_or("", |r| r))),
+        },
+    };
+    if let Ok(f) = &result {
+        reach.observe(f, shared.opts.timeout);
+    }
     shared.release(&item);
     result.map_err(|halt| match halt {
         Halt::Stopped => Unfinished::Stopped,
@@ -872,6 +957,24 @@ async fn run_item(
             message: e.message,
         }),
     })
+}
+
+/// The finding for a port of a host the network said is unreachable: not probed (or
+/// its probe stopped), so FILTERED with no answer of its own.
+fn not_probed(item: &WorkItem, reason: &str) -> Finding {
+    Finding {
+        host: Arc::clone(&item.host.name),
+        address: item.host.target.address,
+        port: item.port,
+        transport: item.transport,
+        state: PortState::Filtered,
+        evidence: vec![crate::finding::Evidence::NotProbed {
+            reason: reason.to_owned(),
+        }],
+        probe: "none",
+        elapsed: Duration::ZERO,
+        attempts: 0,
+    }
 }
 
 /// A check that ended without a finding.
@@ -960,9 +1063,24 @@ async fn check_port(
     };
     let (state, attempts, evidence) = match transport {
         Transport::Tcp => {
+            // While nothing of the host has answered, the last attempt waits long
+            // enough for neighbour discovery to give up (about 3 s on Linux and
+            // Windows), so an absent host is said to be unreachable, not filtered.
+            // Only when the attempts already take two seconds or more (the default
+            // three of 1 s): a shorter budget was asked for speed, and loopback has no
+            // neighbours to discover.
+            let budget = opts.timeout.saturating_mul(u32::from(opts.attempts.max(1)));
+            let at_least = if host.reach.silent()
+                && budget >= Duration::from_secs(2)
+                && !target.address.is_loopback()
+            {
+                NEIGHBOUR_WAIT
+            } else {
+                Duration::ZERO
+            };
             let out = tcp::check(
                 addr,
-                opts.timeout,
+                (opts.timeout, at_least),
                 opts.attempts,
                 limiter,
                 Some(pool),
@@ -1089,6 +1207,7 @@ mod future_size {
                 domain: None,
                 tcp_in_flight: AtomicUsize::new(0),
                 udp_in_flight: AtomicUsize::new(0),
+                reach: HostReach::default(),
             }),
             transport: Transport::Tcp,
             port: 9,
@@ -1097,5 +1216,53 @@ mod future_size {
         let size = std::mem::size_of_val(&fut);
         eprintln!("probe future: {size} bytes");
         assert!(size <= 1536, "a probe in flight takes {size} bytes");
+    }
+
+    fn seen(state: PortState, evidence: &str, elapsed_ms: u64) -> Finding {
+        Finding {
+            host: Arc::from("192.0.2.1"),
+            address: "192.0.2.1".parse().unwrap(),
+            port: 445,
+            transport: Transport::Tcp,
+            state,
+            evidence: if evidence.is_empty() {
+                vec![]
+            } else {
+                vec![crate::finding::Evidence::Unreachable {
+                    reason: evidence.into(),
+                }]
+            },
+            probe: "tcp-connect",
+            elapsed: Duration::from_millis(elapsed_ms),
+            attempts: 3,
+        }
+    }
+
+    /// The host is taken for absent only on a slow host or network unreachable, and only
+    /// while nothing of it has answered.
+    #[test]
+    fn a_host_is_absent_only_when_the_network_says_so_slowly() {
+        let slow = Duration::from_secs(1);
+        let r = HostReach::default();
+        r.observe(&seen(PortState::Filtered, "host unreachable", 5), slow);
+        assert!(r.unreachable.get().is_none(), "a rule rejecting one port");
+        r.observe(
+            &seen(PortState::Filtered, "blocked by a local firewall rule", 3000),
+            slow,
+        );
+        assert!(r.unreachable.get().is_none(), "a local firewall rule");
+        r.observe(&seen(PortState::Filtered, "", 3000), slow);
+        assert!(r.unreachable.get().is_none(), "silence is no proof");
+        r.observe(&seen(PortState::Filtered, "host unreachable", 3000), slow);
+        assert_eq!(
+            r.unreachable.get().map(String::as_str),
+            Some("host unreachable (said for 445/tcp)")
+        );
+
+        let r = HostReach::default();
+        r.observe(&seen(PortState::NotListening, "", 1), slow);
+        r.observe(&seen(PortState::Filtered, "network unreachable", 3000), slow);
+        assert!(r.unreachable.get().is_none(), "the host answered before");
+        assert!(!r.silent());
     }
 }

@@ -282,6 +282,13 @@ pub enum Evidence {
         /// What happened, e.g. `host unreachable`.
         reason: String,
     },
+    /// Not probed: the network had already said the whole host is unreachable (host or
+    /// network unreachable on another port, and nothing of the host answered). What was
+    /// said, and on which port, is in that port's own [`Evidence::Unreachable`].
+    NotProbed {
+        /// Why, e.g. `host unreachable (said for 135/tcp)`.
+        reason: String,
+    },
     /// The probe of this port failed; the state is still what the connect proved.
     Error {
         /// What kind of failure (`timeout`, `reset`, `tls`, `decode`, ...).
@@ -416,6 +423,7 @@ impl Evidence {
             Evidence::SqlBrowser { .. } => "sql_browser",
             Evidence::UdpReply { .. } => "udp_reply",
             Evidence::Unreachable { .. } => "unreachable",
+            Evidence::NotProbed { .. } => "not_probed",
             Evidence::Error { .. } => "error",
         }
     }
@@ -617,6 +625,7 @@ impl Evidence {
                 write!(s, "{bytes}-byte UDP reply")
             }
             Evidence::Unreachable { reason } => write!(s, "ICMP: {reason}"),
+            Evidence::NotProbed { reason } => write!(s, "not probed: {reason}"),
             Evidence::Error { message, .. } => write!(s, "probe error: {message}"),
         };
         clip(s, SUMMARY_MAX)

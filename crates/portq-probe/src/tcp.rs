@@ -187,11 +187,12 @@ pub(crate) fn first_attempt(addr: SocketAddr, pool: &SocketPool) -> AtOnce {
     }
 }
 
-/// Checks one TCP port: up to `attempts` connects of `timeout` each. `first` is a socket
-/// whose connect [`first_attempt`] started: the first attempt waits for it.
+/// Checks one TCP port: up to `attempts` connects of `timeout.0` each, the last one
+/// lasting until at least `timeout.1` after the first began. `first` is a socket whose
+/// connect [`first_attempt`] started: the first attempt waits for it.
 pub(crate) async fn check(
     addr: SocketAddr,
-    timeout: Duration,
+    (timeout, at_least): (Duration, Duration),
     attempts: u8,
     limiter: Option<&RateLimiter>,
     pool: Option<&SocketPool>,
@@ -203,7 +204,13 @@ pub(crate) async fn check(
     let attempts = attempts.max(1);
     let mut made: u8 = 0;
     let mut backoff = Backoff::new();
+    let began = std::time::Instant::now();
     loop {
+        let timeout = if made.saturating_add(1) >= attempts {
+            timeout.max(at_least.saturating_sub(began.elapsed()))
+        } else {
+            timeout
+        };
         let attempt = match first.take() {
             Some(socket) => wait_connected(socket, timeout).await,
             None => {

@@ -230,6 +230,7 @@ pub fn check_registered(
                 target: t.clone(),
                 ports: Arc::new(spec),
                 domain: None,
+                unreachable: None,
             });
         }
     }
@@ -266,6 +267,10 @@ type Facts = BTreeMap<(Arc<str>, IpAddr), HostFacts>;
 struct HostFacts {
     epm: Option<PortState>,
     domain: Option<String>,
+    /// Some port answered.
+    answered: bool,
+    /// The network said the host is unreachable (the engine's words).
+    unreachable: Option<String>,
 }
 
 struct Driver {
@@ -413,7 +418,7 @@ impl Driver {
             let mut events = Vec::with_capacity(batch.len());
             for f in batch {
                 if let Some((facts, epm_port)) = learn.as_mut() {
-                    learn_from(facts, &f, *epm_port);
+                    learn_from(facts, &f, *epm_port, self.plan.engine.timeout);
                 }
                 let label = match dynamic.and_then(|d| d.get(&(f.address, f.port))) {
                     Some(l) if f.transport == Transport::Tcp => Arc::clone(l),
@@ -524,14 +529,20 @@ impl Driver {
             if spec.is_empty() {
                 continue;
             }
-            let domain = facts
-                .get(&(Arc::from(t.host.as_str()), t.address))
+            let fact = facts.get(&(Arc::from(t.host.as_str()), t.address));
+            let domain = fact
                 .and_then(|f| f.domain.as_deref())
                 .map(|d| (Arc::<str>::from(d), DomainOrigin::Learned));
+            // A host the network said is absent is not probed again (its deferred ports
+            // come out "not probed" at once).
+            let unreachable = fact
+                .filter(|f| !f.answered)
+                .and_then(|f| f.unreachable.clone());
             units.push(CheckUnit {
                 target: t,
                 ports: Arc::new(spec),
                 domain,
+                unreachable,
             });
         }
         (units, labels)
@@ -648,12 +659,32 @@ fn registered_ports(
     (ports, labels, dump.truncated)
 }
 
-/// Notes what the first pass tells the follow-up: the state of 135/tcp and the
-/// domain the host named over CLDAP or LDAP.
-fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16) {
+/// Notes what the first pass tells the follow-up: the state of 135/tcp, the
+/// domain the host named over CLDAP or LDAP, and whether the host answered at all or the
+/// network said it is unreachable (after `slow` or more, as the engine judges it).
+fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16, slow: Duration) {
     let entry = facts.entry((Arc::clone(&f.host), f.address)).or_default();
     if f.transport == Transport::Tcp && f.port == epm_port {
         entry.epm = Some(f.state);
+    }
+    if matches!(f.state, PortState::Listening | PortState::NotListening) {
+        entry.answered = true;
+    }
+    if entry.unreachable.is_none() {
+        entry.unreachable = f.evidence.iter().find_map(|e| match e {
+            Evidence::NotProbed { reason } => Some(reason.clone()),
+            Evidence::Unreachable { reason }
+                if matches!(reason.as_str(), "host unreachable" | "network unreachable")
+                    && f.elapsed >= slow =>
+            {
+                Some(format!(
+                    "{reason} (said for {}/{})",
+                    f.port,
+                    f.transport.as_str()
+                ))
+            }
+            _ => None,
+        });
     }
     if entry.domain.is_some() {
         return;

@@ -405,6 +405,43 @@ fn every_front_end_gives_the_same_verdict() {
     }
     eprintln!("{}", table.join("\n"));
 
+    // Unreachable, with the defaults and a whole role: said once, within 5 s (neighbour
+    // discovery gives up after about 3 s; the host's other probes stop then), in a
+    // verdict line of 300 characters at most; no port claims an answer of its own.
+    let began = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_portq"))
+        .args(["check", &lab.silent, "--role", "dc", "--format", "json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("unreachable host, --role dc: {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let said = doc["summary"]["notes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["kind"] == "host_unreachable")
+        .count();
+    assert_eq!(said, 1, "{doc}");
+    let verdict = stderr.lines().last().unwrap_or("");
+    assert!(
+        verdict.contains("unreachable") && verdict.chars().count() <= 300,
+        "{verdict}"
+    );
+    for f in doc["findings"].as_array().unwrap() {
+        assert_eq!(f["state"], "filtered", "{f}");
+        for e in f["evidence_detail"].as_array().into_iter().flatten() {
+            assert!(
+                matches!(e["kind"].as_str(), Some("unreachable" | "not_probed")),
+                "{f}"
+            );
+        }
+    }
+
     // Interrupted: no front end calls a stopped check a pass. The console ends a check
     // only when its client leaves, and then nobody reads a verdict: not part of this.
     let rt = tokio::runtime::Builder::new_current_thread()
