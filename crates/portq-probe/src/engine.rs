@@ -1247,7 +1247,11 @@ mod future_size {
         r.observe(&seen(PortState::Filtered, "host unreachable", 5), slow);
         assert!(r.unreachable.get().is_none(), "a rule rejecting one port");
         r.observe(
-            &seen(PortState::Filtered, "blocked by a local firewall rule", 3000),
+            &seen(
+                PortState::Filtered,
+                "blocked by a local firewall rule",
+                3000,
+            ),
             slow,
         );
         assert!(r.unreachable.get().is_none(), "a local firewall rule");
@@ -1261,7 +1265,10 @@ mod future_size {
 
         let r = HostReach::default();
         r.observe(&seen(PortState::NotListening, "", 1), slow);
-        r.observe(&seen(PortState::Filtered, "network unreachable", 3000), slow);
+        r.observe(
+            &seen(PortState::Filtered, "network unreachable", 3000),
+            slow,
+        );
         assert!(r.unreachable.get().is_none(), "the host answered before");
         assert!(!r.silent());
     }

@@ -8,9 +8,11 @@
 mod cli;
 mod cmd;
 mod exit;
+mod net;
 mod out;
 mod render;
 mod signals;
+mod views;
 
 use clap::Parser;
 use std::process::ExitCode;

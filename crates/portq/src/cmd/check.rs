@@ -3,6 +3,7 @@
 use crate::exit::{Failure, Status};
 use crate::out;
 use crate::render::{Format, Grid, html};
+use crate::views::check::{Row, row};
 use portq_probe::discovery::{DcLocator, parse_dns_server};
 use portq_probe::pipeline::{
     AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, DiscoveryReport, Event, LabelView,
@@ -106,41 +107,6 @@ pub struct Args {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: Format,
-}
-
-/// One result as JSON, NDJSON, CSV and HTML present it.
-#[derive(Debug, Serialize)]
-pub(crate) struct Row<'a> {
-    host: &'a str,
-    address: IpAddr,
-    port: u16,
-    protocol: &'static str,
-    state: &'static str,
-    #[serde(flatten)]
-    label: LabelView<'a>,
-    evidence: Vec<String>,
-    evidence_detail: &'a [portq_probe::Evidence],
-    probe: &'static str,
-    elapsed_ms: f64,
-    attempts: u8,
-}
-
-/// The JSON row of a labelled finding (also the console's and `portq rpc --check`'s).
-pub(crate) fn row(c: &Checked) -> Row<'_> {
-    let f = &c.finding;
-    Row {
-        host: &f.host,
-        address: f.address,
-        port: f.port,
-        protocol: f.transport.as_str(),
-        state: f.state.token(),
-        label: LabelView::from(c.label.as_ref()),
-        evidence: f.evidence.iter().map(|e| e.summary()).collect(),
-        evidence_detail: &f.evidence,
-        probe: f.probe,
-        elapsed_ms: f.elapsed.as_micros() as f64 / 1000.0,
-        attempts: f.attempts,
-    }
 }
 
 const COLUMNS: [&str; 7] = [
@@ -886,7 +852,7 @@ fn exit_status(summary: &CheckSummary, strict: bool, quiet: bool, stopped: bool)
 
 /// Runs `portq check`.
 pub fn run(args: Args) -> Result<Status, Failure> {
-    let rt = crate::cmd::runtime()?;
+    let rt = crate::net::runtime()?;
     // The writer runs on the runtime's workers beside the probes rather than on this
     // thread: findings then change hands without waking another thread each time.
     rt.block_on(async {

@@ -24,15 +24,6 @@ pub fn parse_roles(names: &[String]) -> Result<Vec<RoleSelection>, Failure> {
         .map_err(Failure::usage)
 }
 
-/// The tokio runtime of the network commands (multi-threaded: the check engine runs a
-/// lane per worker thread).
-pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::runtime)
-}
-
 /// Runs a parsed command.
 pub fn run(command: Command) -> Result<Status, Failure> {
     match command {

@@ -376,6 +376,6 @@ fn state_cell(token: Option<&str>) -> String {
 
 /// Runs `portq rpc`.
 pub fn run(args: Args) -> Result<Status, Failure> {
-    let rt = crate::cmd::runtime()?;
+    let rt = crate::net::runtime()?;
     rt.block_on(run_async(args))
 }

@@ -392,7 +392,7 @@ fn allowed(state: &Exporter, ip: IpAddr) -> bool {
     state
         .allowed
         .as_ref()
-        .is_none_or(|nets| nets.iter().any(|n| n.contains(&ip)))
+        .is_none_or(|nets| crate::net::allows(nets, ip))
 }
 
 /// Runs the module's check on the target within `budget`; the metrics text and
@@ -464,7 +464,7 @@ pub fn run(args: Args) -> Result<Status, Failure> {
             args.listen
         ))
     })?;
-    let nets = super::serve::parse_nets(&args.allow_targets, "--allow-target")?;
+    let nets = crate::net::parse_nets(&args.allow_targets, "--allow-target")?;
     if let Some(n) = nets.iter().find(|n| n.prefix_len() == 0) {
         return Err(Failure::usage(format!(
             "--allow-target {n} is the whole address space; name the networks you mean"
@@ -501,7 +501,7 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         timeout_offset: args.timeout_offset,
         web,
     });
-    let runtime = crate::cmd::runtime()?;
+    let runtime = crate::net::runtime()?;
     runtime.block_on(serve(listen, state))
 }
 
@@ -522,5 +522,5 @@ async fn serve(listen: SocketAddr, state: Arc<Exporter>) -> Result<Status, Failu
         eprintln!("portq: probes limited to {}", list.join(", "));
     }
     eprintln!("portq: exporter at http://{local}/probe?target=HOST&module=MODULE (Ctrl-C to stop)");
-    super::serve::serve_until_stopped(listener, router(state)).await
+    crate::net::serve_until_stopped(listener, router(state)).await
 }

@@ -3,7 +3,7 @@
 //! Bad input is a 400 with `{"error": "..."}`, never a 500.
 
 use super::params::{self, Params};
-use crate::cmd::lookup::Row;
+use crate::views::lookup::Row;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,6 @@ use portq_rules::render::render;
 use portq_rules::{Context, Profile, RuleFormat, RuleOptions, RulesError, StaticPort, plan};
 use serde::Serialize;
 use serde_json::json;
-use std::net::IpAddr;
 
 /// Most rows one lookup answer carries (a wide range with `iana` can match thousands).
 pub const MAX_ROWS: usize = 500;
@@ -36,14 +35,6 @@ pub fn json_error(status: StatusCode, message: &str) -> Response {
 
 fn bad_request(message: &str) -> Response {
     json_error(StatusCode::BAD_REQUEST, message)
-}
-
-/// An address or CIDR block (host bits cleared).
-pub fn parse_net(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>()
-        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-        .ok()
-        .map(|n| n.trunc())
 }
 
 // ---------------------------------------------------------------- lookup
@@ -116,7 +107,7 @@ pub async fn lookup(uri: Uri) -> Response {
 
 /// `GET /api/roles`: the roles, as `portq roles --format json` lists them.
 pub async fn roles() -> Response {
-    Json(crate::cmd::roles::views()).into_response()
+    Json(crate::views::roles::views()).into_response()
 }
 
 // ---------------------------------------------------------------- role builder

@@ -116,10 +116,6 @@ fn probes_on(p: &Params) -> bool {
     p.get("probes").is_none() || p.flag("probes")
 }
 
-fn allowed(nets: &[IpNet], ip: IpAddr) -> bool {
-    nets.iter().any(|n| n.contains(&ip))
-}
-
 fn outside(what: &str, nets: &[IpNet]) -> String {
     format!(
         "{what} is outside the networks this console may check ({})",
@@ -148,7 +144,7 @@ fn prepare(nets: &[IpNet], p: &Params) -> Result<CheckPlan, String> {
         // TargetSpec refuses `@file`: a page must not make the server read its files.
         let spec = TargetSpec::parse(item).map_err(|e| e.to_string())?;
         let inside = match &spec {
-            TargetSpec::Address(a) => allowed(nets, *a),
+            TargetSpec::Address(a) => crate::net::allows(nets, *a),
             TargetSpec::Block { first, last } => {
                 nets.iter().any(|n| n.contains(first) && n.contains(last))
             }
@@ -176,7 +172,9 @@ fn prepare(nets: &[IpNet], p: &Params) -> Result<CheckPlan, String> {
             AppProbes::Off
         })
         .with_target_files(TargetFiles::Refused)
-        .with_address_policy(AddressPolicy::new(move |ip| allowed(&policy_nets, ip)));
+        .with_address_policy(AddressPolicy::new(move |ip| {
+            crate::net::allows(&policy_nets, ip)
+        }));
     let mut builder = CheckBuilder::new()
         .targets(items.iter().map(|s| (*s).to_owned()))
         .options(opts);
@@ -398,7 +396,7 @@ fn streaming(content_type: &'static str, body: Body) -> Response {
 struct FindingLine<'a> {
     r#type: &'static str,
     #[serde(flatten)]
-    row: crate::cmd::check::Row<'a>,
+    row: crate::views::check::Row<'a>,
     summary: String,
 }
 
@@ -510,7 +508,7 @@ pub async fn run_api(
         Event::Finding(c) => line(&FindingLine {
             r#type: "finding",
             summary: evidence_text(&c.finding.evidence),
-            row: crate::cmd::check::row(&c),
+            row: crate::views::check::row(&c),
         }),
         Event::Note(n) => line(&NoteLine {
             r#type: "note",

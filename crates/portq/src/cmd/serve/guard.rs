@@ -1,7 +1,7 @@
 //! What every request passes before a handler sees it, and what every response carries:
 //! the Host check (DNS rebinding), the Origin check (cross-site requests), size bounds,
-//! an in-flight limit, and the security headers. Also the listener that bounds
-//! connections and closes idle ones.
+//! an in-flight limit, and the security headers. (The listener that bounds connections
+//! and closes idle ones is `crate::net`'s, shared with the exporter.)
 
 use super::params::{MAX_BODY_BYTES, MAX_QUERY_BYTES};
 use super::{AppState, error_response};
@@ -9,16 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use std::io;
-use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::{Instant, Sleep};
 
 /// The Content-Security-Policy of every response.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -178,123 +169,6 @@ fn with_security_headers(mut response: Response) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
-}
-
-/// Most connections open at once; further ones wait in the kernel's backlog.
-pub const MAX_CONNECTIONS: usize = 128;
-/// A connection with no traffic either way for this long is closed.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A TCP listener that holds at most [`MAX_CONNECTIONS`] connections open.
-pub struct Limited {
-    inner: TcpListener,
-    slots: Arc<Semaphore>,
-}
-
-impl Limited {
-    /// Wraps a bound listener.
-    pub fn new(inner: TcpListener) -> Self {
-        Limited {
-            inner,
-            slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-        }
-    }
-}
-
-impl axum::serve::Listener for Limited {
-    type Io = Connection;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Connection, SocketAddr) {
-        // The semaphore is never closed, so acquiring only waits for a free slot.
-        let permit = Arc::clone(&self.slots).acquire_owned().await.ok();
-        let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-        let _ = io.set_nodelay(true);
-        (
-            Connection {
-                io,
-                _permit: permit,
-                idle: Box::pin(tokio::time::sleep(IDLE_TIMEOUT)),
-            },
-            addr,
-        )
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection that holds its slot and times out when idle.
-pub struct Connection {
-    io: TcpStream,
-    _permit: Option<OwnedSemaphorePermit>,
-    idle: Pin<Box<Sleep>>,
-}
-
-impl Connection {
-    fn touched(&mut self) {
-        self.idle.as_mut().reset(Instant::now() + IDLE_TIMEOUT);
-    }
-
-    /// After the inner I/O returned pending: an error once the idle time is over.
-    fn check_idle(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        match self.idle.as_mut().poll(cx) {
-            Poll::Ready(()) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "idle connection closed",
-            )),
-            Poll::Pending => Ok(()),
-        }
-    }
-}
-
-impl AsyncRead for Connection {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.io).poll_read(cx, buf) {
-            Poll::Ready(r) => {
-                this.touched();
-                Poll::Ready(r)
-            }
-            Poll::Pending => {
-                this.check_idle(cx)?;
-                Poll::Pending
-            }
-        }
-    }
-}
-
-impl AsyncWrite for Connection {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.io).poll_write(cx, buf) {
-            Poll::Ready(r) => {
-                this.touched();
-                Poll::Ready(r)
-            }
-            Poll::Pending => {
-                this.check_idle(cx)?;
-                Poll::Pending
-            }
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
 }
 
 #[cfg(test)]

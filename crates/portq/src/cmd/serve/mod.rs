@@ -25,15 +25,12 @@ use axum::routing::get;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 
 /// Where the console listens unless told otherwise: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8445";
 /// Requests handled at once; more get 503.
 const MAX_IN_FLIGHT: usize = 64;
-/// Most `--allow-target` and `--allow-host` values.
-const MAX_ALLOW: usize = 64;
 
 /// Arguments of `portq serve`.
 #[derive(Debug, clap::Args)]
@@ -158,34 +155,11 @@ pub fn error_response(status: StatusCode, message: &str, api: bool) -> Response 
     }
 }
 
-pub(crate) fn parse_nets(list: &[String], what: &str) -> Result<Vec<IpNet>, Failure> {
-    let items: Vec<&str> = list
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if items.len() > MAX_ALLOW {
-        return Err(Failure::usage(format!(
-            "too many {what} values (the limit is {MAX_ALLOW})"
-        )));
-    }
-    items
-        .into_iter()
-        .map(|s| {
-            api::parse_net(s).ok_or_else(|| {
-                Failure::usage(format!(
-                    "invalid {what} '{s}': expected an address or CIDR, e.g. 10.0.0.0/24"
-                ))
-            })
-        })
-        .collect()
-}
-
 fn parse_hosts(list: &[String]) -> Result<Vec<String>, Failure> {
-    if list.len() > MAX_ALLOW {
+    if list.len() > crate::net::MAX_ALLOW {
         return Err(Failure::usage(format!(
-            "too many --allow-host values (the limit is {MAX_ALLOW})"
+            "too many --allow-host values (the limit is {})",
+            crate::net::MAX_ALLOW
         )));
     }
     list.iter()
@@ -220,7 +194,7 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         ))
     })?;
     let checks = if args.allow_checks {
-        let nets = parse_nets(&args.allow_targets, "--allow-target")?;
+        let nets = crate::net::parse_nets(&args.allow_targets, "--allow-target")?;
         if nets.is_empty() {
             return Err(Failure::usage(
                 "--allow-checks needs at least one --allow-target CIDR: the networks the check form may reach",
@@ -278,32 +252,5 @@ async fn serve(
         allow_hosts,
         checks,
     });
-    serve_until_stopped(listener, app).await
-}
-
-/// Serves `app` on `listener` (at most [`guard::MAX_CONNECTIONS`] connections, idle ones
-/// closed) until a stop request (Ctrl-C, SIGTERM, or the Windows console closing); streams
-/// in progress get a short grace period. The console and the exporter both stop this way.
-pub(crate) async fn serve_until_stopped(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-) -> Result<Status, Failure> {
-    let stop = Arc::new(Notify::new());
-    let stopped = Arc::clone(&stop);
-    let server = std::future::IntoFuture::into_future(
-        axum::serve(guard::Limited::new(listener), app)
-            .with_graceful_shutdown(async move { stopped.notified().await }),
-    );
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => {
-            return result.map(|()| Status::Ok).map_err(|e| Failure::runtime(format!("server failed: {e}")));
-        }
-        _ = crate::signals::stop_requested() => {}
-    }
-    eprintln!("portq: stopping");
-    stop.notify_one();
-    // Streams in progress (a check) get a short grace period, then are cut.
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    Ok(Status::Ok)
+    crate::net::serve_until_stopped(listener, app).await
 }

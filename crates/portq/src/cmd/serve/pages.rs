@@ -4,7 +4,7 @@
 use super::api::{self, Build, LookupAnswer};
 use super::params::{self, Params};
 use super::view::{self, Columns, esc};
-use crate::cmd::lookup::Row;
+use crate::views::lookup::Row;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use portq_catalog::Requirement;

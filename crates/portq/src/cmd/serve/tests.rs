@@ -911,6 +911,13 @@ fn allow_hosts_and_targets_are_validated() {
     assert!(parse_hosts(&["console.example.net".into()]).is_ok());
     assert!(parse_hosts(&["bad host".into()]).is_err());
     assert!(parse_hosts(&["evil.example/x".into()]).is_err());
-    assert!(parse_nets(&["10.0.0.0/8,192.0.2.1".into()], "--allow-target").is_ok());
-    assert!(parse_nets(&["10.0.0.300".into()], "--allow-target").is_err());
+    let nets = |s: &str| crate::net::parse_nets(&[s.into()], "--allow-target");
+    assert!(nets("10.0.0.0/8,192.0.2.1").is_ok());
+    assert!(nets("10.0.0.300").is_err());
+    // The library's grammar: a range is the fewest blocks that cover exactly it.
+    assert_eq!(
+        nets("10.0.0.4-10.0.0.7").unwrap(),
+        vec!["10.0.0.4/30".parse::<ipnet::IpNet>().unwrap()]
+    );
+    assert!(nets(&vec!["10.0.0.1"; 65].join(",")).is_err());
 }

@@ -1,7 +1,7 @@
 //! Server-side HTML: the page layout and the tables the pages share. Every value from
 //! the catalogue or the request goes through [`esc`].
 
-use crate::cmd::lookup::Row;
+use crate::views::lookup::Row;
 use axum::response::Html;
 
 pub use crate::render::html::escape as esc;
