@@ -46,14 +46,12 @@
 //! assert_eq!(summary.failure_count, 0);
 //! # Ok(()) }
 //! ```
-// No `unsafe` anywhere, except two small OS modules that allow it for themselves: the
-// Linux `reuse` (one socket address that socket2 builds only through an unsafe
-// constructor) and the Windows `local::winapi` (IP Helper tables and the Service Control
-// Manager).
+// No `unsafe` anywhere, except one small OS module that allows it for itself: the Linux
+// `reuse` (one socket address that socket2 builds only through an unsafe constructor).
+// This machine's sockets and firewalls are `portq-local`'s.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod local;
 pub mod rpc;
 
 pub mod discovery;

@@ -15,9 +15,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::check_support::*;
+use portq_local::LocalListener;
+use portq_local::firewall::{Firewall, Verdict};
 use portq_probe::Transport;
-use portq_probe::local::LocalListener;
-use portq_probe::local::firewall::{Firewall, Verdict};
 
 /// Ports with a listener behind them in the namespace.
 const PORTS: [u16; 4] = [22, 80, 3268, 8443];

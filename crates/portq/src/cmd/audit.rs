@@ -1,5 +1,5 @@
 //! `portq audit`: a saved rule set judged against server roles, off the host. The
-//! judgement is the library's ([`portq_probe::local::firewall::judge`]); this renders it.
+//! judgement is the library's ([`portq_local::firewall::judge`]); this renders it.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -8,8 +8,8 @@ use crate::exit::{Failure, Status};
 use crate::out;
 use crate::render::{Format, Grid};
 use portq_catalog::roles;
-use portq_probe::local::firewall::Firewall;
-use portq_probe::local::firewall::judge::{self, Cover, RuleAudit};
+use portq_local::firewall::Firewall;
+use portq_local::firewall::judge::{self, Cover, RuleAudit};
 use portq_rules::addr::parse_sources;
 
 /// The kinds of rule set `audit` reads.

@@ -6,9 +6,9 @@ use crate::render::{Format, Grid};
 use portq_catalog::roles;
 use portq_catalog::search::{self, SearchOptions};
 use portq_catalog::{PortRange, Query, Transport};
-use portq_probe::local::audit::{Audit, audit};
-use portq_probe::local::firewall::{self, Finding, Firewall, FirewallAudit, Verdict};
-use portq_probe::local::{Change, Inventory, ListenerSource, LocalListener, SystemSource, diff};
+use portq_local::audit::{Audit, audit};
+use portq_local::firewall::{self, Finding, Firewall, FirewallAudit, Verdict};
+use portq_local::{Change, Inventory, ListenerSource, LocalListener, SystemSource, diff};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -165,7 +165,7 @@ fn show_inventory(inv: &Inventory, format: LocalFormat) -> Result<(), Failure> {
 
 #[derive(Serialize)]
 struct AuditRowView<'a> {
-    status: portq_probe::local::audit::AuditStatus,
+    status: portq_local::audit::AuditStatus,
     protocol: &'static str,
     port: u16,
     address: Option<String>,

@@ -1355,7 +1355,7 @@ fn audit_finds_what_cloud_rule_sets_open_and_miss() {
 fn audit_and_local_agree_on_saved_rule_sets() {
     let fixtures = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../portq-probe/tests/fixtures/firewall"
+        "/../portq-local/tests/fixtures/firewall"
     );
     let dir = std::env::temp_dir().join(format!("portq-audit-local-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -2665,9 +2665,9 @@ mod readme_examples {
         // The recorded rule sets hold planted findings (a world-open 3389, a missing 9389).
         "portq audit crates/portq/tests/fixtures/audit/aws-describe-security-groups.json --role dc --from 10.0.0.0/8",
         "portq audit crates/portq/tests/fixtures/audit/azure-nsg-show.json --role dc --from 10.0.0.0/8 --format json",
-        "portq audit crates/portq-probe/tests/fixtures/firewall/nft-shapes.json --role dc",
+        "portq audit crates/portq-local/tests/fixtures/firewall/nft-shapes.json --role dc",
         "portq local --expect dc --expect dns-server",
-        "portq local --expect dc --firewall-from crates/portq-probe/tests/fixtures/firewall/nft-shapes.json",
+        "portq local --expect dc --firewall-from crates/portq-local/tests/fixtures/firewall/nft-shapes.json",
         "portq local --expect dc --no-firewall",
     ];
 

@@ -9,11 +9,11 @@ use std::process::Command;
 
 const NFT_SHAPES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../portq-probe/tests/fixtures/firewall/nft-shapes.json"
+    "/../portq-local/tests/fixtures/firewall/nft-shapes.json"
 );
 const WINDOWS_DC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../portq-probe/tests/fixtures/firewall/windows-dc.json"
+    "/../portq-local/tests/fixtures/firewall/windows-dc.json"
 );
 
 fn audit_json(args: &[&str]) -> (i32, Value) {

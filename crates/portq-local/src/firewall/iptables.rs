@@ -377,15 +377,15 @@ fn is_rule_option(w: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::firewall::Firewall;
+    use crate::firewall::Firewall;
     use portq_catalog::Transport;
 
     fn fw(text: &str) -> Firewall {
         Firewall::Nft(super::super::nft::Ruleset::from_value(&to_nft_json(text).unwrap()).unwrap())
     }
 
-    fn v4(t: Transport, port: u16) -> crate::local::LocalListener {
-        crate::local::LocalListener {
+    fn v4(t: Transport, port: u16) -> crate::LocalListener {
+        crate::LocalListener {
             transport: t,
             address: format!("10.0.0.1:{port}").parse().unwrap(),
             owner: None,

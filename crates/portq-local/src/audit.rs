@@ -169,7 +169,7 @@ pub fn audit(inv: &Inventory, entries: &[RoleEntry]) -> Audit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::Owner;
+    use crate::Owner;
     use portq_catalog::roles::{expand, parse_selection};
 
     fn l(t: Transport, a: &str) -> LocalListener {

@@ -14,7 +14,7 @@
 
 use super::sources::SourceSet;
 use super::{FirewallError, Verdict, combine};
-use crate::local::LocalListener;
+use crate::LocalListener;
 use portq_catalog::Transport;
 use serde_json::Value;
 use std::net::IpAddr;
@@ -965,17 +965,17 @@ fn rule_label(c: &Chain, r: &Rule) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::Owner;
+    use crate::Owner;
     use serde_json::json;
 
     /// Recorded from a throwaway namespace: `nft -f` of the shapes, then `nft -j list ruleset`.
-    const SHAPES: &str = include_str!("../../../tests/fixtures/firewall/nft-shapes.json");
+    const SHAPES: &str = include_str!("../../tests/fixtures/firewall/nft-shapes.json");
     /// Recorded the same way from `iptables` (iptables-nft) commands.
-    const IPTABLES: &str = include_str!("../../../tests/fixtures/firewall/iptables-nft.json");
+    const IPTABLES: &str = include_str!("../../tests/fixtures/firewall/iptables-nft.json");
 
     /// Recorded in the Samba DC lab's namespace: iptables-nft's empty `ip`/`ip6 filter`
     /// tables (policy accept) next to an `inet filter` table with a drop policy.
-    const DC1: &str = include_str!("../../../tests/fixtures/firewall/nft-dc1-lab.json");
+    const DC1: &str = include_str!("../../tests/fixtures/firewall/nft-dc1-lab.json");
 
     fn parse(text: &str) -> Ruleset {
         Ruleset::from_value(&serde_json::from_str(text).unwrap()).unwrap()

@@ -14,7 +14,7 @@
 //! Private`) or numbers (Action 2/4, Profile flags 1/2/4, Enabled 1/2).
 
 use super::{FirewallError, Verdict, combine};
-use crate::local::LocalListener;
+use crate::LocalListener;
 use portq_catalog::Transport;
 use serde::Deserialize;
 use serde_json::Value;
@@ -504,11 +504,11 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::Owner;
+    use crate::Owner;
     use serde_json::json;
 
     /// Constructed in the shape [`SCRIPT`] writes (enum values as names).
-    const DC: &str = include_str!("../../../tests/fixtures/firewall/windows-dc.json");
+    const DC: &str = include_str!("../../tests/fixtures/firewall/windows-dc.json");
 
     fn state(text: &str) -> State {
         State::from_value(serde_json::from_str(text).unwrap()).unwrap()

@@ -1,3 +1,9 @@
+//! Place in the data flow (ARCHITECTURE.md): the *local* side — what this machine (or a
+//! saved rule set) says, beside the network checks of `portq-probe`: the listening
+//! sockets and their owners, the audit against server roles (`portq local --expect`),
+//! and the firewall readers and evaluators behind the FIREWALL column and `portq audit`.
+//! It sends no packet and decides nothing about other hosts.
+//!
 //! The local listener inventory behind `portq local`: every listening TCP socket and every
 //! bound UDP socket of this machine (or network namespace), each with the process that
 //! owns it when the operating system lets us see it, and an audit against server roles.
@@ -8,6 +14,11 @@
 //! are still listed ("not attributed"): `/proc/net` on Linux, the IP Helper tables on
 //! Windows. On Windows the services hosted in each process come from the Service
 //! Control Manager.
+
+// No `unsafe` anywhere but the Windows `winapi` module (IP Helper tables and the Service
+// Control Manager), which allows it for itself.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod audit;
 pub mod firewall;
