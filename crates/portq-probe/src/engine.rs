@@ -144,7 +144,8 @@ pub struct PlannedCheck {
     pub host: String,
     /// The address, unless the host is a name not yet looked up.
     pub address: Option<IpAddr>,
-    /// TCP or UDP.
+    /// TCP or UDP (`protocol` in JSON, as in findings).
+    #[serde(rename = "protocol")]
     pub transport: Transport,
     /// The port.
     pub port: u16,
@@ -203,7 +204,8 @@ pub struct LocalFailure {
     pub host: String,
     /// Address.
     pub address: IpAddr,
-    /// Transport.
+    /// Transport (`protocol` in JSON, as in findings).
+    #[serde(rename = "protocol")]
     pub transport: Transport,
     /// Port.
     pub port: u16,

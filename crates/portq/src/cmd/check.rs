@@ -280,7 +280,7 @@ fn dry_run(plan: &CheckPlan, format: Format) -> Result<Status, Failure> {
                 serde_json::json!({
                     "host": e.host,
                     "address": e.address,
-                    "transport": e.transport,
+                    "protocol": e.transport,
                     "port": e.port,
                     "probe": e.probe,
                     "service": label.text,

@@ -2105,6 +2105,20 @@ fn check_dry_run_prints_the_plan_and_guards_size() {
     let (code, stdout, _) = run(&["check", "192.0.2.0/30", "--role", "dc", "--dry-run"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("4 target address(es)"), "{stdout}");
+    // Every output names the protocol `protocol`, the plan too.
+    let (code, json, _) = run(&[
+        "check",
+        "192.0.2.1",
+        "--role",
+        "dc",
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert!(!json.contains("\"transport\""), "{json}");
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["plan"][0]["protocol"], "tcp", "{plan}");
     assert!(stdout.contains("RPC dynamic range 49152-65535/tcp is not swept"));
     // More than 65,536 addresses needs --yes; checked only with --dry-run, so a broken guard sends nothing.
     assert_usage_error(&["check", "10.0.0.0/8", "-p", "80", "--dry-run"]);

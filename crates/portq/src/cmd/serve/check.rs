@@ -408,7 +408,7 @@ struct TargetView<'a> {
 
 #[derive(Serialize)]
 struct PortView<'a> {
-    transport: &'static str,
+    protocol: &'static str,
     port: u16,
     service: &'a str,
 }
@@ -463,7 +463,7 @@ fn start_line(plan: &CheckPlan, targets: &[(String, IpAddr)]) -> String {
         ports: ports
             .iter()
             .map(|(t, p)| PortView {
-                transport: t.as_str(),
+                protocol: t.as_str(),
                 port: *p,
                 service: &plan.label(*t, *p).text,
             })

@@ -399,9 +399,9 @@
           }
           table.append(el('thead', null, headRow), tbody);
           for (const p of m.ports) {
-            addColumn(p.transport, p.port, p.service);
+            addColumn(p.protocol, p.port, p.service);
             for (const t of m.targets) {
-              const td = cells.get(t.address + '|' + colKey(p.transport, p.port));
+              const td = cells.get(t.address + '|' + colKey(p.protocol, p.port));
               if (td) { td.className = 'state pending'; td.textContent = '…'; }
             }
           }
