@@ -189,6 +189,9 @@ pub struct PipelineOptions {
     /// The endpoint mapper's TCP port (135; another only for a mapper moved elsewhere
     /// or a test's fake).
     pub epm_port: u16,
+    /// The whole run's time, from [`CheckPlan::start`] (names looked up, discovery) to
+    /// the verdict; `None`: no limit. See [`PipelineOptions::with_deadline`].
+    pub deadline: Option<std::time::Duration>,
 }
 
 impl Default for PipelineOptions {
@@ -201,6 +204,7 @@ impl Default for PipelineOptions {
             large_target_sets: LargeTargets::default(),
             address_policy: None,
             epm_port: 135,
+            deadline: None,
         }
     }
 }
@@ -239,6 +243,17 @@ impl PipelineOptions {
     /// Restricts the addresses checked.
     pub fn with_address_policy(mut self, p: AddressPolicy) -> Self {
         self.address_policy = Some(p);
+        self
+    }
+
+    /// Bounds the whole run (the console's 10 minutes, a Prometheus scrape's timeout). At
+    /// the deadline the probes in flight are dropped and the verdict so far is marked
+    /// interrupted (never a pass); a deadline that passes while names are looked up is
+    /// [`StartError::Deadline`]. The engine's waits are fitted into it when the plan is
+    /// made: each attempt at most a third of it shared over the attempts (the first pass,
+    /// the follow-up and the probes all fit), each application probe at most a third.
+    pub fn with_deadline(mut self, d: std::time::Duration) -> Self {
+        self.deadline = Some(d);
         self
     }
 
@@ -309,6 +324,9 @@ pub enum StartError {
         /// The refused address.
         address: IpAddr,
     },
+    /// The deadline passed before the targets were looked up.
+    #[error("the deadline passed while the targets were looked up")]
+    Deadline,
 }
 
 /// Collects a check request and validates it into a [`CheckPlan`] in one place.
@@ -424,20 +442,37 @@ impl CheckPlan {
     /// controllers), applies the address policy, and starts the check in the background
     /// of the current tokio runtime.
     pub async fn start(&self) -> Result<PipelineRun, StartError> {
-        if let Some(locator) = &self.discovery {
-            let found = crate::discovery::discover(locator).await?;
-            let targets = ResolvedTargets::from_targets(found.targets());
-            self.allowed(&targets)?;
-            return Ok(run::launch(self, targets, Some(Arc::new(found))));
-        }
-        let targets = self.targets().resolve().await?;
-        self.start_resolved(targets)
+        let deadline = self
+            .options
+            .deadline
+            .map(|d| tokio::time::Instant::now() + d);
+        let look_up = async {
+            if let Some(locator) = &self.discovery {
+                let found = crate::discovery::discover(locator).await?;
+                let targets = ResolvedTargets::from_targets(found.targets());
+                return Ok::<_, StartError>((targets, Some(Arc::new(found))));
+            }
+            Ok((self.targets().resolve().await?, None))
+        };
+        let (targets, found) = match deadline {
+            Some(at) => tokio::time::timeout_at(at, look_up)
+                .await
+                .map_err(|_| StartError::Deadline)??,
+            None => look_up.await?,
+        };
+        self.allowed(&targets)?;
+        Ok(run::launch(self, targets, found, deadline))
     }
 
-    /// Starts the check on targets already looked up (the policy still applies).
+    /// Starts the check on targets already looked up (the policy still applies; the
+    /// deadline counts from here).
     pub fn start_resolved(&self, targets: ResolvedTargets) -> Result<PipelineRun, StartError> {
         self.allowed(&targets)?;
-        Ok(run::launch(self, targets, None))
+        let deadline = self
+            .options
+            .deadline
+            .map(|d| tokio::time::Instant::now() + d);
+        Ok(run::launch(self, targets, None, deadline))
     }
 
     /// Refuses targets outside the address policy.

@@ -272,6 +272,16 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
     {
         engine.domain = Some(locator.domain.clone());
     }
+    if let Some(budget) = req.options.deadline {
+        // Every wait fits in the deadline: the attempts of the first pass, of the
+        // follow-up and the probes after a connect (a third each).
+        let per_attempt = budget.div_f64(f64::from(engine.attempts.max(1)) * 3.0);
+        engine.timeout = engine
+            .timeout
+            .min(per_attempt)
+            .max(std::time::Duration::from_millis(10));
+        engine.probe_timeout = engine.probe_timeout.min(budget.div_f64(3.0));
+    }
     engine.app_probes = match req.options.app_probes {
         super::AppProbes::Auto => role_check,
         super::AppProbes::On => true,

@@ -58,14 +58,19 @@ pub struct PipelineRun {
     rx: mpsc::Receiver<Vec<Event>>,
     buffered: VecDeque<Event>,
     progress: PipelineProgress,
-    control: watch::Sender<Control>,
+    control: Arc<watch::Sender<Control>>,
     task: tokio::task::JoinHandle<CheckSummary>,
+    /// Aborts the run at the deadline ([`super::PipelineOptions::with_deadline`]).
+    timer: Option<tokio::task::JoinHandle<()>>,
     role_check: bool,
 }
 
 impl Drop for PipelineRun {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(t) = &self.timer {
+            t.abort();
+        }
     }
 }
 
@@ -173,10 +178,21 @@ pub(super) fn launch(
     plan: &CheckPlan,
     targets: ResolvedTargets,
     discovery: Option<Arc<Discovery>>,
+    deadline: Option<tokio::time::Instant>,
 ) -> PipelineRun {
     let (tx, rx) = mpsc::channel(EVENT_BATCHES);
     let progress = PipelineProgress::default();
     let (control, controls) = watch::channel(Control::Run);
+    let control = Arc::new(control);
+    let timer = deadline.map(|at| {
+        let control = Arc::downgrade(&control);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            if let Some(c) = control.upgrade() {
+                c.send_replace(Control::Abort);
+            }
+        })
+    });
     let mut tally = Tally::new(plan.role_check, targets.count());
     if let Some(d) = &discovery {
         tally.discovered(Arc::clone(d));
@@ -195,6 +211,7 @@ pub(super) fn launch(
         progress,
         control,
         task,
+        timer,
         role_check: plan.role_check,
     }
 }
@@ -253,8 +270,9 @@ pub fn check_registered(
         rx,
         buffered: VecDeque::new(),
         progress,
-        control,
+        control: Arc::new(control),
         task,
+        timer: None,
         role_check: plan.role_check,
     }
 }

@@ -105,7 +105,7 @@ async fn the_rate_limit_spaces_attempts() {
 
 /// Listeners that drop SYNs (full accept queue): each check takes the whole timeout,
 /// so the per-host limit shows in the wall time.
-fn syn_dropping_listener() -> (socket2::Socket, u16, Vec<std::net::TcpStream>) {
+pub(crate) fn syn_dropping_listener() -> (socket2::Socket, u16, Vec<std::net::TcpStream>) {
     let l = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     l.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
         .unwrap();

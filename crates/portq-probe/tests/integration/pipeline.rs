@@ -346,3 +346,47 @@ async fn stop_lets_in_flight_checks_finish_and_says_interrupted() {
     let lines = report.summary.verdict_lines();
     assert!(lines.iter().any(|l| l.starts_with("interrupted:")) || !report.summary.role_check);
 }
+
+/// A deadline ends the run: the probes in flight are dropped, the verdict so far is
+/// interrupted (never a pass), and it comes when the deadline says, not when the
+/// attempts would have ended. Eight ports that drop SYNs, one probe at a time: their
+/// attempts (fitted to the deadline) add up to more than it.
+#[tokio::test]
+async fn a_deadline_ends_the_run_and_never_passes() {
+    let mut keep = Vec::new();
+    let mut ports = Vec::new();
+    for _ in 0..8 {
+        let (l, p, fill) = crate::check_engine::syn_dropping_listener();
+        keep.push((l, fill));
+        ports.push(p.to_string());
+    }
+    let opts = PipelineOptions::default()
+        .with_engine(CheckOptions {
+            concurrency: Some(1),
+            per_host: 1,
+            ..CheckOptions::default()
+        })
+        .with_deadline(Duration::from_millis(600));
+    let plan = CheckBuilder::new()
+        .target("127.0.0.1")
+        .ports(format!("tcp:{}", ports.join(",")))
+        .options(opts)
+        .plan()
+        .expect("plan");
+    // The waits were fitted into the deadline.
+    assert!(
+        plan.engine_options().timeout <= Duration::from_millis(67),
+        "{:?}",
+        plan.engine_options()
+    );
+    let began = std::time::Instant::now();
+    let summary = plan.start().await.expect("start").finish().await;
+    let took = began.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(
+        summary.outcome(portq_probe::pipeline::Strictness::Expected),
+        portq_probe::pipeline::Outcome::Interrupted,
+        "{summary:?}"
+    );
+    drop(keep);
+}

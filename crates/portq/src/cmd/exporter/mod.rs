@@ -27,8 +27,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ipnet::IpNet;
+use portq_probe::TargetSpec;
 use portq_probe::pipeline::{AddressPolicy, Event, StartError};
-use portq_probe::{CheckOptions, TargetSpec};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -404,17 +404,13 @@ async fn run_probe(
     budget: Duration,
     started: Instant,
 ) -> Result<(String, bool), (StatusCode, String)> {
+    // The scrape's budget is the run's deadline: the pipeline fits its waits into it
+    // and marks the verdict interrupted (probe_success 0) if it runs out.
+    let remaining = budget.saturating_sub(started.elapsed());
     let mut options = module
         .options()
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    // Fit the attempts into the budget: the first pass, the follow-up and the probes.
-    let engine: &mut CheckOptions = &mut options.engine;
-    let per_attempt = budget.div_f64(f64::from(engine.attempts.max(1)) * 3.0);
-    engine.timeout = engine
-        .timeout
-        .min(per_attempt)
-        .max(Duration::from_millis(10));
-    engine.probe_timeout = engine.probe_timeout.min(budget.div_f64(3.0));
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))?
+        .with_deadline(remaining);
     if state.allowed.is_some() {
         let st = Arc::clone(state);
         options = options.with_address_policy(AddressPolicy::new(move |ip| allowed(&st, ip)));
@@ -423,34 +419,27 @@ async fn run_probe(
         .builder(target, options)
         .plan()
         .map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
-    let deadline = started + budget;
     let mut metrics = metrics::ProbeMetrics::default();
-    let run = match tokio::time::timeout_at(deadline.into(), plan.start()).await {
-        Ok(Ok(run)) => Some(run),
-        Ok(Err(StartError::AddressRefused { address, .. })) => {
+    let run = match plan.start().await {
+        Ok(run) => Some(run),
+        Err(StartError::AddressRefused { address, .. }) => {
             return Err((
                 StatusCode::FORBIDDEN,
                 format!("{target} ({address}) is outside the networks this exporter may probe"),
             ));
         }
-        // A name that does not resolve is a failed probe, as in blackbox_exporter.
-        Ok(Err(_)) | Err(_) => None,
+        // A name that does not resolve (or not within the budget) is a failed probe, as
+        // in blackbox_exporter.
+        Err(_) => None,
     };
     let mut summary = None;
     if let Some(mut run) = run {
-        let ended = loop {
-            match tokio::time::timeout_at(deadline.into(), run.next()).await {
-                Ok(Some(Event::Finding(c))) => metrics.add(&c),
-                Ok(Some(_)) => {}
-                Ok(None) => break true,
-                Err(_) => break false,
+        while let Some(e) = run.next().await {
+            if let Event::Finding(c) = e {
+                metrics.add(&c);
             }
-        };
-        if ended {
-            summary = Some(run.finish().await);
-        } else {
-            run.abort();
         }
+        summary = Some(run.finish().await);
     }
     let ok = metrics::success(summary.as_ref());
     Ok((metrics.encode(summary.as_ref(), started.elapsed()), ok))

@@ -22,11 +22,10 @@ use portq_probe::{CheckOptions, TargetSpec, Transport, evidence_text};
 use serde::Serialize;
 use std::convert::Infallible;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 /// Most addresses one check may cover.
 pub const MAX_ADDRESSES: u64 = 256;
@@ -172,6 +171,7 @@ fn prepare(nets: &[IpNet], p: &Params) -> Result<CheckPlan, String> {
             AppProbes::Off
         })
         .with_target_files(TargetFiles::Refused)
+        .with_deadline(MAX_RUN_TIME)
         .with_address_policy(AddressPolicy::new(move |ip| {
             crate::net::allows(&policy_nets, ip)
         }));
@@ -230,7 +230,6 @@ enum Event {
 struct Running {
     run: Option<PipelineRun>,
     tick: Interval,
-    deadline: Pin<Box<Sleep>>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -245,7 +244,6 @@ impl Drop for Running {
 enum Step {
     Found(Option<PipelineEvent>),
     Tick,
-    Timeout,
 }
 
 fn events(run: PipelineRun, slot: OwnedSemaphorePermit) -> impl Stream<Item = Event> + Send {
@@ -254,7 +252,6 @@ fn events(run: PipelineRun, slot: OwnedSemaphorePermit) -> impl Stream<Item = Ev
     let state = Running {
         run: Some(run),
         tick,
-        deadline: Box::pin(tokio::time::sleep(MAX_RUN_TIME)),
         _slot: slot,
     };
     stream::unfold(state, |mut st| async move {
@@ -264,7 +261,6 @@ fn events(run: PipelineRun, slot: OwnedSemaphorePermit) -> impl Stream<Item = Ev
                 tokio::select! {
                     e = run.next() => Step::Found(e),
                     _ = st.tick.tick() => Step::Tick,
-                    () = st.deadline.as_mut() => Step::Timeout,
                 }
             };
             match step {
@@ -278,11 +274,9 @@ fn events(run: PipelineRun, slot: OwnedSemaphorePermit) -> impl Stream<Item = Ev
                     let (done, total) = (p.done(), p.total());
                     return Some((Event::Progress { done, total }, st));
                 }
-                Step::Found(None) | Step::Timeout => {
+                Step::Found(None) => {
+                    // The end, or MAX_RUN_TIME (the run's deadline) passed.
                     let run = st.run.take()?;
-                    if matches!(step, Step::Timeout) {
-                        run.abort();
-                    }
                     let summary = run.finish().await;
                     return Some((Event::End(Box::new(summary)), st));
                 }
