@@ -63,6 +63,8 @@ pub struct PipelineRun {
     /// Aborts the run at the deadline ([`super::PipelineOptions::with_deadline`]).
     timer: Option<tokio::task::JoinHandle<()>>,
     role_check: bool,
+    /// What the targets resolved to when the run started.
+    targets: ResolvedTargets,
 }
 
 impl Drop for PipelineRun {
@@ -92,6 +94,12 @@ impl PipelineRun {
             }
             self.buffered = self.rx.recv().await?.into();
         }
+    }
+
+    /// The targets as looked up when the run started (every address checked), so a
+    /// front end lists the hosts without looking the names up again.
+    pub fn targets(&self) -> &ResolvedTargets {
+        &self.targets
     }
 
     /// The progress counters.
@@ -204,6 +212,7 @@ pub(super) fn launch(
         controls: Controls(controls),
         tally,
     };
+    let resolved = targets.clone();
     let task = tokio::spawn(driver.run(targets, discovery));
     PipelineRun {
         rx,
@@ -213,6 +222,7 @@ pub(super) fn launch(
         task,
         timer,
         role_check: plan.role_check,
+        targets: resolved,
     }
 }
 
@@ -274,6 +284,7 @@ pub fn check_registered(
         task,
         timer: None,
         role_check: plan.role_check,
+        targets: ResolvedTargets::from_targets(dumps.iter().map(|(t, _)| t.clone())),
     }
 }
 

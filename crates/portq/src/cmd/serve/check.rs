@@ -471,16 +471,13 @@ fn start_line(plan: &CheckPlan, targets: &[(String, IpAddr)]) -> String {
     })
 }
 
-/// The resolved targets of a started plan, for the grid's rows.
-async fn grid_targets(plan: &CheckPlan) -> Vec<(String, IpAddr)> {
-    match plan.targets().resolve().await {
-        Ok(r) => r
-            .iter()
-            .take(MAX_ADDRESSES as usize)
-            .map(|t| (t.host, t.address))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
+/// The targets the run checks (as the pipeline looked them up), for the grid's rows.
+fn grid_targets(run: &PipelineRun) -> Vec<(String, IpAddr)> {
+    run.targets()
+        .iter()
+        .take(MAX_ADDRESSES as usize)
+        .map(|t| (t.host, t.address))
+        .collect()
 }
 
 /// `POST /api/check`: the findings as NDJSON lines (`start`, `finding`, `note`,
@@ -495,7 +492,7 @@ pub async fn run_api(
         Begin::Started { plan, run, slot } => (plan, run, slot),
         Begin::Refused(status, message) => return error_response(status, &message, true),
     };
-    let targets = grid_targets(&plan).await;
+    let targets = grid_targets(&run);
     let start = start_line(&plan, &targets);
     let head = stream::once(async move { start });
     let rest = events(run, slot).map(|e| match e {
@@ -549,7 +546,7 @@ pub async fn run_form(
         }
     };
     let (head, tail) = view::layout("Check results", "check");
-    let targets = grid_targets(&plan).await;
+    let targets = grid_targets(&run);
     let intro = format!(
         "{head}<h1>Check results</h1>\n<p class=\"lead\">Checking {} × {} as they answer…</p>\n<div class=\"table-wrap\"><table class=\"answers findings\"><thead><tr><th scope=\"col\">Host</th><th scope=\"col\">Address</th><th scope=\"col\">Port</th><th scope=\"col\">State</th><th scope=\"col\">Service</th><th scope=\"col\">What it answered</th></tr></thead><tbody>\n",
         view::count(targets.len(), "address", "addresses"),
