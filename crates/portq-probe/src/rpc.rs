@@ -306,6 +306,40 @@ pub async fn dump_endpoints(addr: SocketAddr, opts: &EpmOptions) -> Result<EpmDu
     }
 }
 
+/// Endpoint mappers asked at once by [`survey`].
+pub const SURVEY_AT_ONCE: usize = 32;
+
+/// Asks the endpoint mapper of every target (on TCP `port`, [`SURVEY_AT_ONCE`] at a
+/// time) for its registrations: `portq rpc` and the check pipeline's follow-up both
+/// survey this way. The answers come sorted by host, then address.
+pub async fn survey(
+    targets: impl IntoIterator<Item = crate::target::Target>,
+    port: u16,
+    opts: &EpmOptions,
+) -> Vec<(crate::target::Target, Result<EpmDump, RpcError>)> {
+    let mut pending = targets.into_iter();
+    let mut set = tokio::task::JoinSet::new();
+    let mut out = Vec::new();
+    loop {
+        while set.len() < SURVEY_AT_ONCE {
+            let Some(t) = pending.next() else { break };
+            let opts = *opts;
+            set.spawn(async move {
+                let r = dump_endpoints(SocketAddr::new(t.address, port), &opts).await;
+                (t, r)
+            });
+        }
+        match set.join_next().await {
+            Some(Ok(r)) => out.push(r),
+            // A panicked task (none is expected) loses only its own host.
+            Some(Err(_)) => {}
+            None => break,
+        }
+    }
+    out.sort_by(|a, b| (&a.0.host, a.0.address).cmp(&(&b.0.host, b.0.address)));
+    out
+}
+
 /// Number of endpoints registered at `addr` (a full [`dump_endpoints`], counted).
 pub async fn epm_endpoint_count(addr: SocketAddr, opts: &EpmOptions) -> Result<usize, RpcError> {
     dump_endpoints(addr, opts).await.map(|d| d.entries.len())

@@ -4,14 +4,13 @@
 //! the verdict tallied as findings stream past (nothing is kept but counts).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use portq_catalog::Transport;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
 
 use super::label::{Need, PortLabel};
 use super::plan::CheckPlan;
@@ -22,15 +21,12 @@ use crate::engine::{self, CheckRun, CheckUnit};
 use crate::finding::{DomainOrigin, Evidence, Finding, PortState};
 use crate::portspec::PortSpec;
 use crate::probes::ProbeKind;
-use crate::rpc::{EpmOptions, dump_endpoints};
+use crate::rpc::{EpmOptions, survey};
 use crate::target::{ResolvedTargets, Target};
 
 /// Batches of events waiting for the consumer at most (findings travel in the engine's
 /// batches, so a slow consumer holds back at most a few thousand).
 const EVENT_BATCHES: usize = 8;
-
-/// Endpoint mappers asked at once in the follow-up.
-const EPM_AT_ONCE: usize = 16;
 
 /// Live counters of a running check (both passes), cheap to clone and poll.
 #[derive(Debug, Clone, Default)]
@@ -588,36 +584,23 @@ impl Driver {
             deadline: timeout.max(Duration::from_secs(1)) * 10,
             ..EpmOptions::default()
         };
-        let dynamic = Arc::new(self.plan.dynamic.clone());
-        let mut pending = hosts.into_iter();
-        let mut set = JoinSet::new();
-        let mut out = Vec::new();
-        loop {
-            while set.len() < EPM_AT_ONCE {
-                let Some(t) = pending.next() else { break };
-                let dynamic = Arc::clone(&dynamic);
-                set.spawn(async move {
-                    let r = dump_endpoints(SocketAddr::new(t.address, epm_port), &opts).await;
-                    let answer = match r {
-                        Ok(dump) => Ok(registered_ports(
+        survey(hosts, epm_port, &opts)
+            .await
+            .into_iter()
+            .map(|(t, r)| {
+                let answer = r
+                    .map(|dump| {
+                        registered_ports(
                             t.address,
                             &dump,
-                            &dynamic,
+                            &self.plan.dynamic,
                             Registrations::TcpOnly,
-                        )),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    (t, answer)
-                });
-            }
-            match set.join_next().await {
-                Some(Ok(r)) => out.push(r),
-                Some(Err(_)) => {}
-                None => break,
-            }
-        }
-        out.sort_by(|a, b| (&a.0.host, a.0.address).cmp(&(&b.0.host, b.0.address)));
-        out
+                        )
+                    })
+                    .map_err(|e| e.to_string());
+                (t, answer)
+            })
+            .collect()
     }
 }
 

@@ -8,11 +8,11 @@ use portq_probe::pipeline::{
     AppProbes, CheckBuilder, LargeTargets, Outcome, PipelineOptions, Registrations, Strictness,
     check_registered,
 };
-use portq_probe::rpc::{EpmDump, EpmEntry, EpmOptions, dump_endpoints};
+use portq_probe::rpc::{EpmDump, EpmEntry, EpmOptions};
 use portq_probe::{CheckOptions, PortState, Target, TargetSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// The formats `portq rpc` writes.
@@ -147,16 +147,6 @@ fn by_port(rows: &[EndpointRow]) -> Vec<PortRow> {
     map.into_values().collect()
 }
 
-async fn dump_one(
-    target: Target,
-    port: u16,
-    opts: EpmOptions,
-) -> (Target, Result<EpmDump, String>) {
-    let addr = SocketAddr::new(target.address, port);
-    let r = dump_endpoints(addr, &opts).await.map_err(|e| e.to_string());
-    (target, r)
-}
-
 /// The state of every advertised TCP port, through the library's check pipeline (the
 /// same labelling and checking as `portq check`'s endpoint-mapper follow-up).
 async fn check_ports(
@@ -217,22 +207,13 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
         deadline: t,
         ..EpmOptions::default()
     };
-    // Ask up to 32 hosts at once.
-    let mut pending = resolved.iter();
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut results = Vec::new();
-    loop {
-        while tasks.len() < 32 {
-            let Some(target) = pending.next() else { break };
-            tasks.spawn(dump_one(target, args.port, opts));
-        }
-        match tasks.join_next().await {
-            Some(Ok(r)) => results.push(r),
-            Some(Err(e)) => return Err(Failure::runtime(e)),
-            None => break,
-        }
-    }
-    results.sort_by(|a, b| (&a.0.host, a.0.address).cmp(&(&b.0.host, b.0.address)));
+    // The library's survey: a few mappers at once, answers sorted by host.
+    let results: Vec<(Target, Result<EpmDump, String>)> =
+        portq_probe::rpc::survey(resolved.iter(), args.port, &opts)
+            .await
+            .into_iter()
+            .map(|(t, r)| (t, r.map_err(|e| e.to_string())))
+            .collect();
 
     let mut rows: Vec<EndpointRow> = Vec::new();
     let mut failed = false;
