@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod abbrev;
+pub mod addr;
 mod generated;
 pub mod iana;
 pub mod model;

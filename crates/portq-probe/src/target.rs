@@ -12,11 +12,12 @@
 //! [`TargetSet::resolve`].
 
 use std::io::Read as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use portq_catalog::addr::{self, AddrError, Parsed};
 use thiserror::Error;
 
 /// A target set of more addresses than this needs the caller's confirmation (`--yes`).
@@ -172,22 +173,37 @@ impl TargetSpec {
                 "a target file is only allowed as a whole argument",
             ));
         }
-        if let Some((addr, prefix)) = t.rsplit_once('/') {
-            return parse_cidr(t, addr, prefix);
-        }
-        if let Some(ip) = parse_ip(t) {
-            return Ok(TargetSpec::Address(ip));
-        }
-        if let Some((left, right)) = t.split_once('-')
-            && let Some(first) = parse_ip(left)
-        {
-            return parse_range(t, first, right);
-        }
-        if t.contains(':') || t.starts_with('[') {
-            return Err(invalid(t, "not a valid IPv6 address"));
-        }
-        if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return Err(invalid(t, "not a valid IPv4 address"));
+        // The address forms are the one grammar of portq_catalog::addr; the whole
+        // address space is no target.
+        match addr::parse(t) {
+            Ok(Some(Parsed::Address(ip))) => return Ok(TargetSpec::Address(ip)),
+            Ok(Some(Parsed::Block(b))) if b.is_whole_space() => {
+                return Err(TargetError::WholeSpace {
+                    spec: t.to_string(),
+                });
+            }
+            Ok(Some(Parsed::Block(b))) => {
+                return Ok(TargetSpec::Block {
+                    first: b.first,
+                    last: b.last,
+                });
+            }
+            Ok(None) => {}
+            Err(AddrError::BadPrefix { prefix, max }) => {
+                return Err(TargetError::BadPrefix {
+                    spec: t.to_string(),
+                    prefix,
+                    max,
+                });
+            }
+            Err(AddrError::BadRange(reason)) => {
+                return Err(TargetError::BadRange {
+                    spec: t.to_string(),
+                    reason,
+                });
+            }
+            Err(AddrError::Invalid(reason)) => return Err(invalid(t, reason)),
+            Err(_) => return Err(invalid(t, "not a valid address")),
         }
         check_host_name(t)?;
         Ok(TargetSpec::Name(
@@ -201,7 +217,7 @@ impl TargetSpec {
             TargetSpec::Address(_) | TargetSpec::Name(_) => 1,
             // Saturates for the whole IPv6 space, which parsing refuses anyway.
             TargetSpec::Block { first, last } => {
-                (ip_to_u128(*last) - ip_to_u128(*first)).saturating_add(1)
+                (addr::to_u128(*last) - addr::to_u128(*first)).saturating_add(1)
             }
         }
     }
@@ -215,121 +231,6 @@ fn invalid(spec: &str, reason: &'static str) -> TargetError {
 }
 
 /// An address, with `[v6]` brackets accepted.
-fn parse_ip(s: &str) -> Option<IpAddr> {
-    let s = s.trim();
-    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
-    }
-    s.parse::<IpAddr>().ok()
-}
-
-fn parse_cidr(spec: &str, addr: &str, prefix: &str) -> Result<TargetSpec, TargetError> {
-    let ip = parse_ip(addr).ok_or_else(|| invalid(spec, "a CIDR block needs an IP address"))?;
-    if prefix.is_empty() || prefix.len() > 3 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid(spec, "the prefix length is not a number"));
-    }
-    let prefix: u32 = prefix
-        .parse()
-        .map_err(|_| invalid(spec, "the prefix length is not a number"))?;
-    let bits = if ip.is_ipv4() { 32 } else { 128 };
-    if prefix > bits {
-        return Err(TargetError::BadPrefix {
-            spec: spec.to_string(),
-            prefix,
-            max: bits,
-        });
-    }
-    if prefix == 0 {
-        return Err(TargetError::WholeSpace {
-            spec: spec.to_string(),
-        });
-    }
-    let host_bits = bits - prefix;
-    let host_mask: u128 = if host_bits == 0 {
-        0
-    } else {
-        u128::MAX >> (128 - host_bits)
-    };
-    let v = ip_to_u128(ip);
-    let first = v & !host_mask;
-    let last = first | host_mask;
-    Ok(TargetSpec::Block {
-        first: u128_to_ip(first, ip.is_ipv4()),
-        last: u128_to_ip(last, ip.is_ipv4()),
-    })
-}
-
-fn parse_range(spec: &str, first: IpAddr, right: &str) -> Result<TargetSpec, TargetError> {
-    let right = right.trim();
-    let last = if let Some(ip) = parse_ip(right) {
-        if ip.is_ipv4() != first.is_ipv4() {
-            return Err(TargetError::BadRange {
-                spec: spec.to_string(),
-                reason: "the two ends are of different address families",
-            });
-        }
-        ip
-    } else {
-        // Short form: the end replaces the last octet (IPv4) or the last group (IPv6).
-        match first {
-            IpAddr::V4(v4) => {
-                if right.is_empty() || right.len() > 3 || !right.bytes().all(|b| b.is_ascii_digit())
-                {
-                    return Err(TargetError::BadRange {
-                        spec: spec.to_string(),
-                        reason: "the end must be an address or a last octet (0-255)",
-                    });
-                }
-                let n: u16 = right.parse().map_err(|_| TargetError::BadRange {
-                    spec: spec.to_string(),
-                    reason: "the end must be an address or a last octet (0-255)",
-                })?;
-                let n = u8::try_from(n).map_err(|_| TargetError::BadRange {
-                    spec: spec.to_string(),
-                    reason: "the last octet must be 0-255",
-                })?;
-                let o = v4.octets();
-                IpAddr::V4(Ipv4Addr::new(o[0], o[1], o[2], n))
-            }
-            IpAddr::V6(v6) => {
-                if right.is_empty()
-                    || right.len() > 4
-                    || !right.bytes().all(|b| b.is_ascii_hexdigit())
-                {
-                    return Err(TargetError::BadRange {
-                        spec: spec.to_string(),
-                        reason: "the end must be an address or a last group (0-ffff)",
-                    });
-                }
-                let n = u16::from_str_radix(right, 16).map_err(|_| TargetError::BadRange {
-                    spec: spec.to_string(),
-                    reason: "the end must be an address or a last group (0-ffff)",
-                })?;
-                let mut seg = v6.segments();
-                seg[7] = n;
-                IpAddr::V6(Ipv6Addr::from(seg))
-            }
-        }
-    };
-    if ip_to_u128(last) < ip_to_u128(first) {
-        return Err(TargetError::BadRange {
-            spec: spec.to_string(),
-            reason: "the end comes before the start",
-        });
-    }
-    let top = if first.is_ipv4() {
-        u128::from(u32::MAX)
-    } else {
-        u128::MAX
-    };
-    if ip_to_u128(first) == 0 && ip_to_u128(last) == top {
-        return Err(TargetError::WholeSpace {
-            spec: spec.to_string(),
-        });
-    }
-    Ok(TargetSpec::Block { first, last })
-}
-
 fn check_host_name(t: &str) -> Result<(), TargetError> {
     let name = t.strip_suffix('.').unwrap_or(t);
     if name.is_empty() || name.len() > 253 {
@@ -356,22 +257,6 @@ fn check_host_name(t: &str) -> Result<(), TargetError> {
         }
     }
     Ok(())
-}
-
-fn ip_to_u128(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(v4) => u128::from(u32::from(v4)),
-        IpAddr::V6(v6) => u128::from(v6),
-    }
-}
-
-fn u128_to_ip(v: u128, v4: bool) -> IpAddr {
-    if v4 {
-        // Callers only pass values derived from an IPv4 address, so this never truncates.
-        IpAddr::V4(Ipv4Addr::from(u32::try_from(v).unwrap_or(u32::MAX)))
-    } else {
-        IpAddr::V6(Ipv6Addr::from(v))
-    }
 }
 
 /// The parsed, counted set of targets of one check.
@@ -785,8 +670,8 @@ impl Iterator for TargetIter {
                     return Some(t.clone());
                 }
                 Resolved::Block { first, last } => {
-                    let cur = self.next_in_block.unwrap_or_else(|| ip_to_u128(*first));
-                    if cur > ip_to_u128(*last) {
+                    let cur = self.next_in_block.unwrap_or_else(|| addr::to_u128(*first));
+                    if cur > addr::to_u128(*last) {
                         self.idx += 1;
                         self.next_in_block = None;
                         continue;
@@ -796,7 +681,7 @@ impl Iterator for TargetIter {
                         // The very last IPv6 address: finish the block after it.
                         self.idx += 1;
                     }
-                    let address = u128_to_ip(cur, first.is_ipv4());
+                    let address = addr::from_u128(cur, first.is_ipv4());
                     return Some(Target {
                         host: address_text(address),
                         address,

@@ -3,30 +3,25 @@
 
 use crate::RulesError;
 use ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
+use portq_catalog::addr::{self, Parsed};
 use std::net::IpAddr;
 
-/// Parses one item: an address, a CIDR block (host bits cleared) or a range, which becomes
-/// the fewest CIDR blocks that cover exactly it. `None` when it is none of these.
+/// Parses one item with portq's one address grammar ([`portq_catalog::addr`]): an
+/// address, a CIDR block (host bits cleared) or a range (also the short `10.0.1.10-11`),
+/// which becomes the fewest CIDR blocks that cover exactly it. `None` when it is none of
+/// these.
 pub fn parse_item(text: &str) -> Option<Vec<IpNet>> {
-    let text = text.trim();
-    if let Ok(n) = text.parse::<IpNet>() {
-        return Some(vec![n.trunc()]);
-    }
-    if let Ok(a) = text.parse::<IpAddr>() {
-        return Some(vec![IpNet::from(a)]);
-    }
-    let (a, b) = text.split_once('-')?;
-    match (
-        a.trim().parse::<IpAddr>().ok()?,
-        b.trim().parse::<IpAddr>().ok()?,
-    ) {
-        (IpAddr::V4(a), IpAddr::V4(b)) if a <= b => {
-            Some(Ipv4Subnets::new(a, b, 0).map(IpNet::V4).collect())
-        }
-        (IpAddr::V6(a), IpAddr::V6(b)) if a <= b => {
-            Some(Ipv6Subnets::new(a, b, 0).map(IpNet::V6).collect())
-        }
-        _ => None,
+    match addr::parse(text).ok()?? {
+        Parsed::Address(a) => Some(vec![IpNet::from(a)]),
+        Parsed::Block(b) => match (b.first, b.last) {
+            (IpAddr::V4(a), IpAddr::V4(z)) => {
+                Some(Ipv4Subnets::new(a, z, 0).map(IpNet::V4).collect())
+            }
+            (IpAddr::V6(a), IpAddr::V6(z)) => {
+                Some(Ipv6Subnets::new(a, z, 0).map(IpNet::V6).collect())
+            }
+            _ => None,
+        },
     }
 }
 
@@ -123,6 +118,14 @@ mod tests {
     #[test]
     fn items_and_ranges() {
         assert_eq!(parse_item("10.0.1.10"), Some(nets(&["10.0.1.10/32"])));
+        // The grammar the check targets take, short ranges and brackets too.
+        assert_eq!(parse_item("10.0.1.8-15"), Some(nets(&["10.0.1.8/29"])));
+        assert_eq!(
+            parse_item("[2001:db8::1]"),
+            Some(nets(&["2001:db8::1/128"]))
+        );
+        assert_eq!(parse_item("dc1.example.test"), None);
+        assert_eq!(parse_item("10.0.1.300"), None);
         assert_eq!(parse_item("10.0.1.77/24"), Some(nets(&["10.0.1.0/24"])));
         assert_eq!(
             parse_item("10.0.1.10-10.0.1.11"),

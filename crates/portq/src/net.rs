@@ -34,7 +34,8 @@ pub fn allows(nets: &[IpNet], ip: std::net::IpAddr) -> bool {
 }
 
 /// Parses `--allow-target`-style lists: comma-separated and repeatable, each an address,
-/// a CIDR block or a range (`portq_rules::addr`, the grammar `rules --from` takes too).
+/// a CIDR block or a range (`portq_catalog::addr`, the grammar check targets and
+/// `rules --from` take too).
 pub fn parse_nets(list: &[String], what: &str) -> Result<Vec<IpNet>, Failure> {
     let items: Vec<&str> = list
         .iter()
