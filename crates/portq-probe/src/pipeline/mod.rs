@@ -90,6 +90,14 @@ pub struct Checked {
     pub label: Arc<PortLabel>,
 }
 
+impl Checked {
+    /// Puts labelled findings in the one order every output uses: by host, address,
+    /// protocol, port (the order of [`Finding::sort_key`]).
+    pub fn sort(all: &mut [Checked]) {
+        all.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+    }
+}
+
 /// What a running check yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

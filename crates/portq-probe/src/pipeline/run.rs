@@ -137,7 +137,7 @@ impl PipelineRun {
                 findings.push(*c);
             }
         }
-        findings.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+        Checked::sort(&mut findings);
         let summary = self.finish().await;
         CheckReport { findings, summary }
     }

@@ -655,7 +655,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             summary.local_failures
         )));
     }
-    findings.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+    Checked::sort(&mut findings);
     if !args.quiet {
         if hidden > 0 {
             eprintln!("portq: {hidden} not-listening port(s) not shown; --all lists them");

@@ -569,7 +569,7 @@ pub async fn run_form(
         // Keeps the connection busy while slow ports are waited for.
         Event::Progress { .. } => "\n".to_owned(),
         Event::End(s) => {
-            found.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+            Checked::sort(&mut found);
             let mut out = String::from("</tbody></table></div>\n");
             out.push_str("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
             for l in s.verdict_lines().iter().chain(notes.iter()) {
