@@ -10,7 +10,7 @@
 //!
 //! Limits, from the outside in:
 //!
-//! - **global**: at most [`CheckRun::concurrency`] probes in flight, sized from the
+//! - **global**: at most [`EngineRun::concurrency`] probes in flight, sized from the
 //!   open-file soft limit (raised to the hard limit first) unless given;
 //! - **hosts**: a window of at most a quarter that many hosts (at most 1024) is worked
 //!   on at once, their ports taken in turn, so a huge target set never holds more than
@@ -132,12 +132,12 @@ pub enum CheckError {
 /// What a check will do: targets × ports, with the probe of each port. Building and
 /// listing a plan sends nothing (names are not even looked up).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct EnginePlan {
     targets: TargetSet,
     ports: PortSpec,
 }
 
-/// One entry of a [`Plan`].
+/// One entry of an [`EnginePlan`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedCheck {
     /// The host as given (or the address of a block member).
@@ -153,10 +153,10 @@ pub struct PlannedCheck {
     pub probe: ProbeKind,
 }
 
-impl Plan {
+impl EnginePlan {
     /// A plan over `targets` × `ports`.
     pub fn new(targets: TargetSet, ports: PortSpec) -> Self {
-        Plan { targets, ports }
+        EnginePlan { targets, ports }
     }
 
     /// The targets.
@@ -218,7 +218,7 @@ pub const MAX_KEPT_FAILURES: usize = 1000;
 
 /// How a run went, available once every finding has been received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RunSummary {
+pub struct EngineSummary {
     /// Checks planned.
     pub planned: u64,
     /// Checks finished (with a finding or a local failure).
@@ -264,19 +264,19 @@ impl Progress {
     }
 }
 
-/// A running check: receive findings with [`CheckRun::next`], then [`CheckRun::finish`].
+/// A running check: receive findings with [`EngineRun::next`], then [`EngineRun::finish`].
 #[derive(Debug)]
-pub struct CheckRun {
+pub struct EngineRun {
     rx: mpsc::Receiver<Vec<Finding>>,
     buffered: VecDeque<Finding>,
     progress: Progress,
     concurrency: usize,
     stop: Arc<std::sync::atomic::AtomicBool>,
     limiter: Option<Arc<RateLimiter>>,
-    task: tokio::task::JoinHandle<RunSummary>,
+    task: tokio::task::JoinHandle<EngineSummary>,
 }
 
-impl CheckRun {
+impl EngineRun {
     /// The next finding, in completion order; `None` when every check has finished.
     pub async fn next(&mut self) -> Option<Finding> {
         loop {
@@ -289,7 +289,7 @@ impl CheckRun {
 
     /// The findings that arrived together (one lane's batch, or what is left of it),
     /// in completion order; `None` when every check has finished. Cheaper than
-    /// [`CheckRun::next`] for a consumer that passes findings on in bulk.
+    /// [`EngineRun::next`] for a consumer that passes findings on in bulk.
     pub async fn next_batch(&mut self) -> Option<Vec<Finding>> {
         if !self.buffered.is_empty() {
             return Some(self.buffered.drain(..).collect());
@@ -324,10 +324,10 @@ impl CheckRun {
 
     /// Waits for the end and returns the summary. Findings not yet received are
     /// received and dropped.
-    pub async fn finish(mut self) -> RunSummary {
+    pub async fn finish(mut self) -> EngineSummary {
         self.buffered.clear();
         while self.rx.recv().await.is_some() {}
-        let aborted_summary = RunSummary {
+        let aborted_summary = EngineSummary {
             planned: self.progress.total,
             completed: self.progress.done(),
             findings: 0,
@@ -342,7 +342,7 @@ impl CheckRun {
     }
 
     /// Receives every finding, sorts them ([`sort_findings`]) and returns them with the summary.
-    pub async fn collect(mut self) -> (Vec<Finding>, RunSummary) {
+    pub async fn collect(mut self) -> (Vec<Finding>, EngineSummary) {
         let mut all: Vec<Finding> = self.buffered.drain(..).collect();
         while let Some(batch) = self.rx.recv().await {
             all.extend(batch);
@@ -354,7 +354,7 @@ impl CheckRun {
 }
 
 /// Looks up the plan's host names, then starts the check (see [`start_resolved`]).
-pub async fn start(plan: &Plan, opts: CheckOptions) -> Result<CheckRun, CheckError> {
+pub async fn start(plan: &EnginePlan, opts: CheckOptions) -> Result<EngineRun, CheckError> {
     if plan.ports.is_empty() {
         return Err(CheckError::NoPorts);
     }
@@ -364,9 +364,9 @@ pub async fn start(plan: &Plan, opts: CheckOptions) -> Result<CheckRun, CheckErr
 
 /// Runs a check to the end and returns the sorted findings and the summary.
 pub async fn check(
-    plan: &Plan,
+    plan: &EnginePlan,
     opts: CheckOptions,
-) -> Result<(Vec<Finding>, RunSummary), CheckError> {
+) -> Result<(Vec<Finding>, EngineSummary), CheckError> {
     Ok(start(plan, opts).await?.collect().await)
 }
 
@@ -374,7 +374,7 @@ pub async fn check(
 ///
 /// When `opts.concurrency` is `None`, the open-file soft limit is raised to the hard
 /// limit (where allowed) and the concurrency sized from it.
-pub fn start_resolved(targets: ResolvedTargets, ports: PortSpec, opts: CheckOptions) -> CheckRun {
+pub fn start_resolved(targets: ResolvedTargets, ports: PortSpec, opts: CheckOptions) -> EngineRun {
     let total = targets.count() * u64::from(ports.count());
     let units = Units::Cartesian {
         targets: targets.iter(),
@@ -385,12 +385,12 @@ pub fn start_resolved(targets: ResolvedTargets, ports: PortSpec, opts: CheckOpti
 
 /// Starts checking a list of units (each target with its own ports) in the background
 /// of the current tokio runtime; otherwise as [`start_resolved`].
-pub fn start_units(units: Vec<CheckUnit>, opts: CheckOptions) -> CheckRun {
+pub fn start_units(units: Vec<CheckUnit>, opts: CheckOptions) -> EngineRun {
     let total = units.iter().map(|u| u64::from(u.ports.count())).sum();
     launch(Units::List(units.into_iter()), total, opts)
 }
 
-fn launch(units: Units, total: u64, opts: CheckOptions) -> CheckRun {
+fn launch(units: Units, total: u64, opts: CheckOptions) -> EngineRun {
     let fd = if opts.concurrency.is_none() {
         limits::raise_fd_limit()
     } else {
@@ -414,7 +414,7 @@ fn launch(units: Units, total: u64, opts: CheckOptions) -> CheckRun {
             fd,
         },
     ));
-    CheckRun {
+    EngineRun {
         rx,
         buffered: VecDeque::new(),
         progress: Progress { done, total },
@@ -434,11 +434,11 @@ struct Shared {
     slot_freed: Notify,
     tx: mpsc::Sender<Vec<Finding>>,
     done: Arc<AtomicU64>,
-    tally: Mutex<Tally>,
+    tally: Mutex<EngineCounts>,
 }
 
 #[derive(Default)]
-struct Tally {
+struct EngineCounts {
     findings: u64,
     failure_count: u64,
     failures: Vec<LocalFailure>,
@@ -446,7 +446,7 @@ struct Tally {
 }
 
 impl Shared {
-    fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
+    fn tally(&self) -> std::sync::MutexGuard<'_, EngineCounts> {
         // A poisoned lock only means a task panicked mid-update; the counts stay usable.
         self.tally.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -599,7 +599,7 @@ enum Next {
 struct WorkSource {
     units: Units,
     window: VecDeque<HostCursor>,
-    /// Set by [`CheckRun::stop`]: hand out no more work.
+    /// Set by [`EngineRun::stop`]: hand out no more work.
     stop: Arc<std::sync::atomic::AtomicBool>,
     max_window: usize,
     stopped: bool,
@@ -729,7 +729,7 @@ struct RunSetup {
     fd: FdLimit,
 }
 
-async fn run(units: Units, setup: RunSetup) -> RunSummary {
+async fn run(units: Units, setup: RunSetup) -> EngineSummary {
     let RunSetup {
         opts,
         limiter,
@@ -761,7 +761,7 @@ async fn run(units: Units, setup: RunSetup) -> RunSummary {
         slot_freed: Notify::new(),
         tx,
         done,
-        tally: Mutex::new(Tally::default()),
+        tally: Mutex::new(EngineCounts::default()),
     });
     let mut set = JoinSet::new();
     for i in 0..lanes {
@@ -772,7 +772,7 @@ async fn run(units: Units, setup: RunSetup) -> RunSummary {
     while set.join_next().await.is_some() {}
     let tally = std::mem::take(&mut *shared.tally());
     let completed = shared.done.load(Ordering::Relaxed);
-    RunSummary {
+    EngineSummary {
         planned: total,
         completed,
         findings: tally.findings,
@@ -1197,7 +1197,7 @@ mod future_size {
             slot_freed: Notify::new(),
             tx,
             done: Arc::default(),
-            tally: Mutex::new(Tally::default()),
+            tally: Mutex::new(EngineCounts::default()),
         });
         let item = WorkItem {
             host: Arc::new(HostState {

@@ -32,11 +32,11 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use portq_probe::{CheckOptions, Plan, PortSpec, TargetSet};
+//! use portq_probe::{CheckOptions, EnginePlan, PortSpec, TargetSet};
 //!
 //! let targets = TargetSet::parse(&["10.200.0.2"], false)?;
 //! let ports = PortSpec::parse("tcp:88,135,389,445,udp:53,389")?;
-//! let plan = Plan::new(targets, ports);
+//! let plan = EnginePlan::new(targets, ports);
 //! let opts = CheckOptions { app_probes: true, ..CheckOptions::default() };
 //! let mut run = portq_probe::start(&plan, opts).await?;
 //! while let Some(finding) = run.next().await {
@@ -69,8 +69,8 @@ mod tcp;
 mod udp;
 
 pub use engine::{
-    CheckError, CheckOptions, CheckRun, CheckUnit, LocalFailure, Plan, PlannedCheck, Progress,
-    RunSummary, check, start, start_resolved, start_units,
+    CheckError, CheckOptions, CheckUnit, EnginePlan, EngineRun, EngineSummary, LocalFailure,
+    PlannedCheck, Progress, check, start, start_resolved, start_units,
 };
 pub use finding::{
     DomainOrigin, Evidence, Finding, NetBiosName, PortState, ProbeErrorKind, SqlInstance,

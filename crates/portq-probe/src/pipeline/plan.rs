@@ -11,7 +11,7 @@ use portq_catalog::{Direction, PortRange, Qualifier, Query, Requirement, Transpo
 use super::label::{Need, PortLabel};
 use super::{PipelineOptions, PlanError};
 use crate::discovery::DcLocator;
-use crate::engine::{CheckOptions, Plan, PlannedCheck};
+use crate::engine::{CheckOptions, EnginePlan, PlannedCheck};
 use crate::portspec::PortSpec;
 use crate::target::{TargetLimits, TargetSet};
 
@@ -42,7 +42,7 @@ pub struct SkippedRange {
 /// [`super::CheckBuilder::plan`]; run with [`CheckPlan::start`].
 #[derive(Debug, Clone)]
 pub struct CheckPlan {
-    pub(super) plan: Plan,
+    pub(super) plan: EnginePlan,
     pub(super) labels: BTreeMap<(Transport, u16), Arc<PortLabel>>,
     pub(super) requested: Arc<PortLabel>,
     pub(super) dynamic: Vec<DynamicRange>,
@@ -288,7 +288,7 @@ pub(super) fn build(req: Request<'_>) -> Result<CheckPlan, PlanError> {
         super::AppProbes::Off => false,
     };
     Ok(CheckPlan {
-        plan: Plan::new(targets, ports),
+        plan: EnginePlan::new(targets, ports),
         labels: labels.into_iter().map(|(k, l)| (k, l.finish())).collect(),
         requested: PortLabel::unknown(Need::Requested).finish(),
         dynamic: if follow_up {

@@ -14,10 +14,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::label::{Need, PortLabel};
 use super::plan::CheckPlan;
-use super::summary::{CheckSummary, Note, Tally};
+use super::summary::{CheckSummary, Note, VerdictTally};
 use super::{Checked, Event, RpcFollowUp};
 use crate::discovery::Discovery;
-use crate::engine::{self, CheckRun, CheckUnit};
+use crate::engine::{self, CheckUnit, EngineRun};
 use crate::finding::{DomainOrigin, Evidence, Finding, PortState};
 use crate::portspec::PortSpec;
 use crate::probes::ProbeKind;
@@ -173,7 +173,7 @@ impl Controls {
 }
 
 fn empty(role_check: bool) -> CheckSummary {
-    let mut t = Tally::new(role_check, 0);
+    let mut t = VerdictTally::new(role_check, 0);
     t.interrupted();
     t.finish(Duration::ZERO)
 }
@@ -197,7 +197,7 @@ pub(super) fn launch(
             }
         })
     });
-    let mut tally = Tally::new(plan.role_check, targets.count());
+    let mut tally = VerdictTally::new(plan.role_check, targets.count());
     if let Some(d) = &discovery {
         tally.discovered(Arc::clone(d));
     }
@@ -262,7 +262,7 @@ pub fn check_registered(
         tx,
         progress: progress.clone(),
         controls: Controls(controls),
-        tally: Tally::new(plan.role_check, dumps.len() as u64),
+        tally: VerdictTally::new(plan.role_check, dumps.len() as u64),
     };
     let task = tokio::spawn(async move {
         let started = Instant::now();
@@ -303,7 +303,7 @@ struct Driver {
     tx: mpsc::Sender<Vec<Event>>,
     progress: PipelineProgress,
     controls: Controls,
-    tally: Tally,
+    tally: VerdictTally,
 }
 
 /// Why a pass ended early.
@@ -415,7 +415,7 @@ impl Driver {
     /// Forwards one engine run's findings, labelled; tallies them; learns host facts.
     async fn pass(
         &mut self,
-        mut run: CheckRun,
+        mut run: EngineRun,
         dynamic: Option<&BTreeMap<(IpAddr, u16), Arc<PortLabel>>>,
         mut learn: Option<(&mut Facts, u16)>,
     ) -> Result<(), Ended> {

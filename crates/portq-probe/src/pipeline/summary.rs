@@ -13,7 +13,7 @@ use super::Checked;
 use super::label::Need;
 
 use crate::discovery::{Discovery, RecordState, SrvRecord, SrvService, SrvTarget};
-use crate::engine::{LocalFailure, MAX_KEPT_FAILURES, RunSummary};
+use crate::engine::{EngineSummary, LocalFailure, MAX_KEPT_FAILURES};
 use crate::finding::PortState;
 
 /// At most this many hosts get a summary of their own (all are counted in the totals).
@@ -816,7 +816,7 @@ fn clip(head: String, items: impl Iterator<Item = String>) -> String {
 
 /// Builds a [`CheckSummary`] as findings pass by; keeps counts, not findings.
 #[derive(Debug, Default)]
-pub(crate) struct Tally {
+pub(crate) struct VerdictTally {
     role_check: bool,
     states: StateCounts,
     expected: u64,
@@ -836,12 +836,12 @@ pub(crate) struct Tally {
     srv: Option<SrvTracker>,
 }
 
-impl Tally {
+impl VerdictTally {
     pub(crate) fn new(role_check: bool, host_count: u64) -> Self {
-        Tally {
+        VerdictTally {
             role_check,
             host_count,
-            ..Tally::default()
+            ..VerdictTally::default()
         }
     }
 
@@ -933,7 +933,7 @@ impl Tally {
         self.notes.push(n);
     }
 
-    pub(crate) fn pass(&mut self, s: &RunSummary) {
+    pub(crate) fn pass(&mut self, s: &EngineSummary) {
         self.planned += s.planned;
         self.completed += s.completed;
         self.local_failures += s.failure_count;

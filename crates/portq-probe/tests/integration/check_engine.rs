@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::check_support::*;
 use portq_probe::{
-    CheckOptions, Finding, Plan, PortSpec, PortState, ProbeKind, ResolvedTargets, Target,
+    CheckOptions, EnginePlan, Finding, PortSpec, PortState, ProbeKind, ResolvedTargets, Target,
     TargetSet, Transport, sort_findings,
 };
 
@@ -14,7 +14,7 @@ use portq_probe::{
 fn a_plan_counts_and_lists_without_sending() {
     let targets = TargetSet::parse(&["10.9.9.0/30,dc01.example.test"], false).unwrap();
     let ports = PortSpec::parse("tcp:88,389,445,udp:53,389").unwrap();
-    let plan = Plan::new(targets, ports);
+    let plan = EnginePlan::new(targets, ports);
     assert_eq!(plan.total(), 5 * 5);
     let opts = CheckOptions {
         app_probes: true,
@@ -255,7 +255,7 @@ fn final_ordering_is_deterministic() {
 
 #[tokio::test]
 async fn a_plan_without_ports_is_refused_before_anything_is_sent() {
-    let plan = Plan::new(
+    let plan = EnginePlan::new(
         TargetSet::parse(&["10.9.9.1"], false).unwrap(),
         PortSpec::default(),
     );

@@ -23,7 +23,7 @@ async fn sweep(
     addr: IpAddr,
     spec: &str,
     opts: CheckOptions,
-) -> (BTreeSet<u16>, portq_probe::RunSummary) {
+) -> (BTreeSet<u16>, portq_probe::EngineSummary) {
     let targets = ResolvedTargets::from_targets([Target {
         host: addr.to_string(),
         address: addr,

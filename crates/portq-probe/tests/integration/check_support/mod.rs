@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use portq_probe::{
-    CheckOptions, Finding, PortSpec, ProbeKind, ResolvedTargets, RunSummary, Target, Transport,
+    CheckOptions, EngineSummary, Finding, PortSpec, ProbeKind, ResolvedTargets, Target, Transport,
 };
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -54,7 +54,7 @@ pub async fn check_ports(
     address: IpAddr,
     ports: &[(Transport, u16)],
     opts: CheckOptions,
-) -> (Vec<Finding>, RunSummary) {
+) -> (Vec<Finding>, EngineSummary) {
     let targets = ResolvedTargets::from_targets([Target {
         host: address.to_string(),
         address,
