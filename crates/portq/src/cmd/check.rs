@@ -9,9 +9,8 @@ use portq_probe::pipeline::{
     AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, DiscoveryReport, Event, LabelView,
     LargeTargets, Outcome, PipelineOptions, SrvVerdict, Strictness,
 };
-use portq_probe::{CheckOptions, PortState, Transport, evidence_text};
+use portq_probe::{CheckOptions, PortState, evidence_text};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -171,17 +170,7 @@ fn utc_text(t: std::time::SystemTime) -> String {
 /// then hosts × ports as a coloured matrix (scrolling inside its box, with a legend);
 /// then every finding. Printable.
 fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'_>) -> String {
-    let mut ports: BTreeSet<(Transport, u16)> = BTreeSet::new();
-    let mut hosts: Vec<(&str, IpAddr)> = Vec::new();
-    let mut cell: BTreeMap<(&str, IpAddr, Transport, u16), &Checked> = BTreeMap::new();
-    for c in findings {
-        let f = &c.finding;
-        ports.insert((f.transport, f.port));
-        if !hosts.iter().any(|(h, a)| *h == &*f.host && *a == f.address) {
-            hosts.push((&f.host, f.address));
-        }
-        cell.insert((&f.host, f.address, f.transport, f.port), c);
-    }
+    let matrix = crate::views::check::Matrix::new(findings, None);
     let a = meta.args;
     let none = || "(none)".to_owned();
     let list = |v: &[String]| if v.is_empty() { none() } else { v.join(", ") };
@@ -227,17 +216,17 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
         ));
     }
     body.push_str("</ul>\n<div class=\"box\"><table class=\"matrix\">\n<thead><tr><th>host</th>");
-    for (t, p) in &ports {
+    for (t, p) in &matrix.ports {
         body.push_str(&format!("<th>{p}/{}</th>", t.as_str()));
     }
     body.push_str("</tr></thead>\n<tbody>\n");
-    for (h, a) in &hosts {
+    for &(h, a) in &matrix.hosts {
         body.push_str(&format!(
             "<tr><th>{}</th>",
             html::escape(&format!("{h} ({a})"))
         ));
-        for (t, p) in &ports {
-            match cell.get(&(*h, *a, *t, *p)) {
+        for &(t, p) in &matrix.ports {
+            match matrix.cell((h, a), (t, p)) {
                 Some(c) => {
                     body.push_str(&format!(
                         "<td class=\"{}\" title=\"{}\">{}</td>",

@@ -39,3 +39,52 @@ pub(crate) fn row(c: &Checked) -> Row<'_> {
         attempts: f.attempts,
     }
 }
+
+/// Hosts × ports of a check, the one model of the report's matrix and the console's
+/// grid: rows (host, address) in the order given or first seen, columns (protocol, port)
+/// in order, and each cell's finding.
+pub(crate) struct Matrix<'a> {
+    /// The rows.
+    pub hosts: Vec<(&'a str, IpAddr)>,
+    /// The columns.
+    pub ports: Vec<(portq_probe::Transport, u16)>,
+    cells: std::collections::BTreeMap<(&'a str, IpAddr, portq_probe::Transport, u16), &'a Checked>,
+}
+
+impl<'a> Matrix<'a> {
+    /// The matrix of `found`; `hosts` fixes the rows (every target, answered or not),
+    /// else they are the hosts of the findings.
+    pub fn new(found: &'a [Checked], hosts: Option<&'a [(String, IpAddr)]>) -> Matrix<'a> {
+        let mut rows: Vec<(&'a str, IpAddr)> = hosts
+            .unwrap_or_default()
+            .iter()
+            .map(|(h, a)| (h.as_str(), *a))
+            .collect();
+        let mut ports = Vec::new();
+        let mut cells = std::collections::BTreeMap::new();
+        for c in found {
+            let f = &c.finding;
+            ports.push((f.transport, f.port));
+            if hosts.is_none() && !rows.iter().any(|(h, a)| *h == &*f.host && *a == f.address) {
+                rows.push((&f.host, f.address));
+            }
+            cells.insert((&*f.host, f.address, f.transport, f.port), c);
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        Matrix {
+            hosts: rows,
+            ports,
+            cells,
+        }
+    }
+
+    /// The finding of one cell, if that port of that host was checked.
+    pub fn cell(
+        &self,
+        (host, address): (&str, IpAddr),
+        (transport, port): (portq_probe::Transport, u16),
+    ) -> Option<&'a Checked> {
+        self.cells.get(&(host, address, transport, port)).copied()
+    }
+}

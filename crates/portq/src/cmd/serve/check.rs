@@ -631,31 +631,24 @@ fn finding_row(c: &Checked) -> String {
 
 /// Hosts × ports, ports in order (the planned ones and those the follow-up found).
 fn grid_html(targets: &[(String, IpAddr)], found: &[Checked]) -> String {
-    let mut ports: Vec<(Transport, u16)> = found
-        .iter()
-        .map(|c| (c.finding.transport, c.finding.port))
-        .collect();
-    ports.sort_unstable();
-    ports.dedup();
+    let matrix = crate::views::check::Matrix::new(found, Some(targets));
     let mut out = String::from(
         "<div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th scope=\"col\">Host</th>",
     );
-    for (t, p) in &ports {
+    for (t, p) in &matrix.ports {
         out.push_str(&format!(
             "<th scope=\"col\" class=\"port\">{p}<br><span class=\"muted\">{t}</span></th>"
         ));
     }
     out.push_str("</tr></thead><tbody>\n");
-    for (host, address) in targets {
+    for &(host, address) in &matrix.hosts {
         out.push_str(&format!(
             "<tr><th scope=\"row\">{}<br><span class=\"muted mono\">{}</span></th>",
             esc(host),
             esc(&address.to_string())
         ));
-        for (t, p) in &ports {
-            match found.iter().find(|c| {
-                c.finding.address == *address && c.finding.transport == *t && c.finding.port == *p
-            }) {
+        for &(t, p) in &matrix.ports {
+            match matrix.cell((host, address), (t, p)) {
                 Some(c) => out.push_str(&format!(
                     "<td class=\"state {}\" title=\"{}\">{}</td>",
                     c.finding.state.token(),
