@@ -456,6 +456,18 @@ fn score(query: &[String], whole: &str, r: &Requirement, fields: &[Field]) -> (u
     (matched, total)
 }
 
+/// How much of its score a row keeps: a current default keeps it all; an optional or
+/// compatibility row (off unless configured) and a superseded one (an older version's
+/// port) rank below the default that answers the same words.
+fn standing(r: &Requirement, score: u32) -> u32 {
+    let superseded = r.disagreement.is_some_and(|d| !d.current);
+    match (superseded, r.has(crate::Qualifier::Optional)) {
+        (true, _) => score / 2,
+        (false, true) => score * 7 / 8,
+        _ => score,
+    }
+}
+
 /// Among equally good matches, what comes first: a required single port the article's
 /// summary table lists, before optional rows, wide ranges and ICMP.
 fn prominence(r: &Requirement) -> u8 {
@@ -489,7 +501,7 @@ fn text_hits(text: &str) -> (Vec<&'static Requirement>, usize, bool) {
         .zip(&fields)
         .map(|(r, f)| {
             let (m, s) = score(&query, whole, r, f);
-            (m, s, r)
+            (m, standing(r, s), r)
         })
         .filter(|(m, _, r)| (*m > 0 && 2 * m >= query.len()) || r.service().is_named(whole))
         .collect();
@@ -544,6 +556,21 @@ pub fn lookup(query: &Query, opts: SearchOptions) -> SearchResult {
         Query::Text(text) => text,
     };
     let found = text_result(text);
+    // A name IANA registers exactly (amqp, mqtt) answers before a word that merely
+    // occurs in a Windows row's application protocol; a catalogue service or maintained
+    // term of that name keeps the catalogue first.
+    let registered = iana::by_name(text.trim());
+    if !registered.is_empty() && !named_in_catalog(text) {
+        let mut hits = sorted(registered.into_iter().map(Hit::Iana).collect());
+        let first = hits.len();
+        let (more, more_shown) = found.map(|(r, _)| (r.hits, r.shown)).unwrap_or_default();
+        hits.extend(more);
+        return SearchResult {
+            shown: first + more_shown,
+            hits,
+            ..SearchResult::default()
+        };
+    }
     if let Some((result, true)) = found {
         return result;
     }
@@ -567,6 +594,23 @@ pub fn lookup(query: &Query, opts: SearchOptions) -> SearchResult {
         };
     }
     found.map(|(r, _)| r).unwrap_or_default()
+}
+
+/// True when a catalogue service is called `text` (its id, name or an alias, or those
+/// words inside its name: "smtp" in "Simple Mail Transfer Protocol (SMTP)"), or a
+/// maintained abbreviation is exactly `text`.
+fn named_in_catalog(text: &str) -> bool {
+    let text = text.trim();
+    let words = query_words(text);
+    crate::services().iter().any(|s| {
+        s.is_named(text)
+            || contains_run(&query_words(s.name), &words)
+            || s.aliases
+                .iter()
+                .any(|a| contains_run(&query_words(a), &words))
+    }) || crate::abbrev::abbreviations()
+        .iter()
+        .any(|a| a.term.eq_ignore_ascii_case(text))
 }
 
 /// Answers a query from services-file entries (the last fallback).

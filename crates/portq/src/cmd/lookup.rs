@@ -39,7 +39,8 @@ impl From<LookupFormat> for Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Ports (445), ports with transport (135/tcp), ranges (49152-65535), service names
-    /// (Spooler), or words (global catalog). Several queries are answered together.
+    /// (Spooler), or words (global catalog). Words next to each other are one question,
+    /// quoted or not; several ports are answered together.
     #[arg(value_name = "QUERY")]
     pub queries: Vec<String>,
     /// Also list what these server roles need (repeatable; `ROLE[:OPTION,no-OPTION]`, see `portq roles`).
@@ -64,9 +65,41 @@ pub struct Args {
     /// List the documents the catalogue is built from, with their dates, and exit.
     #[arg(long, conflicts_with_all = ["queries", "roles", "explain"])]
     pub sources: bool,
-    /// List every match of words, not only the best answers.
+    /// List every match of words, not only the best answers (JSON and CSV always list
+    /// every match unless --limit says otherwise).
     #[arg(long)]
     pub all: bool,
+    /// At most this many answers per question, in every format; the number left out is
+    /// said on stderr.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+/// The questions of a `lookup` command line: a port, port/transport or range stands on
+/// its own; consecutive words are one question (`portq lookup global catalog` asks what
+/// `portq lookup "global catalog"` asks).
+pub fn questions(args: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut words = String::new();
+    for a in args {
+        // A port stands alone; so does an empty argument, which is refused as one.
+        let is_port = matches!(Query::parse(a), Ok(Query::Ports { .. }));
+        if is_port || a.trim().is_empty() {
+            if !words.is_empty() {
+                out.push(std::mem::take(&mut words));
+            }
+            out.push(a.clone());
+        } else {
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(a.trim());
+        }
+    }
+    if !words.is_empty() {
+        out.push(words);
+    }
+    out
 }
 
 /// Arguments of the `services` and `ports` views.
@@ -168,8 +201,8 @@ pub fn run(args: Args) -> Result<Status, Failure> {
             "give a port, range, service name or --role to look up",
         ));
     }
-    let queries: Vec<Query> = args
-        .queries
+    let texts = questions(&args.queries);
+    let queries: Vec<Query> = texts
         .iter()
         .map(|q| Query::parse(q))
         .collect::<Result<_, _>>()
@@ -192,7 +225,8 @@ pub fn run(args: Args) -> Result<Status, Failure> {
     };
     let mut rows: Vec<Row> = Vec::new();
     let mut missing = Vec::new();
-    for (text, q) in args.queries.iter().zip(&queries) {
+    let machine = matches!(args.format, LookupFormat::Json | LookupFormat::Csv);
+    for (text, q) in texts.iter().zip(&queries) {
         let mut result = search::lookup(q, opts);
         if let Some(fix) = &result.did_you_mean {
             eprintln!("portq: no match for '{text}'; did you mean '{fix}'?");
@@ -223,14 +257,30 @@ pub fn run(args: Args) -> Result<Status, Failure> {
                 "portq: {text} has no entry of its own; listing the wide range(s) that contain it (marked \"in range\")"
             );
         }
-        let shown = if args.all {
+        if let Some(range) = rpc_dynamic_port(q, &result) {
+            eprintln!(
+                "portq: {text} is in the RPC dynamic range {range}: which service holds it differs per host and per boot; `portq rpc HOST` names it"
+            );
+        }
+        // Machine formats list every match; a table the best, with the rest counted.
+        let mut shown = if args.all || machine {
             result.hits.len()
         } else {
             result.shown
         };
+        if let Some(limit) = args.limit {
+            shown = shown.min(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
         if shown < result.hits.len() {
+            let how = if args.limit.is_some() {
+                "raise --limit"
+            } else {
+                "--all"
+            };
             eprintln!(
-                "portq: {} more for '{text}': --all",
+                "portq: {} of {} answers for '{text}' shown; {} more: {how}",
+                shown,
+                result.hits.len(),
                 result.hits.len() - shown
             );
         }
@@ -243,6 +293,9 @@ pub fn run(args: Args) -> Result<Status, Failure> {
     if !selections.is_empty() {
         rows.extend(role_rows(&roles::expand(&selections)));
     }
+    // One row once, however many questions found it.
+    let mut seen = std::collections::BTreeSet::new();
+    rows.retain(|r| seen.insert(r.identity()));
     for m in &missing {
         eprintln!("portq: nothing known about '{m}'");
     }
@@ -255,6 +308,40 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         Status::Ok
     } else {
         Status::NotAsExpected
+    })
+}
+
+/// The RPC dynamic range a single-port question falls in, when that is all the
+/// catalogue knows of the port.
+fn rpc_dynamic_port(q: &Query, result: &search::SearchResult) -> Option<String> {
+    let Query::Ports { range, .. } = q else {
+        return None;
+    };
+    if range.start != range.end {
+        return None;
+    }
+    let own = result
+        .hits
+        .iter()
+        .enumerate()
+        .any(|(i, h)| !result.is_in_range(i) && h.origin() == search::Origin::Catalog);
+    if own {
+        return None;
+    }
+    search::lookup(
+        q,
+        SearchOptions {
+            always_iana: false,
+            with_ranges: true,
+        },
+    )
+    .hits
+    .iter()
+    .find_map(|h| match h {
+        search::Hit::Catalog(r) if r.has(portq_catalog::Qualifier::RpcDynamic) => r
+            .ports
+            .map(|p| format!("{}-{}/{}", p.start, p.end, r.transport.as_str())),
+        _ => None,
     })
 }
 

@@ -209,6 +209,27 @@ impl Row {
         self.rpc_dynamic |= other.rpc_dynamic;
     }
 
+    /// What makes two rows the same answer (the same fact found by two questions).
+    pub fn identity(
+        &self,
+    ) -> (
+        String,
+        Option<u16>,
+        Option<u16>,
+        String,
+        String,
+        &'static str,
+    ) {
+        (
+            self.service.clone(),
+            self.port_start,
+            self.port_end,
+            self.protocol.clone(),
+            self.application_protocol.clone(),
+            self.source,
+        )
+    }
+
     /// The port or range as text (`445`, `49152-65535`, `IP 47`, `-`).
     pub fn port_text(&self) -> String {
         match (self.port_start, self.port_end) {

@@ -263,6 +263,56 @@ fn portq_rows() -> usize {
     json(&["ports", "--format", "json"]).len()
 }
 
+/// Issue 23's lookup mechanics: words next to each other are one question (no row
+/// twice), machine formats never cut silently, `--limit` cuts and says so, and a port of
+/// the RPC dynamic range points at `portq rpc`.
+#[test]
+fn lookup_questions_are_whole_and_machine_formats_complete() {
+    let rows = |args: &[&str]| -> Vec<Value> {
+        let (code, out, err) = run(args);
+        assert!(code == 0 || code == 1, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap_or_default()
+    };
+    let unquoted = rows(&["lookup", "global", "catalog", "--format", "json"]);
+    let quoted = rows(&["lookup", "global catalog", "--format", "json"]);
+    assert!(!unquoted.is_empty());
+    assert_eq!(unquoted, quoted);
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &unquoted {
+        assert!(seen.insert(r.to_string()), "twice: {r}");
+    }
+    // JSON lists what --all lists; a table shows the best and counts the rest.
+    for q in ["icmp", "remote"] {
+        let json = rows(&["lookup", q, "--format", "json"]);
+        let all = rows(&["lookup", q, "--all", "--format", "json"]);
+        assert_eq!(json, all, "{q}");
+    }
+    let (_, csv, _) = run(&["lookup", "remote", "--format", "csv"]);
+    assert_eq!(
+        csv.lines().count() - 1,
+        rows(&["lookup", "remote", "--all", "--format", "json"]).len()
+    );
+    let (_, _, err) = run(&["lookup", "remote"]);
+    assert!(err.contains("answers for 'remote' shown"), "{err}");
+    let (_, out, err) = run(&["lookup", "remote", "--limit", "3", "--format", "json"]);
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&out).unwrap().len(), 3);
+    assert!(
+        err.contains("3 of ") && err.contains("raise --limit"),
+        "{err}"
+    );
+    assert_usage_error(&["lookup", "remote", "--limit", "0"]);
+    // Ports stay separate questions.
+    let two = rows(&["lookup", "88", "389", "--format", "json"]);
+    assert!(
+        two.iter().any(|r| r["port_start"] == 88) && two.iter().any(|r| r["port_start"] == 389)
+    );
+    // A dynamic port names the tool that can tell.
+    let (_, _, err) = run(&["lookup", "49668"]);
+    assert!(err.contains("portq rpc HOST"), "{err}");
+    let (_, _, err) = run(&["lookup", "445"]);
+    assert!(!err.contains("portq rpc"), "{err}");
+}
+
 #[test]
 fn bad_lookups_are_one_line_exit_2() {
     let long = "9".repeat(10_000);
@@ -2485,6 +2535,62 @@ mod phrases {
                 "no phrase answers a port of role {role}"
             );
         }
+    }
+
+    /// How many phrases of a file have their port in the first three rows.
+    fn score(file: &str) -> (usize, usize, Vec<String>) {
+        let mut rdr = csv::Reader::from_path(file).expect("phrases file");
+        let (mut hit, mut n, mut missed) = (0, 0, Vec::new());
+        for rec in rdr.records() {
+            let rec = rec.expect("row");
+            let p = Phrase {
+                file: file.to_owned(),
+                phrase: rec[0].to_owned(),
+                port: (!rec[1].is_empty()).then(|| rec[1].parse().expect("port number")),
+                transport: rec[2].to_lowercase(),
+            };
+            let (_, stdout, _) = run(&["lookup", &p.phrase, "--format", "json"]);
+            let rows: Vec<Value> = serde_json::from_str(&stdout).unwrap_or_default();
+            n += 1;
+            if rows.iter().take(3).any(|r| answers(r, &p)) {
+                hit += 1;
+            } else {
+                missed.push(format!("{} ({:?}/{})", p.phrase, p.port, p.transport));
+            }
+        }
+        (hit, n, missed)
+    }
+
+    /// The held-out phrases (tests/fixtures/heldout/, written before any ranking change
+    /// and never tuned on) are scored apart from the tuning set, and both scores printed.
+    /// The target is 90% in the first three rows; until the estate catalogue lands the
+    /// held-out set is held to its committed floor (heldout/FLOOR), so a ranking change
+    /// that loses a held-out answer fails.
+    #[test]
+    fn held_out_phrases_are_scored_apart_from_the_tuning_set() {
+        let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let (th, tn, _) = score(&format!("{dir}/phrases.csv"));
+        let (mh, mn, _) = score(&format!("{dir}/phrases-modern.csv"));
+        let (hh, hn, missed) = score(&format!("{dir}/heldout/phrases-heldout.csv"));
+        let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+        eprintln!(
+            "tuning set: {} of {} ({:.1}%); held-out set: {hh} of {hn} ({:.1}%)",
+            th + mh,
+            tn + mn,
+            pct(th + mh, tn + mn),
+            pct(hh, hn)
+        );
+        assert!(hn >= 60, "the held-out set needs at least 60 phrases");
+        let floor: usize = std::fs::read_to_string(format!("{dir}/heldout/FLOOR"))
+            .expect("heldout/FLOOR")
+            .trim()
+            .parse()
+            .expect("a number");
+        assert!(
+            hh >= floor,
+            "held-out score {hh} below its floor {floor}; missed:\n{}",
+            missed.join("\n")
+        );
     }
 }
 
