@@ -218,6 +218,9 @@ pub struct Citation {
     /// The name the document gives the service for this fact; empty when it is the
     /// service's own (KB 832017's headings).
     pub label: &'static str,
+    /// The sentence or table cells of the section that state the fact (at most 25 words,
+    /// with the port number); empty where none is recorded yet.
+    pub quote: &'static str,
 }
 
 impl Citation {

@@ -71,6 +71,9 @@ pub struct CitationView {
     pub path: &'static str,
     /// The same, as one link-free line.
     pub text: String,
+    /// The sentence or table cells of the section that state the fact (null where none
+    /// is recorded yet).
+    pub quote: Option<&'static str>,
 }
 
 impl CitationView {
@@ -86,6 +89,7 @@ impl CitationView {
             label: c.label,
             path: d.path,
             text: c.text(),
+            quote: (!c.quote.is_empty()).then_some(c.quote),
         }
     }
 }
@@ -99,7 +103,10 @@ impl Row {
         let mut s = self
             .citations
             .iter()
-            .map(|c| c.text.as_str())
+            .map(|c| match c.quote {
+                Some(q) => format!("{}: \u{201c}{q}\u{201d}", c.text),
+                None => c.text.clone(),
+            })
             .collect::<Vec<_>>()
             .join("; ");
         if let Some(d) = self.disagreement {
