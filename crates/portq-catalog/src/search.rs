@@ -472,6 +472,12 @@ fn standing(r: &Requirement, score: u32) -> u32 {
 /// summary table lists, before optional rows, wide ranges and ICMP.
 fn prominence(r: &Requirement) -> u8 {
     let mut p = 0;
+    // What a role's clients connect to, by default, before what only its management
+    // hosts or peers use (a management point's 10123 and 80/443 before the site
+    // server's SMB and RPC to it).
+    if client_facing().contains(&(r as *const Requirement as usize)) {
+        p += 8;
+    }
     if !r.has(crate::Qualifier::Optional) {
         p += 4;
     }
@@ -482,6 +488,20 @@ fn prominence(r: &Requirement) -> u8 {
         p += 1;
     }
     p
+}
+
+/// The requirements (by address) some role serves to its clients without an option.
+fn client_facing() -> &'static BTreeSet<usize> {
+    static SET: std::sync::OnceLock<BTreeSet<usize>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        crate::roles()
+            .iter()
+            .flat_map(|role| role.requirements.iter())
+            .filter(|rr| rr.direction == crate::Direction::Clients && rr.option.is_none())
+            .filter_map(|rr| crate::requirements().get(rr.requirement))
+            .map(|r| r as *const Requirement as usize)
+            .collect()
+    })
 }
 
 /// Ranks every requirement against the words; best first, with the number of strong
