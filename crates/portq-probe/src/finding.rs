@@ -277,6 +277,13 @@ pub enum Evidence {
         /// Size of the reply in bytes.
         bytes: usize,
     },
+    /// A RADIUS server answered portq's stand-in Access-Request.
+    Radius {
+        /// The reply's code (3 Access-Reject, 11 Access-Challenge, ...).
+        code: u8,
+        /// Its name (RFC 2865).
+        code_name: String,
+    },
     /// An ICMP error other than port unreachable (or a local routing error).
     Unreachable {
         /// What happened, e.g. `host unreachable`.
@@ -422,6 +429,7 @@ impl Evidence {
             Evidence::Ike { .. } => "ike",
             Evidence::SqlBrowser { .. } => "sql_browser",
             Evidence::UdpReply { .. } => "udp_reply",
+            Evidence::Radius { .. } => "radius",
             Evidence::Unreachable { .. } => "unreachable",
             Evidence::NotProbed { .. } => "not_probed",
             Evidence::Error { .. } => "error",
@@ -625,6 +633,10 @@ impl Evidence {
                 write!(s, "{bytes}-byte UDP reply")
             }
             Evidence::Unreachable { reason } => write!(s, "ICMP: {reason}"),
+            Evidence::Radius { code, code_name } => write!(
+                s,
+                "RADIUS {code_name} ({code}) to portq's stand-in Access-Request"
+            ),
             Evidence::NotProbed { reason } => write!(s, "not probed: {reason}"),
             Evidence::Error { message, .. } => write!(s, "probe error: {message}"),
         };

@@ -25,6 +25,7 @@ pub mod ldap;
 pub mod mssql;
 pub mod netbios;
 pub mod ntp;
+pub mod radius;
 pub mod rdp;
 pub mod smb2;
 pub mod snmp;

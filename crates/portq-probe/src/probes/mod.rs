@@ -27,6 +27,7 @@ mod kerberos;
 mod ldap;
 mod nbns;
 mod ntp;
+mod radius;
 mod rdp;
 mod smb;
 mod snmp;
@@ -84,11 +85,13 @@ pub enum ProbeKind {
     Ike,
     /// SQL Server Browser instance list (1434/udp).
     SqlBrowser,
+    /// RADIUS Access-Request (1812/udp, legacy 1645/udp).
+    Radius,
 }
 
 impl ProbeKind {
     /// Every probe, for listing and for choosing one by name.
-    pub const ALL: [ProbeKind; 21] = [
+    pub const ALL: [ProbeKind; 22] = [
         ProbeKind::TcpConnect,
         ProbeKind::Ldap,
         ProbeKind::Ldaps,
@@ -110,6 +113,7 @@ impl ProbeKind {
         ProbeKind::Kpasswd,
         ProbeKind::Ike,
         ProbeKind::SqlBrowser,
+        ProbeKind::Radius,
     ];
 
     /// The probe with this [`name`](ProbeKind::name), if any.
@@ -143,6 +147,7 @@ impl ProbeKind {
             ProbeKind::Kpasswd => "kpasswd",
             ProbeKind::Ike => "ike",
             ProbeKind::SqlBrowser => "sql-browser",
+            ProbeKind::Radius => "radius",
         }
     }
 
@@ -160,6 +165,7 @@ impl ProbeKind {
                 464 => ProbeKind::Kpasswd,
                 500 => ProbeKind::Ike,
                 1434 => ProbeKind::SqlBrowser,
+                1812 | 1645 => ProbeKind::Radius,
                 _ => ProbeKind::UdpGeneric,
             },
             _ if !app_probes => ProbeKind::TcpConnect,
@@ -193,7 +199,8 @@ impl ProbeKind {
             | ProbeKind::Cldap
             | ProbeKind::Kpasswd
             | ProbeKind::Ike
-            | ProbeKind::SqlBrowser => Transport::Udp,
+            | ProbeKind::SqlBrowser
+            | ProbeKind::Radius => Transport::Udp,
             _ => Transport::Tcp,
         }
     }
@@ -285,6 +292,7 @@ pub(crate) fn udp_probe(kind: ProbeKind) -> &'static dyn UdpProbe {
         ProbeKind::Kpasswd => &kerberos::Kpasswd,
         ProbeKind::Cldap => &ldap::Cldap,
         ProbeKind::Ike => &ike::Ike,
+        ProbeKind::Radius => &radius::Radius,
         _ => &udp_generic::Empty,
     }
 }

@@ -12,6 +12,8 @@ mod agreement;
 mod check_rd_gateway;
 mod cli;
 mod discovery;
+#[cfg(unix)]
+mod estate;
 mod exporter;
 mod hostile;
 // Network namespaces, setrlimit, /proc, signals and GNU time: Linux only.
