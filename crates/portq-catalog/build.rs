@@ -232,11 +232,12 @@ fn emit_roles(out: &mut String, roles: &[Role]) {
         }
         writeln!(
             out,
-            "    Role {{ id: {:?}, name: {:?}, aliases: {}, description: {:?}, options: &[{opts}], requirements: &[{allows}] }},",
+            "    Role {{ id: {:?}, name: {:?}, aliases: {}, description: {:?}, options: &[{opts}], requirements: &[{allows}], outbound: &{:?} }},",
             role.id,
             role.name,
             strs(&role.aliases),
-            role.description
+            role.description,
+            role.outbound
         )
         .ok();
     }

@@ -156,7 +156,19 @@ struct RoleIn {
     description: String,
     #[serde(default)]
     options: Vec<RoleOption>,
+    #[serde(default)]
     allow: Vec<AllowIn>,
+    /// What the role's server opens outward: outbound rows only, never opened inbound.
+    #[serde(default)]
+    connects: Vec<ConnectIn>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectIn {
+    service: String,
+    /// Selectors as in [`AllowIn::ports`]; each must match an outbound row.
+    ports: Vec<String>,
 }
 
 /// One option of a role.
@@ -196,6 +208,8 @@ pub struct Role {
     pub options: Vec<RoleOption>,
     /// Requirements in selector order, each (requirement, direction) once.
     pub requirements: Vec<RoleReq>,
+    /// Outbound requirements the role's server opens (indices, each once).
+    pub outbound: Vec<usize>,
 }
 
 /// A requirement a role needs.
@@ -750,6 +764,44 @@ fn roles(
                 }
             }
         }
+        let mut outbound = Vec::new();
+        for c in &role.connects {
+            let at = format!("roles.toml: role {}, connects to {}", role.id, c.service);
+            let Some(&svc) = index.get(&c.service) else {
+                errors.push(format!("{at}: unknown service"));
+                continue;
+            };
+            for sel in &c.ports {
+                let parsed = match selector(sel) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        errors.push(format!("{at}: {e}"));
+                        continue;
+                    }
+                };
+                let before = outbound.len();
+                for (ri, r) in reqs.iter().enumerate() {
+                    let fits = r.service == svc
+                        && parsed.is_none_or(|(ports, t)| {
+                            r.transport == t && (ports.is_none() || r.ports == ports)
+                        });
+                    if fits && r.qualifiers.contains(&"Outbound") && !outbound.contains(&ri) {
+                        outbound.push(ri);
+                    }
+                }
+                if outbound.len() == before {
+                    errors.push(format!(
+                        "{at}: {sel} matches no outbound row of that service"
+                    ));
+                }
+            }
+        }
+        if requirements.is_empty() && outbound.is_empty() {
+            errors.push(format!(
+                "roles.toml: role {} lists nothing it accepts or connects to",
+                role.id
+            ));
+        }
         out.push(Role {
             id: role.id,
             name: role.name,
@@ -757,6 +809,7 @@ fn roles(
             description: role.description,
             options: role.options,
             requirements,
+            outbound,
         });
     }
     out

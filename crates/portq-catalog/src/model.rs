@@ -410,4 +410,7 @@ pub struct Role {
     pub options: &'static [RoleOption],
     /// Requirements, each with its direction and option.
     pub requirements: &'static [RoleRequirement],
+    /// What the role's server opens outward (indices into [`crate::requirements`]):
+    /// `outbound` rows that `lookup --role` shows and no rule or check ever opens inbound.
+    pub outbound: &'static [usize],
 }

@@ -180,6 +180,47 @@ pub fn expand(selections: &[RoleSelection]) -> Vec<RoleEntry> {
     out
 }
 
+/// When the selected roles accept nothing inbound and only connect out: the sentence that
+/// says so (for `rules` and `check`, which then have nothing to open or probe).
+pub fn outbound_only(selections: &[RoleSelection]) -> Option<String> {
+    if selections.is_empty() || !expand(selections).is_empty() {
+        return None;
+    }
+    let out = outbound(selections);
+    let ids: Vec<&str> = selections.iter().map(|s| s.role.id).collect();
+    let mut ports: Vec<String> = out
+        .iter()
+        .filter_map(|(r, _)| r.ports.map(|p| format!("{}/{}", p, r.transport.as_str())))
+        .collect();
+    ports.dedup();
+    Some(format!(
+        "{} accepts nothing inbound: it only connects out ({}); there is nothing to open or check on it (see `portq lookup --role {}`)",
+        ids.join(", "),
+        ports.join(", "),
+        ids.join(" --role ")
+    ))
+}
+
+/// What the selected roles' servers open outward (each row once, with the roles), sorted
+/// by port: shown beside what they accept, never opened inbound by rules or checks.
+pub fn outbound(selections: &[RoleSelection]) -> Vec<(&'static Requirement, Vec<&'static str>)> {
+    let mut by_index: BTreeMap<usize, (&'static Requirement, Vec<&'static str>)> = BTreeMap::new();
+    for sel in selections {
+        for &i in sel.role.outbound {
+            let Some(r) = crate::requirements().get(i) else {
+                continue;
+            };
+            let e = by_index.entry(i).or_insert((r, Vec::new()));
+            if !e.1.contains(&sel.role.id) {
+                e.1.push(sel.role.id);
+            }
+        }
+    }
+    let mut out: Vec<_> = by_index.into_values().collect();
+    out.sort_by_key(|(r, _)| (r.ports.map(|p| (p.start, p.end)), r.transport));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

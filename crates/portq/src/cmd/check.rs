@@ -538,6 +538,12 @@ fn render_discovery(d: &DiscoveryReport, format: Format) -> String {
 
 async fn run_async(args: Args) -> Result<Status, Failure> {
     let started = std::time::SystemTime::now();
+    if args.ports.is_none() && args.services.is_empty() {
+        let selections = crate::cmd::parse_roles(&args.roles)?;
+        if let Some(why) = portq_catalog::roles::outbound_only(&selections) {
+            return Err(Failure::usage(why));
+        }
+    }
     let opts = options(&args)?;
     let discovery = locator(&args)?;
     let mut builder = CheckBuilder::new()

@@ -292,6 +292,15 @@ pub fn run(args: Args) -> Result<Status, Failure> {
     }
     if !selections.is_empty() {
         rows.extend(role_rows(&roles::expand(&selections)));
+        // What the roles' servers open outward, after what they accept: `outbound` in
+        // DIRECTIONS, never a port any rule or check opens inbound.
+        for (r, role_ids) in roles::outbound(&selections) {
+            let mut row = Row::from_requirement(r);
+            row.directions = vec!["outbound"];
+            row.roles = role_ids;
+            row.service_ids = row.service_id.into_iter().collect();
+            rows.push(row);
+        }
     }
     // One row once, however many questions found it.
     let mut seen = std::collections::BTreeSet::new();

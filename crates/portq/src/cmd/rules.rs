@@ -101,6 +101,9 @@ fn windows_only(args: &Args) -> Result<(), RulesError> {
 /// Runs `portq rules`.
 pub fn run(args: Args) -> Result<Status, Failure> {
     let selections: Vec<_> = crate::cmd::parse_roles(&args.roles)?;
+    if let Some(why) = portq_catalog::roles::outbound_only(&selections) {
+        return Err(Failure::usage(why));
+    }
     windows_only(&args).map_err(Failure::usage)?;
     let rpc_range = match &args.rpc_range {
         Some(r) => {

@@ -374,6 +374,66 @@ fn cites(answer: &Value, path: &str, label: &str) -> bool {
     })
 }
 
+/// Issue 23: direction is modelled. A role lists what its server accepts and, apart,
+/// what it only opens outward; rules open the first and never the second, and a role
+/// that only connects out is refused with a sentence that says so.
+#[test]
+fn estate_roles_keep_outbound_needs_out_of_rules() {
+    let rows = json(&["lookup", "--role", "avd-session-host", "--format", "json"]);
+    let dirs = |port: u64, proto: &str| -> String {
+        rows.iter()
+            .filter(|r| r["port_start"] == port && r["protocol"] == proto)
+            .map(|r| r["directions"].to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(dirs(3390, "udp").contains("clients"), "{rows:?}");
+    assert!(dirs(3478, "udp").contains("outbound"), "{rows:?}");
+    let (code, nft, err) = run(&[
+        "rules",
+        "--role",
+        "avd-session-host",
+        "--from",
+        "10.0.0.0/8",
+        "--management",
+        "10.9.0.0/24",
+        "-f",
+        "nftables",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(nft.contains("3390"), "{nft}");
+    assert!(!nft.contains("3478") && !nft.contains("1688"), "{nft}");
+    let line = assert_usage_error(&["rules", "--role", "arc-agent", "--from", "10.0.0.0/8"]);
+    assert!(line.contains("accepts nothing inbound"), "{line}");
+    let line = assert_usage_error(&["check", "192.0.2.1", "--role", "arc-agent"]);
+    assert!(line.contains("only connects out"), "{line}");
+    // Every product of the estate has a role.
+    let roles: Vec<String> = json(&["roles", "--format", "json"])
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    for want in [
+        "sccm-site-server",
+        "sccm-management-point",
+        "sccm-distribution-point",
+        "exchange-mailbox",
+        "exchange-edge",
+        "sharepoint-server",
+        "scom-management-server",
+        "nps",
+        "mdi-sensor",
+        "directaccess-server",
+        "avd-session-host",
+        "arc-agent",
+        "remote-assistance",
+        "ws-discovery",
+        "hyper-v-host",
+    ] {
+        assert!(roles.iter().any(|r| r == want), "no role {want}");
+    }
+    assert!(run(&["lookup", "--role", "adcs-ca"]).0 == 0);
+}
+
 /// Issue 23: the Microsoft server estate. Every fact of estate-facts.csv (ConfigMgr,
 /// Exchange, SharePoint, SCOM, NPS, AD CS, Defender for Identity, DirectAccess, Hyper-V
 /// Replica, AVD, Arc, Remote Assistance, WS-Discovery: document, section, quote) is
@@ -3967,6 +4027,19 @@ mod rules_in_the_lab {
         let mut wrong = Vec::new();
         for (role, ports) in &need {
             let from = format!("{}/32", ns.host_ip);
+            // A role that only connects out (Arc's agent) has nothing to open: refused.
+            let inbound = super::json(&["lookup", "--role", role, "--format", "json"])
+                .iter()
+                .any(|r| {
+                    !r["directions"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|x| x == "outbound"))
+                });
+            if !inbound {
+                let line = super::assert_usage_error(&["rules", "--role", role, "--from", &from]);
+                assert!(line.contains("accepts nothing inbound"), "{role}: {line}");
+                continue;
+            }
             let base = [
                 "rules",
                 "--role",
