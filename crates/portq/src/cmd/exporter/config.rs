@@ -67,8 +67,8 @@ struct File {
     modules: BTreeMap<String, Module>,
 }
 
-/// Every module the exporter knows: the file's, then one per role (`domain-controller`,
-/// `dns-server`, ...) unless the file names a module the same.
+/// Every module the exporter knows: the file's, then one per role that accepts something
+/// (`domain-controller`, `dns-server`, ...) unless the file names a module the same.
 #[derive(Debug, Clone)]
 pub struct Modules {
     modules: BTreeMap<String, Module>,
@@ -78,7 +78,8 @@ impl Modules {
     /// The built-in modules only.
     pub fn builtin() -> Self {
         let mut modules = BTreeMap::new();
-        for r in portq_catalog::roles() {
+        // A role that only connects out (Arc's agent) has nothing to probe: no module.
+        for r in portq_catalog::roles().iter().filter(|r| !r.requirements.is_empty()) {
             modules.insert(
                 r.id.to_owned(),
                 Module {
