@@ -92,19 +92,7 @@ fn estate_roles_pass_against_their_fakes() {
     let mut ns = crate::netns::TestNs::create_in("pqest", 206, 1);
     let tcp = "10123,80,443,445,135,25,465,475,587,717,2525,5723,5724";
     let udp = "1812,1813,1645,1646";
-    let mut child = ns
-        .exec("python3")
-        .args(["-c", FAKES, tcp, udp])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("fakes");
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        use std::io::BufRead;
-        let _ = std::io::BufReader::new(out).read_line(&mut line);
-    }
-    ns.children.push(child);
-    assert_eq!(line.trim(), "ready");
+    ns.start_ready("python3", &["-c", FAKES, tcp, udp]);
 
     for role in [
         "sccm-management-point",

@@ -418,20 +418,11 @@ fn is_root() -> bool {
 /// at most); returns when they are all bound.
 fn listen_in(ns: &mut crate::netns::TestNs, ports: &[u16]) {
     let script = "import socket,sys,time,threading\ndef serve(p):\n  s=socket.socket()\n  s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n  s.bind(('0.0.0.0',p))\n  s.listen(16)\n  while True:\n    c,_=s.accept()\n    c.close()\nfor p in sys.argv[1:]:\n  threading.Thread(target=serve,args=(int(p),),daemon=True).start()\ntime.sleep(0.3)\nprint('ready',flush=True)\ntime.sleep(120)\n";
-    let mut child = ns
-        .exec("python3")
-        .args(["-c", script])
-        .args(ports.iter().map(u16::to_string))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("listeners");
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        use std::io::BufRead;
-        let _ = std::io::BufReader::new(out).read_line(&mut line);
-    }
-    ns.children.push(child);
-    assert_eq!(line.trim(), "ready");
+    let args: Vec<String> = ["-c".to_owned(), script.to_owned()]
+        .into_iter()
+        .chain(ports.iter().map(u16::to_string))
+        .collect();
+    ns.start_ready("python3", &args);
 }
 
 /// `portq local --expect dc` inside the namespace judges each listener on `ports` for a

@@ -91,6 +91,24 @@ impl TestNs {
         ns
     }
 
+    /// Starts `program args` inside the namespace and waits for its first line, which
+    /// must be `ready` (listeners bound); the process is stopped on drop.
+    pub fn start_ready<S: AsRef<std::ffi::OsStr>>(&mut self, program: &str, args: &[S]) {
+        let mut child = self
+            .exec(program)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            use std::io::BufRead;
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        self.children.push(child);
+        assert_eq!(line.trim(), "ready", "{program} did not start");
+    }
+
     /// A command run inside the namespace.
     pub fn exec(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new("ip");

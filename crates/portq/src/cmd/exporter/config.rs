@@ -79,7 +79,10 @@ impl Modules {
     pub fn builtin() -> Self {
         let mut modules = BTreeMap::new();
         // A role that only connects out (Arc's agent) has nothing to probe: no module.
-        for r in portq_catalog::roles().iter().filter(|r| !r.requirements.is_empty()) {
+        for r in portq_catalog::roles()
+            .iter()
+            .filter(|r| !r.requirements.is_empty())
+        {
             modules.insert(
                 r.id.to_owned(),
                 Module {
