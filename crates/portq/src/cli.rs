@@ -18,6 +18,13 @@ pub struct Cli {
     /// $COLUMNS when not a terminal).
     #[arg(long, global = true)]
     pub wide: bool,
+    /// Write the output to FILE instead of stdout: whole or not at all (a failed run
+    /// leaves an existing FILE as it was). An existing FILE needs --force.
+    #[arg(long, short = 'o', global = true, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// With -o: replace FILE if it exists.
+    #[arg(long, global = true, requires = "output")]
+    pub force: bool,
 }
 
 /// The subcommands.
@@ -170,10 +177,16 @@ pub fn portqry_equivalent(args: &[OsString]) -> Option<String> {
         .as_deref()
         .is_some_and(|p| matches!(p, "tcp" | "udp" | "both"));
     let range = value("-r").filter(|r| r.contains(':'));
-    let portqry = ["-n", "-e", "-o", "-cn", "-nr", "-sp", "-sl"]
+    // PortQry's `-o` takes a list of ports; portq's `-o` a file name.
+    let portqry_list = value("-o").is_some_and(|v| {
+        v.split(',')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let portqry = ["-n", "-e", "-cn", "-nr", "-sp", "-sl"]
         .iter()
         .any(|f| rest.iter().any(|x| x.eq_ignore_ascii_case(f)))
-        || proto_is_portqry;
+        || proto_is_portqry
+        || portqry_list;
     if !portqry {
         return None;
     }

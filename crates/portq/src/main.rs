@@ -27,8 +27,19 @@ fn main() -> ExitCode {
         Err(e) => return exit::clap_error(e),
     };
     out::set_wide(cli.wide);
-    match cmd::run(cli.command) {
-        Ok(status) => status.into(),
-        Err(failure) => failure.report(),
+    if let Some(path) = &cli.output
+        && let Err(why) = out::to_file(path, cli.force)
+    {
+        return exit::Failure::usage(why).report();
+    }
+    let result = cmd::run(cli.command);
+    // A failed run leaves an existing -o file as it was; a failed rename is a failure.
+    let finished = out::finish(result.is_ok());
+    match (result, finished) {
+        (Ok(status), Ok(())) => status.into(),
+        (Ok(_), Err(e)) => {
+            exit::Failure::runtime(format!("cannot write the -o file: {e}")).report()
+        }
+        (Err(failure), _) => failure.report(),
     }
 }

@@ -1,11 +1,89 @@
-//! Writing to stdout without panicking when the reader goes away (`portq ports | head`).
+//! Writing the output: to stdout without panicking when the reader goes away
+//! (`portq ports | head`), or, with `-o FILE`, to a file that appears whole or not at all.
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-/// Writes text to stdout; a closed pipe ends the write quietly.
-pub fn print(text: &str) -> io::Result<()> {
+/// `-o FILE`: the output goes to a temporary file beside FILE, renamed over it only when
+/// the command ends well, so a failed run leaves an existing FILE as it was.
+struct FileSink {
+    file: std::fs::File,
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+static SINK: Mutex<Option<FileSink>> = Mutex::new(None);
+
+fn sink() -> std::sync::MutexGuard<'static, Option<FileSink>> {
+    SINK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Sends the output to `target` instead of stdout. Refuses an existing file unless
+/// `force`, and a directory always.
+pub fn to_file(target: &Path, force: bool) -> Result<(), String> {
+    if target.is_dir() {
+        return Err(format!("-o {}: is a directory", target.display()));
+    }
+    if target.exists() && !force {
+        return Err(format!(
+            "-o {}: the file exists; give --force to replace it",
+            target.display()
+        ));
+    }
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("-o {}: not a file name", target.display()))?;
+    let tmp = dir.join(format!(".{name}.portq-{}.tmp", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| format!("-o {}: {e}", target.display()))?;
+    *sink() = Some(FileSink {
+        file,
+        tmp,
+        target: target.to_path_buf(),
+    });
+    Ok(())
+}
+
+/// Ends `-o FILE`: on success the written file replaces FILE; otherwise the temporary
+/// file is removed and FILE is left as it was. Nothing to do without `-o`.
+pub fn finish(ok: bool) -> io::Result<()> {
+    let Some(s) = sink().take() else {
+        return Ok(());
+    };
+    let done = ok
+        .then(|| {
+            s.file
+                .sync_all()
+                .and_then(|()| std::fs::rename(&s.tmp, &s.target))
+        })
+        .unwrap_or(Ok(()));
+    if !ok || done.is_err() {
+        let _ = std::fs::remove_file(&s.tmp);
+    }
+    done
+}
+
+/// Writes bytes to the output: the `-o` file, or stdout.
+fn emit(bytes: &[u8]) -> io::Result<()> {
+    if let Some(s) = sink().as_mut() {
+        return s.file.write_all(bytes);
+    }
     let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    out.write_all(bytes).and_then(|()| out.flush())
+}
+
+/// Writes text to the output; a closed pipe ends the write quietly.
+pub fn print(text: &str) -> io::Result<()> {
+    match emit(text.as_bytes()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
@@ -61,8 +139,7 @@ impl Stream {
             self.buf.clear();
             return Ok(());
         }
-        let mut out = io::stdout().lock();
-        let r = out.write_all(&self.buf).and_then(|()| out.flush());
+        let r = emit(&self.buf);
         self.buf.clear();
         match r {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {

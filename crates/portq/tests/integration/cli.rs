@@ -374,6 +374,95 @@ fn cites(answer: &Value, path: &str, label: &str) -> bool {
     })
 }
 
+/// Issue 24: `-o FILE` writes every format, whole or not at all: it refuses to replace a
+/// file without --force, and a run that fails (bad input, or a disk that fills up while
+/// writing) leaves the old file as it was and no temporary file behind.
+#[test]
+fn output_file_is_whole_or_untouched() {
+    let dir = std::env::temp_dir().join(format!("portq-o-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("out");
+    let f = file.display().to_string();
+    for (fmt, starts) in [
+        ("table", " PORT"),
+        ("json", "["),
+        ("csv", "PORT,"),
+        ("markdown", "|"),
+    ] {
+        let _ = std::fs::remove_file(&file);
+        let (code, stdout, err) = run(&["lookup", "445", "-f", fmt, "-o", &f]);
+        assert_eq!(code, 0, "{fmt}: {err}");
+        assert!(stdout.is_empty(), "{fmt}: {stdout}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with(starts), "{fmt}: {text}");
+    }
+    // Check, rules and the report formats go the same way.
+    let (code, _, err) = run(&[
+        "rules",
+        "--role",
+        "dc",
+        "--from",
+        "10.0.0.0/8",
+        "--management",
+        "10.9.0.0/24",
+        "-f",
+        "nftables",
+        "-o",
+        &f,
+        "--force",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("table"));
+    let before = std::fs::read(&file).unwrap();
+    // No --force: refused, untouched.
+    let line = assert_usage_error(&["lookup", "88", "-o", &f]);
+    assert!(line.contains("--force"), "{line}");
+    // A command that fails: untouched.
+    assert_usage_error(&["lookup", "70000", "-o", &f, "--force"]);
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    // A directory is no file.
+    assert_usage_error(&["lookup", "88", "-o", &dir.display().to_string(), "--force"]);
+    // A disk that fills up while writing (a 4 KiB tmpfs; root only): untouched.
+    if std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    }) && !crate::wine()
+    {
+        let small = dir.join("small");
+        std::fs::create_dir_all(&small).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4k", "tmpfs"])
+            .arg(&small)
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            let target = small.join("ports.txt");
+            std::fs::write(&target, b"old").unwrap();
+            let (code, _, err) = run(&[
+                "ports",
+                "--wide",
+                "-o",
+                &target.display().to_string(),
+                "--force",
+            ]);
+            // Counted (and the directory closed) before the unmount, which it would block.
+            let left = std::fs::read_dir(&small).unwrap().count();
+            let kept = std::fs::read(&target).unwrap();
+            let unmounted = std::process::Command::new("umount")
+                .arg(&small)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(unmounted, "umount {}", small.display());
+            assert_ne!(code, 0, "a full disk is a failure");
+            assert!(err.contains("No space") || err.contains("space"), "{err}");
+            assert_eq!(kept, b"old");
+            assert_eq!(left, 1, "a temporary file was left behind");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Issue 23: direction is modelled. A role lists what its server accepts and, apart,
 /// what it only opens outward; rules open the first and never the second, and a role
 /// that only connects out is refused with a sentence that says so.
@@ -3032,6 +3121,9 @@ mod readme_examples {
         }
         let mut ran = 0;
         let mut failures = Vec::new();
+        let scratch = std::env::temp_dir().join(format!("portq-readme-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).expect("scratch directory");
         for cmd in &cmds {
             if SKIPPED.iter().any(|(s, _)| s == cmd) {
                 continue;
@@ -3043,17 +3135,30 @@ mod readme_examples {
                 continue;
             };
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            // From the repository's root, as a reader would type them.
+            // From the repository's root, as a reader would type them; an example that
+            // writes a file (-o) runs in a scratch directory, and its file is its output.
+            let written = args
+                .iter()
+                .position(|a| *a == "-o")
+                .and_then(|i| args.get(i + 1))
+                .map(|f| scratch.join(f));
             let out = super::portq()
-                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                .current_dir(if written.is_some() {
+                    scratch.clone()
+                } else {
+                    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+                })
                 .args(&args)
                 .output()
                 .expect("run portq");
-            let (code, stdout, stderr) = (
+            let (code, mut stdout, stderr) = (
                 out.status.code().unwrap_or(-1),
                 String::from_utf8_lossy(&out.stdout).into_owned(),
                 String::from_utf8_lossy(&out.stderr).into_owned(),
             );
+            if let Some(file) = &written {
+                stdout = std::fs::read_to_string(file).unwrap_or_default();
+            }
             ran += 1;
             let allowed = code == 0 || (code == 1 && EXIT_1.contains(&cmd.as_str()));
             let errors: Vec<&str> = stderr.lines().filter(|l| is_error_line(l)).collect();
@@ -3068,6 +3173,7 @@ mod readme_examples {
             "README examples: ran {ran}, skipped {} (need network, hosts or run forever)",
             SKIPPED.len()
         );
+        let _ = std::fs::remove_dir_all(&scratch);
         assert!(ran >= 20, "only {ran} README examples ran");
         assert!(
             failures.is_empty(),
