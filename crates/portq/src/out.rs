@@ -59,13 +59,13 @@ pub fn finish(ok: bool) -> io::Result<()> {
     let Some(s) = sink().take() else {
         return Ok(());
     };
-    let done = ok
-        .then(|| {
-            s.file
-                .sync_all()
-                .and_then(|()| std::fs::rename(&s.tmp, &s.target))
-        })
-        .unwrap_or(Ok(()));
+    let done = if ok {
+        s.file
+            .sync_all()
+            .and_then(|()| std::fs::rename(&s.tmp, &s.target))
+    } else {
+        Ok(())
+    };
     if !ok || done.is_err() {
         let _ = std::fs::remove_file(&s.tmp);
     }
