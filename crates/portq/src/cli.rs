@@ -61,7 +61,11 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff) on stdout.
-    Man,
+    Man {
+        /// A subcommand (`check`, `rules`, ...): its own page, with EXIT STATUS and
+        /// EXAMPLES. Without it, the page of portq itself.
+        command: Option<String>,
+    },
     /// Print portq's version.
     Version,
 }

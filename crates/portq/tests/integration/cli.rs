@@ -463,6 +463,111 @@ fn output_file_is_whole_or_untouched() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Issue 24: `portq man COMMAND` is that command's page with EXIT STATUS and EXAMPLES,
+/// for every subcommand; an unknown one is one line and exit 2.
+#[test]
+fn man_pages_of_every_command_say_exit_status() {
+    let (code, top, _) = run(&["man"]);
+    assert_eq!(code, 0);
+    assert!(top.contains(".TH portq"), "{top}");
+    let help = run(&["--help"]).1;
+    for cmd in [
+        "lookup",
+        "services",
+        "ports",
+        "roles",
+        "rules",
+        "rpc-config",
+        "check",
+        "rpc",
+        "local",
+        "audit",
+        "serve",
+        "exporter",
+        "completions",
+        "version",
+    ] {
+        assert!(help.contains(cmd), "{cmd} not in --help");
+        let (code, page, err) = run(&["man", cmd]);
+        assert_eq!(code, 0, "{cmd}: {err}");
+        for section in [".SH NAME", ".SH SYNOPSIS", ".SH \"EXIT STATUS\""] {
+            assert!(page.contains(section), "{cmd}: no {section}");
+        }
+        assert!(
+            page.contains(&format!("portq\\-{cmd}")) || page.contains(&format!("portq-{cmd}")),
+            "{cmd}: title"
+        );
+    }
+    let (_, check, _) = run(&["man", "check"]);
+    assert!(
+        check.contains(".SH EXAMPLES") && check.contains("130"),
+        "{check}"
+    );
+    assert_usage_error(&["man", "nosuch"]);
+}
+
+/// Issue 24: bash completes role names after `--role`, and after `ROLE:` that role's
+/// options, from the catalogue (the generated script asks `portq roles --complete`).
+/// Run for real: bash sources the script and calls the completion function.
+#[test]
+fn bash_completes_roles_and_their_options() {
+    if crate::under_wine("bash_completes_roles_and_their_options", "no bash") {
+        return;
+    }
+    if Command::new("bash").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("PORTQ_REQUIRE_TOOLS").is_none(),
+            "bash is required"
+        );
+        eprintln!("NOT RUN: no bash");
+        return;
+    }
+    let (code, script, _) = run(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    let bin = assert_cmd::cargo::cargo_bin("portq");
+    let dir = bin.parent().unwrap().display().to_string();
+    let complete = |words: &[&str], breaks: &str| -> Vec<String> {
+        let list: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let prog = format!(
+            "{script}\nCOMP_WORDBREAKS=$'{breaks}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_portq_roles portq\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            list.join(" "),
+            words.len() - 1
+        );
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(prog)
+            .env(
+                "PATH",
+                format!("{dir}:{}", std::env::var("PATH").unwrap_or_default()),
+            )
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let roles = complete(&["portq", "check", "--role", "dom"], " \\t\\n\"=");
+    assert!(roles.contains(&"domain-controller".to_owned()), "{roles:?}");
+    assert!(!roles.iter().any(|r| r.starts_with("dns")), "{roles:?}");
+    // ':' not a word break: the whole ROLE:OPTION is completed.
+    let opts = complete(&["portq", "check", "--role", "dc:"], " \\t\\n\"=");
+    assert!(
+        opts.contains(&"dc:netbios".to_owned()) && opts.contains(&"dc:no-gc".to_owned()),
+        "{opts:?}"
+    );
+    // bash's default breaks at ':': the words arrive split, and only the option completes.
+    let split = complete(
+        &["portq", "check", "--role", "dc", ":", ""],
+        " \\t\\n\"><=;|&(:",
+    );
+    assert!(split.contains(&"netbios".to_owned()), "{split:?}");
+    // Elsewhere clap's completion answers: subcommands.
+    let subs = complete(&["portq", "che"], " \\t\\n\"=");
+    assert!(subs.iter().any(|s| s == "check"), "{subs:?}");
+}
+
 /// Issue 23: direction is modelled. A role lists what its server accepts and, apart,
 /// what it only opens outward; rules open the first and never the second, and a role
 /// that only connects out is refused with a sentence that says so.
