@@ -568,6 +568,135 @@ fn bash_completes_roles_and_their_options() {
     assert!(subs.iter().any(|s| s == "check"), "{subs:?}");
 }
 
+/// The fields documented in one table of docs/json.md: the first cell's backticked names
+/// (`a`, `b` on one row), the table chosen by the line that opens it (a `## ` heading or a
+/// line such as "`summary`:"); nested names (`records[].targets`) left out.
+fn documented_fields(doc: &str, opener: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    let mut seen_table = false;
+    for line in doc.lines() {
+        if line.starts_with(opener) {
+            inside = true;
+            seen_table = false;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if line.starts_with('|') {
+            seen_table = true;
+            let cell = line.split('|').nth(1).unwrap_or("");
+            for name in cell.split('`').skip(1).step_by(2) {
+                if !name.contains(['.', '[', ' ']) && name != "field" {
+                    out.push(name.to_owned());
+                }
+            }
+        } else if seen_table {
+            break;
+        }
+    }
+    out
+}
+
+/// The fields of `documented` that no object of `objects` carries.
+fn missing_fields(documented: &[String], objects: &[&Value]) -> Vec<String> {
+    documented
+        .iter()
+        .filter(|f| !objects.iter().any(|o| o.get(f.as_str()).is_some()))
+        .cloned()
+        .collect()
+}
+
+/// Issue 24: docs/json.md against real output. Every field its tables document for
+/// `lookup`, `check` (findings and summary) and `rules` is in the real JSON; the check
+/// itself fails on a documented field that no output has.
+#[test]
+fn docs_json_fields_are_in_real_output() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/json.md"))
+        .expect("docs/json.md");
+    let mut missing = Vec::new();
+    // lookup: a role union (directions, roles), a port with a disagreement, a range port.
+    let mut rows = Vec::new();
+    for args in [
+        &["lookup", "--role", "dc", "--format", "json"][..],
+        &["lookup", "80", "--format", "json"],
+        &["lookup", "49668", "--ranges", "--format", "json"],
+    ] {
+        rows.extend(json(args));
+    }
+    let rows: Vec<&Value> = rows.iter().collect();
+    let lookup = documented_fields(&doc, "## `portq lookup`");
+    assert!(lookup.len() >= 15, "{lookup:?}");
+    missing.extend(
+        missing_fields(&lookup, &rows)
+            .into_iter()
+            .map(|f| format!("lookup: {f}")),
+    );
+    // check: a finding and the summary, against a port this test holds open.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (_, out, err) = run(&[
+        "check",
+        "127.0.0.1",
+        "-p",
+        &format!("tcp:{port}"),
+        "--format",
+        "json",
+    ]);
+    let check: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let finding = &check["findings"][0];
+    let fields = documented_fields(&doc, "## `portq check --format json`");
+    let optional = ["rpc_interfaces"]; // registered ports only, documented as absent otherwise
+    let wanted: Vec<String> = fields
+        .into_iter()
+        .filter(|f| !optional.contains(&f.as_str()))
+        .collect();
+    missing.extend(
+        missing_fields(&wanted, &[finding])
+            .into_iter()
+            .map(|f| format!("check finding: {f}")),
+    );
+    let summary = documented_fields(&doc, "`summary`:");
+    assert!(summary.len() >= 15, "{summary:?}");
+    missing.extend(
+        missing_fields(&summary, &[&check["summary"]])
+            .into_iter()
+            .map(|f| format!("check summary: {f}")),
+    );
+    drop(l);
+    // rules.
+    let rules = json(&[
+        "rules",
+        "--role",
+        "dc",
+        "--from",
+        "10.0.0.0/8",
+        "--management",
+        "10.9.0.0/24",
+        "-f",
+        "json",
+    ]);
+    let rules: Vec<&Value> = rules.iter().collect();
+    let documented = documented_fields(&doc, "## `portq rules --format json`");
+    assert!(documented.len() >= 10, "{documented:?}");
+    missing.extend(
+        missing_fields(&documented, &rules)
+            .into_iter()
+            .map(|f| format!("rules: {f}")),
+    );
+    assert!(
+        missing.is_empty(),
+        "documented in docs/json.md, absent from real output: {missing:?}"
+    );
+    // The check can fail: a field only the document has is reported.
+    let bogus = format!(
+        "{doc}\n## `portq fake`\n\n| field | type | meaning |\n|---|---|---|\n| `no_such_field` | x | y |\n"
+    );
+    let f = documented_fields(&bogus, "## `portq fake`");
+    assert_eq!(missing_fields(&f, &rows), vec!["no_such_field".to_owned()]);
+}
+
 /// Issue 23: direction is modelled. A role lists what its server accepts and, apart,
 /// what it only opens outward; rules open the first and never the second, and a role
 /// that only connects out is refused with a sentence that says so.
