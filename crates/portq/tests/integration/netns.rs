@@ -37,8 +37,8 @@ pub(crate) struct TestNs {
 }
 
 impl TestNs {
-    /// Makes `PREFIX<pid>` on 10.`second`.N.0/24, N from the pid. `second` is one of the
-    /// project's 10.200-10.209 ranges, each test its own.
+    /// Makes `PREFIX<pid>` on 10.`second`.N.0/24, N (1-124) from the pid. `second` is one
+    /// of the project's 10.200-10.209 ranges, each test its own.
     pub fn create(prefix: &str, second: u8) -> TestNs {
         TestNs::create_in(prefix, second, 0)
     }
@@ -47,7 +47,8 @@ impl TestNs {
     /// process share a range without sharing a subnet.
     pub fn create_in(prefix: &str, second: u8, slot: u8) -> TestNs {
         let pid = std::process::id();
-        let n = pid % 125 + 125 * u32::from(slot.min(1));
+        // 1-124 or 126-249: never .0, which the scale benchmark's fixed 10.206.0.0/24 uses.
+        let n = 1 + pid % 124 + 125 * u32::from(slot.min(1));
         let name = format!("{prefix}{pid}");
         let host_if = format!("{prefix}{}h", pid % 100_000);
         let ns_if = format!("{prefix}{}n", pid % 100_000);
