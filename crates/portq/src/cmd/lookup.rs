@@ -329,6 +329,8 @@ fn rpc_dynamic_port(q: &Query, result: &search::SearchResult) -> Option<String> 
     if range.start != range.end {
         return None;
     }
+    // A port without entries of its own is answered with the wide ranges that contain it
+    // (the search lists them then): no second search is needed to find the RPC range.
     let own = result
         .hits
         .iter()
@@ -337,16 +339,7 @@ fn rpc_dynamic_port(q: &Query, result: &search::SearchResult) -> Option<String> 
     if own {
         return None;
     }
-    search::lookup(
-        q,
-        SearchOptions {
-            always_iana: false,
-            with_ranges: true,
-        },
-    )
-    .hits
-    .iter()
-    .find_map(|h| match h {
+    result.hits.iter().find_map(|h| match h {
         search::Hit::Catalog(r) if r.has(portq_catalog::Qualifier::RpcDynamic) => r
             .ports
             .map(|p| format!("{}-{}/{}", p.start, p.end, r.transport.as_str())),
