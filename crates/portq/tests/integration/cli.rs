@@ -15,8 +15,23 @@ fn portq() -> Command {
 }
 
 /// Runs portq and returns (exit code, stdout, stderr).
+///
+/// Under Wine, process creation itself now and then fails with a transient internal error
+/// (`Os { code: 1359 }`) before portq runs; that spawn is tried again (3 tries at most).
+/// Anything portq itself does, exit codes included, is never retried.
 pub(crate) fn run(args: &[&str]) -> (i32, String, String) {
-    let out = portq().args(args).output().expect("run portq");
+    let mut tries = 0;
+    let out = loop {
+        tries += 1;
+        match portq().args(args).output() {
+            Ok(out) => break out,
+            Err(e) if cfg!(windows) && tries < 3 => {
+                eprintln!("spawn of portq failed ({e}); trying again");
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => panic!("run portq {args:?}: {e}"),
+        }
+    };
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
