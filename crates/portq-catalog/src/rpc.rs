@@ -30,6 +30,31 @@ impl RpcInterface {
         format_uuid(self.uuid)
     }
 
+    /// A name short enough for a table column: the short name, else the title's last
+    /// parenthesised word (`(MGMT)` → `MGMT`), else its `[MS-XXXX]` tag, else its first
+    /// word, else the binary. Never cut: the title stays in [`RpcInterface::name`].
+    pub fn brief(&self) -> &'static str {
+        if !self.short_name.is_empty() {
+            return self.short_name;
+        }
+        let title = self.name.trim();
+        let paren = title
+            .strip_suffix(')')
+            .and_then(|t| t.rsplit_once('('))
+            .map(|(_, inner)| inner)
+            .filter(|w| !w.is_empty() && !w.contains(' '));
+        let tag = title
+            .strip_prefix('[')
+            .and_then(|t| t.split_once(']'))
+            .map(|(tag, _)| tag);
+        let first = title.split_whitespace().next();
+        paren
+            .or(tag)
+            .or(first)
+            .filter(|w| !w.is_empty())
+            .unwrap_or(self.binary)
+    }
+
     /// The best short label: the short name, else the title, else the binary.
     pub fn label(&self) -> &'static str {
         [self.short_name, self.name, self.binary]

@@ -643,6 +643,7 @@ impl CheckSummary {
                         .map(|((h, a), r)| format!("{} ({r})", host_label(h, *a))),
                 ));
             }
+            lines.extend(self.silent_hosts_hint());
             lines.extend(self.interrupted_line());
             return lines;
         }
@@ -723,6 +724,7 @@ impl CheckSummary {
                 }
             }
         }
+        lines.extend(self.silent_hosts_hint());
         if self.host_count as usize > self.hosts.len() {
             lines.push(format!(
                 "{} of {} required ports listening on {} hosts",
@@ -731,6 +733,44 @@ impl CheckSummary {
         }
         lines.extend(self.interrupted_line());
         lines
+    }
+
+    /// For hosts where no probe got any answer (every port FILTERED, none refused, the
+    /// network said nothing): what FILTERED means and what to try. One line.
+    fn silent_hosts_hint(&self) -> Option<String> {
+        let silent: Vec<String> = self
+            .hosts
+            .iter()
+            .filter(|h| {
+                !h.unreachable
+                    && h.states.filtered > 0
+                    && h.states.listening == 0
+                    && h.states.not_listening == 0
+            })
+            .map(|h| host_label(&h.host, h.address))
+            .collect();
+        if silent.is_empty() {
+            return None;
+        }
+        // Names up to about 100 characters, then how many more.
+        let mut who = String::new();
+        let mut named = 0;
+        for s in &silent {
+            if named > 0 && who.len() + s.len() > 100 {
+                break;
+            }
+            if named > 0 {
+                who.push_str(", ");
+            }
+            who.push_str(s);
+            named += 1;
+        }
+        if named < silent.len() {
+            who.push_str(&format!(" and {} more", silent.len() - named));
+        }
+        Some(format!(
+            "nothing answered on {who}: FILTERED means no reply at all within the timeout, so a firewall drops the probes or the host is down; try --timeout 5s, a check from the host's own subnet, or portq local on the host"
+        ))
     }
 
     /// "interrupted: N of M checks done", when the run was stopped.
@@ -1128,5 +1168,63 @@ mod tests {
                 "no required port unmet on dc01.corp.example.test (10.0.0.5): 1 listening, 1 unconfirmed: unconfirmed 1812/udp IAS"
             ]
         );
+    }
+
+    /// A host where no probe got any answer is told what FILTERED means; a host that
+    /// refused one port (it is up, and answers) is not.
+    #[test]
+    fn a_silent_host_gets_the_filtered_hint_and_an_answering_one_does_not() {
+        let host = |name: &str, filtered: u64, not_listening: u64| HostSummary {
+            host: Arc::from(name),
+            address: "10.0.0.5".parse().unwrap(),
+            states: StateCounts {
+                filtered,
+                not_listening,
+                ..StateCounts::default()
+            },
+            expected: 0,
+            expected_listening: 0,
+            expected_unconfirmed: 0,
+            unreachable: false,
+            unreachable_reason: None,
+        };
+        let mut s = CheckSummary {
+            role_check: true,
+            states: StateCounts::default(),
+            expected: 0,
+            expected_listening: 0,
+            expected_unconfirmed: 0,
+            unmet: Vec::new(),
+            unconfirmed: Vec::new(),
+            outcome: Outcome::Passed,
+            hosts: vec![
+                host("silent.example.test", 3, 0),
+                host("up.example.test", 2, 1),
+            ],
+            host_count: 2,
+            notes: Vec::new(),
+            planned: 6,
+            completed: 6,
+            local_failures: 0,
+            failures: Vec::new(),
+            elapsed: Duration::ZERO,
+            interrupted: false,
+            discovery: None,
+        };
+        let hint = s.silent_hosts_hint().expect("a hint");
+        assert!(
+            hint.starts_with("nothing answered on silent.example.test (10.0.0.5): FILTERED means"),
+            "{hint}"
+        );
+        assert!(!hint.contains("up.example.test"), "{hint}");
+        assert!(s.verdict_lines().contains(&hint));
+        s.hosts = (0..40)
+            .map(|i| host(&format!("h{i:02}.branch.example.test"), 1, 0))
+            .collect();
+        let hint = s.silent_hosts_hint().expect("a hint");
+        assert!(hint.contains(" and "), "{hint}");
+        assert!(hint.chars().count() <= MAX_VERDICT_LINE, "{hint}");
+        s.hosts = vec![host("up.example.test", 2, 1)];
+        assert_eq!(s.silent_hosts_hint(), None);
     }
 }

@@ -135,7 +135,9 @@ fn host_cell(host: &str, address: IpAddr) -> String {
 }
 
 fn render_table(findings: &[Checked], format: Format) -> String {
-    let mut grid = Grid::new(COLUMNS.to_vec());
+    let mut grid = Grid::new(COLUMNS.to_vec())
+        .keep_whole(&["HOST", "PORT", "STATE"])
+        .drop_when_narrow(&["MS", "PROTO"]);
     let mut last_host: Option<(&str, IpAddr)> = None;
     for c in findings {
         let f = &c.finding;
@@ -428,7 +430,8 @@ fn options(args: &Args) -> Result<PipelineOptions, Failure> {
     } else {
         AppProbes::Auto
     };
-    let large = if args.yes {
+    // A dry run sends nothing, so it never asks for --yes; it says whether the real run would.
+    let large = if args.yes || args.dry_run {
         LargeTargets::Allowed
     } else {
         LargeTargets::Refused
@@ -483,7 +486,9 @@ const DNS_COLUMNS: [&str; 9] = [
 
 /// The DC locator records, one row per target (a record without targets gets one row).
 fn render_discovery(d: &DiscoveryReport, format: Format) -> String {
-    let mut grid = Grid::new(DNS_COLUMNS.to_vec());
+    let mut grid = Grid::new(DNS_COLUMNS.to_vec())
+        .keep_whole(&["DNS RECORD", "TARGET", "ADDRESSES"])
+        .drop_when_narrow(&["WEIGHT", "PRIORITY", "SITE"]);
     let mut checks = d.checks.iter();
     for r in &d.found.records {
         let site = r.query.site.clone().unwrap_or_else(|| "-".into());
@@ -559,6 +564,13 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
     }
     let plan = builder.plan().map_err(Failure::usage)?;
     if args.dry_run {
+        let addresses = plan.targets().count();
+        if !args.yes && addresses as u64 > portq_probe::target::DEFAULT_MAX_ADDRESSES {
+            eprintln!(
+                "portq: {addresses} addresses: more than {}, so the real run needs --yes",
+                portq_probe::target::DEFAULT_MAX_ADDRESSES
+            );
+        }
         return dry_run(&plan, args.format);
     }
     // From here on Ctrl-C / SIGTERM no longer kill the process: the first stops starting

@@ -136,7 +136,9 @@ pub fn render_rows(
             if with_source || f == Format::Csv {
                 headers.push("SOURCE");
             }
-            let mut grid = Grid::new(headers);
+            let mut grid = Grid::new(headers)
+                .keep_whole(&["PORT", "SERVICE"])
+                .drop_when_narrow(&["SOURCE", "APPLICATION PROTOCOL"]);
             for r in rows {
                 let mut cells = vec![
                     r.port_text(),

@@ -61,6 +61,9 @@ struct EndpointRow {
     version: String,
     name: String,
     short_name: String,
+    /// The table's NAME: short name, or a short word of the title (not in JSON).
+    #[serde(skip)]
+    brief: String,
     service: Option<&'static str>,
     service_id: Option<&'static str>,
     annotation: String,
@@ -86,6 +89,7 @@ fn endpoint_row(host: &str, address: IpAddr, e: &EpmEntry) -> EndpointRow {
             .filter(|n| !n.is_empty())
             .unwrap_or_default(),
         short_name: known.map(|k| k.short_name.to_owned()).unwrap_or_default(),
+        brief: known.map(|k| k.brief().to_owned()).unwrap_or_default(),
         service: known.and_then(|k| k.service()).map(|s| s.name),
         service_id: known.and_then(|k| k.service()).map(|s| s.id),
         annotation: e.annotation.clone(),
@@ -271,7 +275,7 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
                 if args.check {
                     headers.push("STATE");
                 }
-                let mut grid = Grid::new(headers);
+                let mut grid = Grid::new(headers).keep_whole(&["HOST", "PORT", "STATE"]);
                 for p in &ports {
                     let mut cells = vec![
                         p.host.clone(),
@@ -296,6 +300,8 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
         match args.format {
             RpcFormat::Json => out::json(rows),
             f => {
+                // The title of each interface only at full width (--wide); JSON has it.
+                let wide = crate::out::TableStyle::detect().width.is_none() || f == RpcFormat::Csv;
                 let mut headers = vec![
                     "HOST",
                     "UUID",
@@ -306,26 +312,29 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
                     "ENDPOINT",
                     "SERVICE",
                 ];
+                if wide {
+                    headers.push("TITLE");
+                }
                 if args.check {
                     headers.push("STATE");
                 }
-                let mut grid = Grid::new(headers);
+                let mut grid = Grid::new(headers)
+                    .keep_whole(&["HOST", "UUID", "NAME", "ENDPOINT", "STATE"])
+                    .drop_when_narrow(&["ANNOTATION", "VERSION", "PROTSEQ"]);
                 for r in rows {
-                    let name = if r.short_name.is_empty() {
-                        r.name.clone()
-                    } else {
-                        r.short_name.clone()
-                    };
                     let mut cells = vec![
                         r.host.clone(),
                         r.uuid.clone(),
                         r.version.clone(),
-                        name,
+                        r.brief.clone(),
                         r.annotation.clone(),
                         r.protseq.clone(),
                         r.endpoint.clone(),
                         r.service.unwrap_or("").to_owned(),
                     ];
+                    if wide {
+                        cells.push(r.name.clone());
+                    }
                     if args.check {
                         cells.push(state_cell(r.state));
                     }

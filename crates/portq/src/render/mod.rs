@@ -5,7 +5,7 @@ pub mod html;
 
 use crate::out::TableStyle;
 use clap::ValueEnum;
-use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table};
 
 /// Output formats a command may offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,15 +41,50 @@ pub struct Grid {
     pub headers: Vec<&'static str>,
     /// Rows; each as long as `headers`.
     pub rows: Vec<Vec<String>>,
+    /// Columns whose words are never broken, even when the table must grow past the
+    /// width for it (names, UUIDs, addresses).
+    whole: Vec<bool>,
+    /// Columns a narrow table leaves out, first to go first, before a word is broken.
+    droppable: Vec<usize>,
 }
+
+/// Characters after which a word too long for its column may be broken.
+const BREAK_AFTER: &[char] = &['-', '_', '.', '/', '\\', ':', ',', ';', '=', '|', ')'];
+
+/// A text column is never made narrower than its longest word up to this many characters;
+/// longer words in it are broken at punctuation when the width demands it.
+const TEXT_WORD_FLOOR: usize = 32;
 
 impl Grid {
     /// A grid with these headers and no rows.
     pub fn new(headers: Vec<&'static str>) -> Self {
+        let n = headers.len();
         Grid {
             headers,
             rows: Vec::new(),
+            whole: vec![false; n],
+            droppable: Vec::new(),
         }
+    }
+
+    /// Marks columns whose words a table never breaks: they set the column's least width.
+    pub fn keep_whole(mut self, columns: &[&str]) -> Self {
+        for c in columns {
+            if let Some(i) = self.headers.iter().position(|h| h == c) {
+                self.whole[i] = true;
+            }
+        }
+        self
+    }
+
+    /// Columns a table too narrow for every column leaves out, in this order, before it
+    /// breaks a word; the table then says which columns it left out.
+    pub fn drop_when_narrow(mut self, columns: &[&str]) -> Self {
+        self.droppable = columns
+            .iter()
+            .filter_map(|c| self.headers.iter().position(|h| h == c))
+            .collect();
+        self
     }
 
     /// Adds a row.
@@ -62,10 +97,103 @@ impl Grid {
         self.to_table_with(TableStyle::detect())
     }
 
-    /// An aligned table fitted to `style.width`: cells wrap at word boundaries, and no
-    /// column is made narrower than its longest word (up to 24 characters), so names such as
-    /// `TermServLicensing` are never cut. A rule under the header; bold headers in colour.
+    /// The cells of column `i`, header first.
+    fn column(&self, i: usize) -> impl Iterator<Item = &str> {
+        std::iter::once(self.headers[i]).chain(
+            self.rows
+                .iter()
+                .map(move |r| r.get(i).map(String::as_str).unwrap_or("")),
+        )
+    }
+
+    /// The widest line of column `i`.
+    fn natural(&self, i: usize) -> usize {
+        self.column(i)
+            .flat_map(str::lines)
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// The longest word of column `i`.
+    fn longest_word(&self, i: usize) -> usize {
+        self.column(i)
+            .flat_map(str::split_whitespace)
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Which columns to show and how wide, for `width` characters: content width when it
+    /// fits; else words whole and the spare width shared out; else low-value columns left
+    /// out; else long words of text columns broken at punctuation. Whole-word columns never
+    /// shrink below their longest word, so such a table may exceed `width`.
+    fn layout(&self, width: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut shown: Vec<usize> = (0..self.headers.len()).collect();
+        let mut dropping = self.droppable.iter();
+        loop {
+            let overhead = table_overhead(shown.len());
+            let room = width.saturating_sub(overhead);
+            let natural: Vec<usize> = shown.iter().map(|&i| self.natural(i)).collect();
+            if natural.iter().sum::<usize>() <= room {
+                return (shown, natural);
+            }
+            let floor: Vec<usize> = shown
+                .iter()
+                .map(|&i| {
+                    let word = self.longest_word(i);
+                    if self.whole[i] {
+                        word
+                    } else {
+                        word.min(TEXT_WORD_FLOOR)
+                    }
+                })
+                .collect();
+            if floor.iter().sum::<usize>() <= room {
+                return (shown.clone(), share(&floor, &natural, room));
+            }
+            match dropping.next() {
+                Some(d) if shown.len() > 1 => shown.retain(|i| i != d),
+                Some(_) => {}
+                None => {
+                    // Break long words of text columns; whole-word columns keep theirs.
+                    let least: Vec<usize> = shown
+                        .iter()
+                        .zip(&floor)
+                        .map(|(&i, &f)| if self.whole[i] { f } else { f.min(8) })
+                        .collect();
+                    let target: Vec<usize> = floor.clone();
+                    return (shown, share(&least, &target, room));
+                }
+            }
+        }
+    }
+
+    /// An aligned table fitted to `style.width` (`None`: content width). Cells wrap
+    /// between words; a word is broken only in a text column narrower than it, at
+    /// punctuation if it can be. No line is wider than the width unless a whole-word
+    /// column needs it. A rule under the header; bold headers and coloured states in colour.
+    ///
+    /// comfy-table draws the cells, but the wrapping is ours: its own arrangement breaks
+    /// words (UUIDs, DNS names, error names) in the middle.
     pub fn to_table_with(&self, style: TableStyle) -> String {
+        let (shown, widths) = match style.width {
+            None => {
+                let all: Vec<usize> = (0..self.headers.len()).collect();
+                let w = all.iter().map(|&i| self.natural(i)).collect();
+                (all, w)
+            }
+            Some(w) => {
+                let available = if w > 0 {
+                    usize::from(w)
+                } else {
+                    usize::from(Table::new().width().unwrap_or(crate::out::PIPE_WIDTH))
+                };
+                self.layout(available)
+            }
+        };
         let mut t = Table::new();
         // Only a rule under the header: compact, and easy to read and to grep.
         t.load_preset(if style.terminal {
@@ -78,8 +206,9 @@ impl Grid {
         } else {
             t.enforce_styling();
         }
-        t.set_header(self.headers.iter().map(|h| {
-            let c = Cell::new(h);
+        t.set_content_arrangement(ContentArrangement::Disabled);
+        t.set_header(shown.iter().zip(&widths).map(|(&i, &w)| {
+            let c = Cell::new(wrap(self.headers[i], w));
             if style.color {
                 c.add_attribute(Attribute::Bold)
             } else {
@@ -87,60 +216,29 @@ impl Grid {
             }
         }));
         for r in &self.rows {
-            if style.color {
-                t.add_row(r.iter().map(|c| {
-                    let cell = Cell::new(c);
-                    match state_color(c) {
-                        Some(col) => cell.fg(col),
-                        None => cell,
-                    }
-                }));
-            } else {
-                t.add_row(r.clone());
-            }
-        }
-        match style.width {
-            None => {
-                t.set_content_arrangement(ContentArrangement::Disabled);
-            }
-            Some(w) => {
-                let floors: Vec<u16> = (0..self.headers.len())
-                    .map(|i| {
-                        let longest = std::iter::once(self.headers[i])
-                            .chain(
-                                self.rows
-                                    .iter()
-                                    .filter_map(|r| r.get(i).map(String::as_str)),
-                            )
-                            .flat_map(str::split_whitespace)
-                            .map(|w| w.chars().count())
-                            .max()
-                            .unwrap_or(1)
-                            .min(24);
-                        u16::try_from(longest).unwrap_or(24)
-                    })
-                    .collect();
-                // Never narrower than the longest words: a table wider than the terminal
-                // beats names cut in the middle.
-                let need: u16 = floors.iter().map(|f| f + 2).sum();
-                t.set_content_arrangement(ContentArrangement::Dynamic);
-                let available = if w > 0 {
-                    w
-                } else {
-                    t.width().unwrap_or(crate::out::PIPE_WIDTH)
-                };
-                t.set_width(available.max(need));
-                t.set_constraints(
-                    floors
-                        .into_iter()
-                        .map(|f| ColumnConstraint::LowerBoundary(Width::Fixed(f + 2))),
-                );
-            }
+            t.add_row(shown.iter().zip(&widths).map(|(&i, &w)| {
+                let text = r.get(i).map(String::as_str).unwrap_or("");
+                let cell = Cell::new(wrap(text, w));
+                match state_color(text).filter(|_| style.color) {
+                    Some(col) => cell.fg(col),
+                    None => cell,
+                }
+            }));
         }
         let mut s = String::new();
         for line in t.to_string().lines() {
             s.push_str(line.trim_end());
             s.push('\n');
+        }
+        if shown.len() < self.headers.len() {
+            let left: Vec<&str> = (0..self.headers.len())
+                .filter(|i| !shown.contains(i))
+                .map(|i| self.headers[i])
+                .collect();
+            s.push_str(&format!(
+                "(not shown at this width: {}; --wide or --format csv shows every column)\n",
+                left.join(", ")
+            ));
         }
         s
     }
@@ -178,6 +276,115 @@ impl Grid {
             Format::Json | Format::Ndjson => None,
         }
     }
+}
+
+/// The characters a table adds around `columns` columns of content (borders, padding).
+fn table_overhead(columns: usize) -> usize {
+    let mut t = Table::new();
+    t.load_preset("     -             ");
+    t.force_no_tty();
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    t.set_header(vec!["x"; columns]);
+    let drawn = t
+        .to_string()
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(columns);
+    drawn.saturating_sub(columns)
+}
+
+/// Widths from `least`, with `room` shared out towards `want`: each round gives every
+/// column still short an equal part, so narrow columns are satisfied first.
+fn share(least: &[usize], want: &[usize], room: usize) -> Vec<usize> {
+    let mut w = least.to_vec();
+    let mut spare = room.saturating_sub(least.iter().sum());
+    for _ in 0..w.len() {
+        let short: Vec<usize> = (0..w.len()).filter(|&i| w[i] < want[i]).collect();
+        if short.is_empty() || spare == 0 {
+            break;
+        }
+        let part = (spare / short.len()).max(1);
+        for i in short {
+            let give = part.min(want[i] - w[i]).min(spare);
+            w[i] += give;
+            spare -= give;
+        }
+    }
+    w
+}
+
+/// A paragraph under a table, wrapped to the table's width (unwrapped with `--wide`),
+/// with a final newline.
+pub fn prose(text: &str) -> String {
+    let style = TableStyle::detect();
+    let width = match style.width {
+        None => return format!("{text}\n"),
+        Some(0) => usize::from(Table::new().width().unwrap_or(crate::out::PIPE_WIDTH)),
+        Some(w) => usize::from(w),
+    };
+    format!("{}\n", wrap(text, width.saturating_sub(1)))
+}
+
+/// `text` wrapped to `width` characters a line: between words; a longer word after
+/// punctuation where it can, else at the width.
+pub fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    for para in text.lines() {
+        let mut line = String::new();
+        let mut len = 0;
+        for word in para.split_whitespace() {
+            for (k, piece) in pieces(word, width).into_iter().enumerate() {
+                let n = piece.chars().count();
+                // A space before a word, none inside a broken one.
+                let glue = k == 0;
+                if len > 0 && len + usize::from(glue) + n > width {
+                    lines.push(std::mem::take(&mut line));
+                    len = 0;
+                }
+                if len > 0 && glue {
+                    line.push(' ');
+                    len += 1;
+                }
+                line.push_str(piece);
+                len += n;
+            }
+        }
+        lines.push(line);
+    }
+    lines.join("\n")
+}
+
+/// `word` as pieces no wider than `width`: whole when it fits, else cut after
+/// punctuation, else every `width` characters.
+fn pieces(word: &str, width: usize) -> Vec<&str> {
+    if word.chars().count() <= width {
+        return vec![word];
+    }
+    let mut out = Vec::new();
+    let mut rest = word;
+    while rest.chars().count() > width {
+        // The last break point within the width, else a hard cut at the width.
+        let limit = rest
+            .char_indices()
+            .nth(width)
+            .map(|(b, _)| b)
+            .unwrap_or(rest.len());
+        let cut = rest[..limit]
+            .char_indices()
+            .filter(|(_, c)| BREAK_AFTER.contains(c))
+            .map(|(b, c)| b + c.len_utf8())
+            .filter(|&b| b < rest.len())
+            .last()
+            .unwrap_or(limit);
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
 }
 
 #[cfg(test)]

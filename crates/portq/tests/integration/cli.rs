@@ -2792,7 +2792,7 @@ fn bad_input_matrix() {
         vec!["check", "192.0.2.0/33", "-p", "80", "--dry-run"],
         vec!["check", "0.0.0.0/0", "-p", "80", "--dry-run", "--yes"],
         vec!["check", "::/0", "-p", "80", "--dry-run", "--yes"],
-        vec!["check", "10.0.0.0/8", "-p", "80", "--dry-run"],
+        vec!["check", "10.0.0.0/7", "-p", "80", "--dry-run"],
         vec!["check", "2001:db8::/64", "-p", "80", "--dry-run"],
         vec!["check", "192.0.2.9-1", "-p", "80", "--dry-run"],
         vec!["check", "192.0.2.1-300", "-p", "80", "--dry-run"],

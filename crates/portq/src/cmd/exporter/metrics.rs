@@ -209,8 +209,45 @@ impl ProbeMetrics {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, reg);
-        out
+        sorted_series(&out)
     }
+}
+
+/// The exposition with each family's series sorted by port (as a number), protocol,
+/// then the other labels: the client library keeps series in a hash map, and a person
+/// reading `/probe` looks for a port.
+fn sorted_series(text: &str) -> String {
+    fn key(line: &str) -> (u32, String) {
+        let label = |name: &str| {
+            let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+            let end = line[start..].find('"')? + start;
+            Some(line[start..end].to_owned())
+        };
+        let port = label("port")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(u32::MAX);
+        (port, line.to_owned())
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut run: Vec<&str> = Vec::new();
+    let flush = |run: &mut Vec<&str>, out: &mut String| {
+        run.sort_by_cached_key(|l| key(l));
+        for l in run.drain(..) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    };
+    for line in text.lines() {
+        if line.starts_with('#') {
+            flush(&mut run, &mut out);
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            run.push(line);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 fn need_token(c: &Checked) -> String {

@@ -107,6 +107,19 @@ async fn a_probe_answers_with_blackbox_names_and_a_series_per_port() {
         ),
         Some(0.0)
     );
+    // Each family's series come sorted by port, then protocol and state.
+    for family in ["portq_port_up{", "portq_port_state{"] {
+        let ports: Vec<u32> = body
+            .lines()
+            .filter(|l| l.starts_with(family))
+            .filter_map(|l| l.split("port=\"").nth(1)?.split('"').next()?.parse().ok())
+            .collect();
+        assert!(ports.len() >= 2, "{body}");
+        assert!(
+            ports.windows(2).all(|w| w[0] <= w[1]),
+            "{family}: {ports:?}"
+        );
+    }
     // A port list without roles succeeds only when every port listens.
     assert_eq!(value(&body, "probe_success", &[]), Some(0.0));
     assert!(value(&body, "probe_duration_seconds", &[]).is_some_and(|d| d > 0.0 && d < 5.0));
