@@ -7,6 +7,7 @@
 
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -28,9 +29,9 @@ function check(ok, what) {
 
 // The whole run is bounded.
 const watchdog = setTimeout(() => {
-  console.error('console.test.mjs: FAILED: timed out after 90 s');
+  console.error('console.test.mjs: FAILED: timed out after 180 s');
   process.exit(1);
-}, 90_000);
+}, 180_000);
 
 mkdirSync(out, { recursive: true });
 const profile = mkdtempSync(join(tmpdir(), 'portq-e2e-chromium-'));
@@ -184,6 +185,128 @@ try {
     await page.screenshot({ path: join(out, 'check.png'), fullPage: false });
   } finally {
     listener.close();
+  }
+
+  // 6. Layout at 1400×900: the first answer is above the fold; a row is at most three
+  //    lines high until its sources are opened; opening them shows the citation.
+  await page.setViewportSize({ width: 1400, height: 900 });
+  for (const [url, what] of [['/?q=ldap', 'search for ldap'], ['/?q=445', 'search for 445'], ['/ports', 'By port'], ['/services', 'By service']]) {
+    await page.goto(base + url);
+    const m = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll('main table.answers tbody tr')];
+      const first = rows[0] ? rows[0].getBoundingClientRect() : null;
+      const tall = [];
+      for (const tr of rows.slice(0, 400)) {
+        const td = tr.cells[tr.cells.length - 1];
+        const cs = getComputedStyle(td);
+        const line = parseFloat(cs.lineHeight) || 1.5 * parseFloat(cs.fontSize);
+        const limit = 3 * line + parseFloat(cs.paddingTop) + parseFloat(cs.paddingBottom) + 2;
+        const h = tr.getBoundingClientRect().height;
+        if (h > limit) tall.push(tr.cells[0].textContent.trim() + ' ' + Math.round(h) + '>' + Math.round(limit));
+      }
+      return { rows: rows.length, firstBottom: first ? first.bottom : null, tall, vh: innerHeight };
+    });
+    check(m.rows > 0, what + ': answer rows (' + m.rows + ')');
+    if (url.startsWith('/?q=')) {
+      check(m.firstBottom !== null && m.firstBottom <= m.vh, what + ': the first row is above the fold (bottom ' + Math.round(m.firstBottom) + ' of ' + m.vh + ')');
+    }
+    check(m.tall.length === 0, what + ': every row at most 3 lines high until opened (' + m.tall.slice(0, 5).join(', ') + ')');
+  }
+  await page.goto(base + '/?q=ldap');
+  const cites = page.locator('main table.answers details.cites').first();
+  const closedH = await cites.evaluate((d) => d.closest('tr').getBoundingClientRect().height);
+  await cites.locator('summary').click();
+  const opened = await cites.evaluate((d) => ({ open: d.open, h: d.closest('tr').getBoundingClientRect().height, text: d.textContent }));
+  check(opened.open && opened.h > closedH && /§/.test(opened.text), 'a row\'s sources open with a click and show the citation');
+  await page.screenshot({ path: join(out, 'search-1400x900.png'), fullPage: false });
+  // The By port table sorts by a column when its header is clicked.
+  await page.goto(base + '/ports');
+  await page.locator('main table.answers thead th', { hasText: 'Service name' }).click();
+  const names = await page.$$eval('main table.answers tbody tr', (trs) => trs.slice(0, 60).map((tr) => tr.cells[3].textContent.trim().toLowerCase()));
+  check(names.every((n, i) => i === 0 || names[i - 1] <= n), 'clicking "Service name" sorts By port by that column');
+  await page.locator('main table.answers thead th', { hasText: 'Port' }).first().click();
+  await page.screenshot({ path: join(out, 'ports-1400x900.png'), fullPage: false });
+  const footer = await page.locator('footer').textContent();
+  check(/facts from \d+ Microsoft documents/.test(footer) && /newest dated \d{4}-\d{2}-\d{2}/.test(footer), 'the footer names how many documents and the newest date (' + footer.trim().slice(0, 120) + ')');
+
+  // 7. A phone (390×844): no page scrolls sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const url of ['/', '/?q=ldap', '/services', '/ports', '/roles', '/roles?role=domain-controller&from=10.0.0.0%2F8', '/rpc', '/check']) {
+    await page.goto(base + url);
+    const m = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+    check(m.sw <= m.cw, 'phone ' + url + ': no horizontal scroll (' + m.sw + ' ≤ ' + m.cw + ')');
+  }
+  await page.goto(base + '/?q=kerberos');
+  await page.screenshot({ path: join(out, 'phone-search.png'), fullPage: false });
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // 8. The HTML report of one host × 21 ports (18 of ours listening, 3 closed) at
+  //    1400×900: no horizontal scroll, and the failing ports in the first viewport.
+  const bin = process.env.PORTQ_BIN;
+  if (bin) {
+    const servers = [];
+    for (let i = 0; i < 18; i++) {
+      const s = net.createServer((sock) => sock.destroy());
+      await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+      servers.push(s);
+    }
+    const closed = [];
+    for (let i = 0; i < 3; i++) {
+      const s = net.createServer();
+      await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+      closed.push(s.address().port);
+      await new Promise((resolve) => s.close(resolve));
+    }
+    const ports = [...servers.map((s) => s.address().port), ...closed];
+    const reports = [['report.html', ['check', '127.0.0.1', '-p', 'tcp:' + ports.join(','), '--no-probe'], closed.map((p) => p + '/tcp')]];
+    if (process.env.PORTQ_LAB_DC) {
+      reports.push(['report-dc.html', ['check', process.env.PORTQ_LAB_DC, '--role', 'dc'], ['9389/tcp', '123/udp', '138/udp']]);
+    }
+    try {
+      for (const [name, args, failing] of reports) {
+        const file = join(out, name);
+        try {
+          execFileSync(bin, [...args, '--format', 'html', '-o', file, '--force'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+        } catch (e) {
+          // Exit 1 is a failed check: the report is still written.
+          if (e.status !== 1) throw e;
+        }
+        const html = readFileSync(file, 'utf8');
+        const report = await context.newPage();
+        watch(report);
+        await report.setViewportSize({ width: 1400, height: 900 });
+        await report.setContent(html);
+        const m = await report.evaluate(() => {
+          const vh = innerHeight;
+          const wrong = [...document.querySelectorAll('table.problems tbody tr')].map((tr) => ({
+            port: tr.querySelector('a') ? tr.querySelector('a').textContent.trim() : '',
+            bottom: tr.getBoundingClientRect().bottom,
+            target: tr.querySelector('a') ? !!document.getElementById(tr.querySelector('a').getAttribute('href').slice(1)) : false,
+          }));
+          return {
+            sw: document.documentElement.scrollWidth,
+            cw: document.documentElement.clientWidth,
+            rows: document.querySelectorAll('table.ports tbody tr').length,
+            vh,
+            wrong,
+            hostNamed: (document.body.textContent.match(/Ports of /g) || []).length,
+          };
+        });
+        check(m.sw <= m.cw, name + ': no horizontal scroll at 1400 px (' + m.sw + ' ≤ ' + m.cw + ')');
+        check(m.rows >= 21, name + ': the ports run down the page (' + m.rows + ' rows)');
+        check(m.hostNamed === 1, name + ': the host is named once (' + m.hostNamed + ')');
+        const shown = m.wrong.map((w) => w.port);
+        check(failing.every((f) => shown.includes(f)), name + ': every failing port is listed under "What is wrong" (' + shown.join(', ') + ')');
+        check(m.wrong.every((w) => w.bottom <= m.vh), name + ': the failing ports are in the first viewport (' + m.wrong.map((w) => Math.round(w.bottom)).join(', ') + ' ≤ ' + m.vh + ')');
+        check(m.wrong.every((w) => w.target), name + ': each failing port links to its evidence row');
+        await report.screenshot({ path: join(out, name.replace('.html', '-1400x900.png')), fullPage: false });
+        await report.close();
+      }
+    } finally {
+      for (const s of servers) s.close();
+    }
+  } else {
+    check(false, 'PORTQ_BIN is set (run.sh sets it) so that the report can be made');
   }
 
   check(outside.length === 0, 'the browser asked for nothing outside the console (' + outside.join(', ') + ')');

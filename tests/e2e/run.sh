@@ -56,7 +56,7 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-PORTQ_URL="http://127.0.0.1:$port" PORTQ_E2E_OUT="$out" PORTQ_CHROMIUM="$chromium" \
+PORTQ_URL="http://127.0.0.1:$port" PORTQ_E2E_OUT="$out" PORTQ_CHROMIUM="$chromium" PORTQ_BIN="$bin" \
     node tests/e2e/console.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
     echo "run.sh: FAILED (exit $status); server log:" >&2

@@ -168,90 +168,229 @@ fn utc_text(t: std::time::SystemTime) -> String {
     portq_probe::rfc3339(i64::try_from(secs).unwrap_or(0))
 }
 
-/// The report for an auditor: what was checked, when and by what; the verdict first;
-/// then hosts × ports as a coloured matrix (scrolling inside its box, with a legend);
-/// then every finding. Printable.
+/// The report for an auditor, built for "what is wrong": the verdict first, then the
+/// failing ports (each linked to its evidence), then the ports: for one host down the
+/// page; for several, a hosts × ports matrix (sticky headers, failing hosts first) and
+/// each host's ports under its own heading. The host is named once per host. What was
+/// checked, when and by what is at the top; it prints to A4 without losing columns.
 fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'_>) -> String {
-    let matrix = crate::views::check::Matrix::new(findings, None);
     let a = meta.args;
-    let none = || "(none)".to_owned();
-    let list = |v: &[String]| if v.is_empty() { none() } else { v.join(", ") };
     let t = summary.states;
-    let mut body = format!(
-        "<dl class=\"meta\"><dt>Date</dt><dd>{}</dd><dt>Tool</dt><dd>portq {}</dd><dt>Targets</dt><dd>{}</dd><dt>Roles</dt><dd>{}</dd><dt>Services</dt><dd>{}</dd><dt>Ports</dt><dd>{}</dd><dt>Totals</dt><dd>{} checks on {} host(s): {} listening, {} not listening, {} filtered, {} listening or filtered; {} of {} required ports listening</dd></dl>\n",
-        html::escape(&utc_text(meta.started)),
-        env!("CARGO_PKG_VERSION"),
-        html::escape(&list(&a.targets)),
-        html::escape(&list(&a.roles)),
-        html::escape(&list(&a.services)),
-        html::escape(&a.ports.clone().unwrap_or_else(none)),
-        t.total(),
-        summary.host_count,
-        t.listening,
-        t.not_listening,
-        t.filtered,
-        t.listening_or_filtered,
-        summary.expected_listening,
-        summary.expected,
-    );
-    body.push_str("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
+    let outcome = summary.outcome(strictness(summary, a.strict, false));
+    let (verdict, class) = match outcome {
+        Outcome::Passed => ("PASSED", "passed"),
+        Outcome::Failed => ("FAILED", "failed"),
+        _ => ("INTERRUPTED", "failed"),
+    };
+    // Anchors: one per finding, in the order the details list them.
+    let anchor = |c: &Checked| {
+        let f = &c.finding;
+        format!(
+            "p-{}-{}-{}",
+            f.address.to_string().replace([':', '.'], "-"),
+            f.port,
+            f.transport.as_str()
+        )
+    };
+    let mut body = String::new();
+    body.push_str(&format!(
+        "<section class=\"verdict {class}\"><h2>{verdict}</h2><ul>\n"
+    ));
     for line in summary.verdict_lines() {
-        let class = if line.contains(" not listening on ") || line.starts_with("interrupted") {
-            "bad"
-        } else {
-            "good"
-        };
-        body.push_str(&format!(
-            "<li class=\"{class}\">{}</li>\n",
-            html::escape(&line)
-        ));
+        body.push_str(&format!("<li>{}</li>\n", html::escape(&line)));
     }
     for n in &summary.notes {
         body.push_str(&format!("<li>{}</li>\n", html::escape(&n.to_string())));
     }
-    body.push_str("</ul>\n<h2>Hosts × ports</h2>\n<ul class=\"legend\">");
-    for s in PortState::ALL {
-        body.push_str(&format!(
-            "<li><span class=\"{}\"></span>{}</li>",
-            s.token(),
-            s.label()
-        ));
+    body.push_str("</ul></section>\n");
+
+    // What is wrong: the ports the verdict counts against the host, then the unconfirmed.
+    let is_problem = |c: &Checked| {
+        let f = &c.finding;
+        summary
+            .unmet
+            .iter()
+            .chain(&summary.unconfirmed)
+            .any(|u| u.address == f.address && u.port == f.port && u.transport == f.transport)
+            || (!summary.role_check
+                && summary.expected == 0
+                && matches!(f.state, PortState::NotListening | PortState::Filtered))
+    };
+    let problems: Vec<&Checked> = findings.iter().filter(|c| is_problem(c)).collect();
+    let hosts = crate::views::check::Matrix::new(findings, None).hosts;
+    let many = hosts.len() > 1;
+    if !problems.is_empty() {
+        body.push_str("<h2>What is wrong</h2>\n<table class=\"problems\"><thead><tr>");
+        if many {
+            body.push_str("<th>Host</th>");
+        }
+        body.push_str(
+            "<th>Port</th><th>State</th><th>For</th><th>Evidence</th></tr></thead><tbody>\n",
+        );
+        // Unmet ports first (red), then the unconfirmed.
+        let mut sorted = problems.clone();
+        sorted.sort_by_key(|c| c.finding.state == PortState::ListeningOrFiltered);
+        for c in sorted {
+            let f = &c.finding;
+            body.push_str("<tr>");
+            if many {
+                body.push_str(&format!(
+                    "<td>{}</td>",
+                    html::escape(&host_cell(&f.host, f.address))
+                ));
+            }
+            let evidence = evidence_text(&f.evidence);
+            body.push_str(&format!(
+                "<td><a href=\"#{id}\">{}/{}</a></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>\n",
+                f.port,
+                f.transport.as_str(),
+                f.state.token(),
+                html::escape(f.state.label()),
+                html::escape(&c.label.text),
+                if evidence.is_empty() {
+                    "(no answer to show)".to_owned()
+                } else {
+                    html::escape(&evidence)
+                },
+                id = anchor(c),
+            ));
+        }
+        body.push_str("</tbody></table>\n");
     }
-    body.push_str("</ul>\n<div class=\"box\"><table class=\"matrix\">\n<thead><tr><th>host</th>");
-    for (t, p) in &matrix.ports {
-        body.push_str(&format!("<th>{p}/{}</th>", t.as_str()));
-    }
-    body.push_str("</tr></thead>\n<tbody>\n");
-    for &(h, a) in &matrix.hosts {
-        body.push_str(&format!(
-            "<tr><th>{}</th>",
-            html::escape(&format!("{h} ({a})"))
-        ));
-        for &(t, p) in &matrix.ports {
-            match matrix.cell((h, a), (t, p)) {
-                Some(c) => {
-                    body.push_str(&format!(
-                        "<td class=\"{}\" title=\"{}\">{}</td>",
+
+    // What was checked goes here, between the answer and the ports.
+    let meta_at = body.len();
+
+    // The ports.
+    let details = |body: &mut String, host: (&str, IpAddr)| {
+        body.push_str("<table class=\"ports\"><thead><tr><th>Port</th><th>Proto</th><th>State</th><th>Service</th><th>Evidence</th><th>ms</th></tr></thead><tbody>\n");
+        for c in findings
+            .iter()
+            .filter(|c| (&*c.finding.host, c.finding.address) == host)
+        {
+            let f = &c.finding;
+            body.push_str(&format!(
+                "<tr id=\"{}\"{}><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{:.0}</td></tr>\n",
+                anchor(c),
+                if is_problem(c) { " class=\"problem\"" } else { "" },
+                f.port,
+                f.transport.as_str().to_uppercase(),
+                f.state.token(),
+                html::escape(f.state.label()),
+                html::escape(&c.label.text),
+                html::escape(&evidence_text(&f.evidence)),
+                f.elapsed.as_secs_f64() * 1000.0,
+            ));
+        }
+        body.push_str("</tbody></table>\n");
+    };
+    if many {
+        let matrix = crate::views::check::Matrix::new(findings, None);
+        let mut order = matrix.hosts.clone();
+        // Hosts with a problem first, then in the order given.
+        order.sort_by_key(|&(h, addr)| {
+            !problems
+                .iter()
+                .any(|c| (&*c.finding.host, c.finding.address) == (h, addr))
+        });
+        body.push_str("<h2>Hosts × ports</h2>\n<ul class=\"legend\">");
+        for s in PortState::ALL {
+            body.push_str(&format!(
+                "<li><span class=\"{}\"></span>{}</li>",
+                s.token(),
+                s.label()
+            ));
+        }
+        body.push_str(
+            "</ul>\n<div class=\"box\"><table class=\"matrix\">\n<thead><tr><th>Host</th>",
+        );
+        for (tr, p) in &matrix.ports {
+            body.push_str(&format!("<th>{p}/{}</th>", tr.as_str()));
+        }
+        body.push_str("</tr></thead>\n<tbody>\n");
+        for &(h, addr) in &order {
+            body.push_str(&format!(
+                "<tr><th><a href=\"#h-{}\">{}</a></th>",
+                addr.to_string().replace([':', '.'], "-"),
+                html::escape(&host_cell(h, addr))
+            ));
+            for &(tr, p) in &matrix.ports {
+                match matrix.cell((h, addr), (tr, p)) {
+                    Some(c) => body.push_str(&format!(
+                        "<td class=\"{}\" title=\"{}\"><a href=\"#{}\">{}</a></td>",
                         c.finding.state.token(),
                         html::escape(&evidence_text(&c.finding.evidence)),
+                        anchor(c),
                         html::escape(c.finding.state.label())
-                    ));
+                    )),
+                    None => body.push_str("<td></td>"),
                 }
-                None => body.push_str("<td></td>"),
             }
+            body.push_str("</tr>\n");
         }
-        body.push_str("</tr>\n");
-    }
-    body.push_str("</tbody>\n</table></div>\n<h2>Details</h2>\n");
-    let mut grid = Grid::new(COLUMNS.to_vec());
-    for c in findings {
-        grid.push(cells(
-            format!("{} ({})", c.finding.host, c.finding.address),
-            c,
+        body.push_str("</tbody>\n</table></div>\n");
+        for &(h, addr) in &order {
+            body.push_str(&format!(
+                "<h2 id=\"h-{}\">{}</h2>\n",
+                addr.to_string().replace([':', '.'], "-"),
+                html::escape(&host_cell(h, addr))
+            ));
+            details(&mut body, (h, addr));
+        }
+    } else if let Some(&host) = hosts.first() {
+        body.push_str(&format!(
+            "<h2>Ports of {}</h2>\n",
+            html::escape(&host_cell(host.0, host.1))
         ));
+        details(&mut body, host);
     }
-    body.push_str(&html::table(&grid));
-    html::page("portq check", &body)
+
+    // What was checked, when and by what.
+    let mut run = vec![
+        ("Date", utc_text(meta.started)),
+        ("Tool", format!("portq {}", env!("CARGO_PKG_VERSION"))),
+        ("Targets", a.targets.join(", ")),
+    ];
+    for (name, v) in [("Roles", &a.roles), ("Services", &a.services)] {
+        if !v.is_empty() {
+            run.push((name, v.join(", ")));
+        }
+    }
+    if let Some(p) = &a.ports {
+        run.push(("Ports", p.clone()));
+    }
+    run.push((
+        "Totals",
+        format!(
+            "{} checks on {} host(s): {} listening, {} not listening, {} filtered, {} listening or filtered; {} of {} required ports listening",
+            t.total(),
+            summary.host_count,
+            t.listening,
+            t.not_listening,
+            t.filtered,
+            t.listening_or_filtered,
+            summary.expected_listening,
+            summary.expected,
+        ),
+    ));
+    let mut head = String::from("<dl class=\"meta\">");
+    for (k, v) in run.into_iter().filter(|(_, v)| !v.is_empty()) {
+        head.push_str(&format!("<dt>{k}</dt><dd>{}</dd>", html::escape(&v)));
+    }
+    head.push_str("</dl>\n");
+    body.insert_str(meta_at, &head);
+    let title = format!("portq check: {verdict}");
+    html::page(&title, &body)
+}
+
+/// How strictly a run is judged: every port (`--strict`, or a quiet port sweep), or
+/// the ports the roles and services expect.
+fn strictness(summary: &CheckSummary, strict: bool, quiet: bool) -> Strictness {
+    if strict || (quiet && !summary.role_check) {
+        Strictness::EveryPort
+    } else {
+        Strictness::Expected
+    }
 }
 
 fn dry_run(plan: &CheckPlan, format: Format) -> Result<Status, Failure> {
@@ -565,7 +704,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
     let plan = builder.plan().map_err(Failure::usage)?;
     if args.dry_run {
         let addresses = plan.targets().count();
-        if !args.yes && addresses as u64 > portq_probe::target::DEFAULT_MAX_ADDRESSES {
+        if !args.yes && addresses > portq_probe::target::DEFAULT_MAX_ADDRESSES {
             eprintln!(
                 "portq: {addresses} addresses: more than {}, so the real run needs --yes",
                 portq_probe::target::DEFAULT_MAX_ADDRESSES
@@ -845,12 +984,7 @@ impl NdjsonRows {
 /// plain sweep that ran to the end exits 0. DNS discovery that found problems, and
 /// notes (an endpoint mapper not answering: its ports could not be checked), exit 1.
 fn exit_status(summary: &CheckSummary, strict: bool, quiet: bool, stopped: bool) -> Status {
-    let strictness = if strict || (quiet && !summary.role_check) {
-        Strictness::EveryPort
-    } else {
-        Strictness::Expected
-    };
-    match summary.outcome(strictness) {
+    match summary.outcome(strictness(summary, strict, quiet)) {
         Outcome::Passed => Status::Ok,
         Outcome::Interrupted if stopped => Status::Interrupted,
         _ => Status::NotAsExpected,

@@ -319,8 +319,8 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
                     headers.push("STATE");
                 }
                 let mut grid = Grid::new(headers)
-                    .keep_whole(&["HOST", "UUID", "NAME", "ENDPOINT", "STATE"])
-                    .drop_when_narrow(&["ANNOTATION", "VERSION", "PROTSEQ"]);
+                    .keep_whole(&["HOST", "UUID", "NAME", "STATE"])
+                    .drop_when_narrow(&["ANNOTATION", "VERSION", "PROTSEQ", "HOST"]);
                 for r in rows {
                     let mut cells = vec![
                         r.host.clone(),

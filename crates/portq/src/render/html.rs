@@ -47,17 +47,26 @@ pub fn page(title: &str, body: &str) -> String {
     )
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1f24}\
-table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left}\
-th{background:#f3f5f7}td.listening,span.listening{background:#c9f2d0}td.not_listening,span.not_listening{background:#f8c9c9}\
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1f24;max-width:100%}\
+table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}\
+th{background:#f3f5f7}td{overflow-wrap:anywhere}\
+table.ports,table.problems{width:100%}table.ports td:nth-child(5),table.problems td:last-child{width:55%}\
+td.listening,span.listening{background:#c9f2d0}td.not_listening,span.not_listening{background:#f8c9c9}\
 td.filtered,span.filtered{background:#f3e3a6}td.listening_or_filtered,span.listening_or_filtered{background:#e3ecf9}\
-.box{overflow-x:auto;max-width:100%;border:1px solid #d0d7de;margin:.5rem 0}.box table{border:0}\
-table.matrix th:first-child{position:sticky;left:0;z-index:1}table.matrix thead th{white-space:nowrap}\
-dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.meta dt{font-weight:600}\
+tr.problem td:first-child{border-left:4px solid #a40e26}:target{outline:3px solid #0969da}\
+td a{color:inherit}\
+.box{overflow:auto;max-width:100%;max-height:70vh;border:1px solid #d0d7de;margin:.5rem 0}.box table{border:0;margin:0}\
+table.matrix thead th{position:sticky;top:0;z-index:2;white-space:nowrap}table.matrix tbody th{position:sticky;left:0;z-index:1;white-space:nowrap}\
+table.matrix thead th:first-child{left:0;z-index:3}table.matrix td{white-space:nowrap;overflow-wrap:normal}\
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;font-size:.9rem;color:#57606a}dl.meta dt{font-weight:600}dl.meta dd{margin:0}\
 ul.legend{list-style:none;padding:0;display:flex;gap:1rem;flex-wrap:wrap}ul.legend span{display:inline-block;width:1rem;height:1rem;margin-right:.3rem;vertical-align:middle;border:1px solid #d0d7de}\
-ul.verdict li.bad{color:#a40e26}ul.verdict li.good{color:#1a7f37}\
-@media print{body{margin:0;font-size:10pt}.box{overflow:visible;border:0}table{font-size:8pt;page-break-inside:auto}tr{page-break-inside:avoid}\
-td.listening,td.not_listening,td.filtered,td.listening_or_filtered{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
+section.verdict{border-left:6px solid;padding:.3rem 1rem;margin:1rem 0}section.verdict h2{margin:.2rem 0}\
+section.verdict.passed{border-color:#1a7f37;background:#eefbf1}section.verdict.passed h2{color:#1a7f37}\
+section.verdict.failed{border-color:#a40e26;background:#fff0f0}section.verdict.failed h2{color:#a40e26}\
+@page{size:A4;margin:12mm}\
+@media print{body{margin:0;font-size:9pt}.box{overflow:visible;max-height:none;border:0}table{font-size:7.5pt;page-break-inside:auto}tr{page-break-inside:avoid}\
+table.matrix th,table.matrix td{position:static}\
+td,span,section.verdict{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
 #[cfg(test)]
 mod tests {

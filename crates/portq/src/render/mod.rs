@@ -48,6 +48,14 @@ pub struct Grid {
     droppable: Vec<usize>,
 }
 
+/// How a grid is drawn at some width.
+enum Layout {
+    /// These columns, these widths.
+    Columns(Vec<usize>, Vec<usize>),
+    /// One record per row.
+    Records,
+}
+
 /// Characters after which a word too long for its column may be broken.
 const BREAK_AFTER: &[char] = &['-', '_', '.', '/', '\\', ':', ',', ';', '=', '|', ')'];
 
@@ -126,11 +134,22 @@ impl Grid {
             .max(1)
     }
 
-    /// Which columns to show and how wide, for `width` characters: content width when it
-    /// fits; else words whole and the spare width shared out; else low-value columns left
-    /// out; else long words of text columns broken at punctuation. Whole-word columns never
-    /// shrink below their longest word, so such a table may exceed `width`.
-    fn layout(&self, width: usize) -> (Vec<usize>, Vec<usize>) {
+    /// The longest piece of column `i` when its words are broken after punctuation.
+    fn longest_piece(&self, i: usize) -> usize {
+        self.column(i)
+            .flat_map(str::split_whitespace)
+            .flat_map(|w| w.split_inclusive(BREAK_AFTER))
+            .map(|p| p.chars().count())
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// How to draw the grid in `width` characters: content width when it fits; else
+    /// words whole and the spare width shared out; else low-value columns left out; else
+    /// long words of text columns broken at punctuation; and when even that is too wide
+    /// (whole-word columns never shrink below their longest word), one record per row.
+    fn layout(&self, width: usize) -> Layout {
         let mut shown: Vec<usize> = (0..self.headers.len()).collect();
         let mut dropping = self.droppable.iter();
         loop {
@@ -138,7 +157,7 @@ impl Grid {
             let room = width.saturating_sub(overhead);
             let natural: Vec<usize> = shown.iter().map(|&i| self.natural(i)).collect();
             if natural.iter().sum::<usize>() <= room {
-                return (shown, natural);
+                return Layout::Columns(shown, natural);
             }
             let floor: Vec<usize> = shown
                 .iter()
@@ -152,20 +171,30 @@ impl Grid {
                 })
                 .collect();
             if floor.iter().sum::<usize>() <= room {
-                return (shown.clone(), share(&floor, &natural, room));
+                let widths = share(&floor, &natural, room);
+                return Layout::Columns(shown, widths);
             }
             match dropping.next() {
                 Some(d) if shown.len() > 1 => shown.retain(|i| i != d),
                 Some(_) => {}
                 None => {
-                    // Break long words of text columns; whole-word columns keep theirs.
+                    // Break long words of text columns after punctuation (never inside
+                    // a run of letters and digits); whole-word columns keep theirs.
                     let least: Vec<usize> = shown
                         .iter()
                         .zip(&floor)
-                        .map(|(&i, &f)| if self.whole[i] { f } else { f.min(8) })
+                        .map(|(&i, &f)| {
+                            if self.whole[i] {
+                                f
+                            } else {
+                                self.longest_piece(i).min(f)
+                            }
+                        })
                         .collect();
-                    let target: Vec<usize> = floor.clone();
-                    return (shown, share(&least, &target, room));
+                    if least.iter().sum::<usize>() > room {
+                        return Layout::Records;
+                    }
+                    return Layout::Columns(shown, share(&least, &floor, room));
                 }
             }
         }
@@ -173,26 +202,29 @@ impl Grid {
 
     /// An aligned table fitted to `style.width` (`None`: content width). Cells wrap
     /// between words; a word is broken only in a text column narrower than it, at
-    /// punctuation if it can be. No line is wider than the width unless a whole-word
-    /// column needs it. A rule under the header; bold headers and coloured states in colour.
+    /// punctuation if it can be. When whole-word columns cannot fit side by side, each
+    /// row becomes a record (its first cell, then `HEADER: value` lines), so no line is
+    /// wider than the width. A rule under the header; bold headers and coloured states
+    /// in colour.
     ///
     /// comfy-table draws the cells, but the wrapping is ours: its own arrangement breaks
     /// words (UUIDs, DNS names, error names) in the middle.
     pub fn to_table_with(&self, style: TableStyle) -> String {
+        let width = match style.width {
+            None => usize::MAX,
+            Some(0) => usize::from(Table::new().width().unwrap_or(crate::out::PIPE_WIDTH)),
+            Some(w) => usize::from(w),
+        };
         let (shown, widths) = match style.width {
             None => {
                 let all: Vec<usize> = (0..self.headers.len()).collect();
                 let w = all.iter().map(|&i| self.natural(i)).collect();
                 (all, w)
             }
-            Some(w) => {
-                let available = if w > 0 {
-                    usize::from(w)
-                } else {
-                    usize::from(Table::new().width().unwrap_or(crate::out::PIPE_WIDTH))
-                };
-                self.layout(available)
-            }
+            Some(_) => match self.layout(width) {
+                Layout::Columns(shown, widths) => (shown, widths),
+                Layout::Records => return self.to_records(width),
+            },
         };
         let mut t = Table::new();
         // Only a rule under the header: compact, and easy to read and to grep.
@@ -235,10 +267,61 @@ impl Grid {
                 .filter(|i| !shown.contains(i))
                 .map(|i| self.headers[i])
                 .collect();
-            s.push_str(&format!(
-                "(not shown at this width: {}; --wide or --format csv shows every column)\n",
+            let note = format!(
+                "(not shown at this width: {}; --wide or --format csv shows every column)",
                 left.join(", ")
-            ));
+            );
+            s.push_str(&wrap(&note, width.saturating_sub(1)));
+            s.push('\n');
+        }
+        s
+    }
+
+    /// One record per row, for widths too narrow for the columns side by side: the
+    /// row's first cell, then each other non-empty cell as `HEADER: value`, indented and
+    /// wrapped; a blank line between records. Every word of every cell stays whole
+    /// unless it alone is wider than the line.
+    fn to_records(&self, width: usize) -> String {
+        let mut s = String::new();
+        // Rows that continue the previous one (an empty first cell) stay in its record.
+        for r in &self.rows {
+            let first = r.first().map(String::as_str).unwrap_or("");
+            if !first.is_empty() {
+                if !s.is_empty() {
+                    s.push('\n');
+                }
+                for line in wrap(first, width.saturating_sub(1)).lines() {
+                    s.push_str(&format!(" {line}\n"));
+                }
+            }
+            // Short fields share a line; a long one gets its own, wrapped.
+            let room = width.saturating_sub(4).max(1);
+            let mut line = String::new();
+            for (h, cell) in self.headers.iter().zip(r).skip(1) {
+                if cell.is_empty() {
+                    continue;
+                }
+                let field = format!("{h}: {cell}");
+                let n = field.chars().count();
+                if !line.is_empty() && line.chars().count() + 3 + n > room {
+                    s.push_str(&format!("   {line}\n"));
+                    line.clear();
+                }
+                if n > room {
+                    for (k, part) in wrap(&field, room.saturating_sub(3)).lines().enumerate() {
+                        let indent = if k == 0 { "   " } else { "      " };
+                        s.push_str(&format!("{indent}{part}\n"));
+                    }
+                    continue;
+                }
+                if !line.is_empty() {
+                    line.push_str("   ");
+                }
+                line.push_str(&field);
+            }
+            if !line.is_empty() {
+                s.push_str(&format!("   {line}\n"));
+            }
         }
         s
     }
@@ -375,8 +458,7 @@ fn pieces(word: &str, width: usize) -> Vec<&str> {
             .char_indices()
             .filter(|(_, c)| BREAK_AFTER.contains(c))
             .map(|(b, c)| b + c.len_utf8())
-            .filter(|&b| b < rest.len())
-            .last()
+            .rfind(|&b| b < rest.len())
             .unwrap_or(limit);
         out.push(&rest[..cut]);
         rest = &rest[cut..];
@@ -429,5 +511,69 @@ mod tests {
         }
         let wide = TableStyle::from_parts(false, true, None, false, false);
         assert_eq!(grid().to_table_with(wide).lines().count(), 4);
+    }
+
+    /// The layout's promise on generated grids: at 80, 100 and 140 columns no line is
+    /// wider than the width, every word of a whole-word column is on one line, and a word
+    /// of a text column is broken only after punctuation.
+    mod generated {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Words like the tables hold: short words, UUIDs, DNS names, error names.
+        fn word() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z]{1,9}",
+                "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                "_[a-z]{3,6}\\._tcp\\.[a-z]{2,12}\\._msdcs\\.[a-z]{3,10}\\.test",
+                "[A-Z]{3}_ERR_[A-Z]{1,6}_[A-Z]{4,12}",
+                "[a-z]{4,20}",
+            ]
+        }
+
+        fn cell() -> impl Strategy<Value = String> {
+            proptest::collection::vec(word(), 0..6).prop_map(|w| w.join(" "))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+            #[test]
+            fn no_line_too_wide_and_no_word_cut(
+                columns in 2usize..8,
+                rows in proptest::collection::vec(proptest::collection::vec(cell(), 8), 1..12),
+                whole in proptest::collection::vec(any::<bool>(), 8),
+                width in prop_oneof![Just(80u16), Just(100u16), Just(140u16)],
+            ) {
+                const NAMES: [&str; 8] = ["ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT"];
+                let mut g = Grid::new(NAMES[..columns].to_vec());
+                let keep: Vec<&str> = (0..columns).filter(|&i| whole[i]).map(|i| NAMES[i]).collect();
+                g = g.keep_whole(&keep).drop_when_narrow(&[NAMES[columns - 1]]);
+                for r in &rows {
+                    g.push(r[..columns].to_vec());
+                }
+                let style = TableStyle::from_parts(false, false, Some(&width.to_string()), false, false);
+                let text = g.to_table_with(style);
+                for line in text.lines() {
+                    prop_assert!(line.chars().count() <= usize::from(width), "{} > {width}:\n{text}", line.chars().count());
+                }
+                let dropped = text.contains("(not shown at this width");
+                for r in &rows {
+                    for (i, c) in r[..columns].iter().enumerate() {
+                        if dropped && i == columns - 1 {
+                            continue;
+                        }
+                        for w in c.split_whitespace() {
+                            if whole[i] {
+                                prop_assert!(text.lines().any(|l| l.contains(w)), "{w} cut:\n{text}");
+                            } else {
+                                for piece in w.split_inclusive(BREAK_AFTER) {
+                                    prop_assert!(text.lines().any(|l| l.contains(piece)), "{piece} of {w} cut:\n{text}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -2623,11 +2623,20 @@ fn check_dry_run_prints_the_plan_and_guards_size() {
     let plan: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(plan["plan"][0]["protocol"], "tcp", "{plan}");
     assert!(stdout.contains("RPC dynamic range 49152-65535/tcp is not swept"));
-    // More than 65,536 addresses needs --yes; checked only with --dry-run, so a broken guard sends nothing.
-    assert_usage_error(&["check", "10.0.0.0/8", "-p", "80", "--dry-run"]);
-    let (code, stdout, _) = run(&["check", "10.0.0.0/8", "-p", "80", "--dry-run", "--yes"]);
+    // More than 65,536 addresses needs --yes for a real run (the guard itself is tested in
+    // portq-probe's target.rs, where it sends nothing); a dry run never asks for it, and
+    // says that the real run will.
+    let (code, stdout, stderr) = run(&["check", "10.0.0.0/8", "-p", "80", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("16777216 check(s); nothing was sent"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("the real run needs --yes"), "{stderr}");
+    let (code, stdout, stderr) = run(&["check", "10.0.0.0/8", "-p", "80", "--dry-run", "--yes"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("16777216 check(s)"), "{stdout}");
+    assert!(!stderr.contains("--yes"), "{stderr}");
 }
 
 #[test]

@@ -24,6 +24,7 @@ mod netns;
 #[cfg(unix)]
 mod scale;
 mod serve;
+mod tables;
 
 /// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`).
 pub(crate) fn wine() -> bool {

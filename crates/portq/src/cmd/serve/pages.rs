@@ -157,13 +157,13 @@ pub async fn services() -> Response {
             "<section class=\"service filterable\" id=\"svc-{id}\" aria-labelledby=\"h-{id}\">\n<h2 id=\"h-{id}\">{name}{short}</h2>\n<p>{desc}</p>\n{table}</section>\n",
             id = esc(s.id),
             name = esc(s.name),
-            desc = esc(s.description),
+            desc = view::prose_html(s.description),
             table = service_table(&rows),
         ));
     }
     toc.push_str("</ul></nav>\n");
     let main = format!(
-        "<h1>Services and the ports they use</h1>\n<p class=\"lead\">{} of KB 832017, each with every port it listens on.</p>\n<div id=\"filter-slot\"></div>\n{FILTER_HINT}\n<details class=\"toc-box\"><summary>All services</summary>\n{toc}</details>\n<div id=\"filter-items\">\n{body}</div>\n",
+        "<h1>Services and the ports they use</h1>\n<p class=\"lead\">{} of the catalogue, each with every port it listens on.</p>\n<div id=\"filter-slot\"></div>\n{FILTER_HINT}\n<details class=\"toc-box\"><summary>All services</summary>\n{toc}</details>\n<div id=\"filter-items\">\n{body}</div>\n",
         view::count(all.len(), "service", "services")
     );
     respond(StatusCode::OK, "By service", "services", &main)
@@ -174,20 +174,12 @@ fn service_table(rows: &[Row]) -> String {
         "<div class=\"table-wrap\"><table class=\"answers compact\"><thead><tr><th scope=\"col\">Port</th><th scope=\"col\">Proto</th><th scope=\"col\">Application protocol</th><th scope=\"col\">Notes</th></tr></thead><tbody>\n",
     );
     for r in rows {
-        let mut notes: Vec<String> = r
-            .qualifiers
-            .iter()
-            .map(|q| format!("<span class=\"tag\">{}</span>", esc(q)))
-            .collect();
-        if !r.notes.is_empty() {
-            notes.push(esc(&r.notes));
-        }
         out.push_str(&format!(
             "<tr><td class=\"port\">{}</td><td>{}</td><td>{}</td><td class=\"notes\">{}</td></tr>\n",
             esc(&r.port_text()),
             esc(&view::proto(r)),
             esc(&r.application_protocol),
-            notes.join(" ")
+            view::notes_html(r)
         ));
     }
     out.push_str("</tbody></table></div>\n");
@@ -247,7 +239,7 @@ pub async fn roles(uri: Uri) -> Response {
             "<div class=\"role\">\n<label class=\"check\"><input type=\"checkbox\" name=\"role\" value=\"{id}\" aria-describedby=\"d-{id}\"{on}> <span><strong>{name}</strong> <span class=\"ids muted mono\">{id}{aliases}</span></span></label>\n<p class=\"help\" id=\"d-{id}\">{desc}</p>\n",
             id = esc(r.id),
             name = esc(r.name),
-            desc = esc(r.description),
+            desc = view::prose_html(r.description),
             on = checked(on),
         ));
         if !r.options.is_empty() {
@@ -266,7 +258,7 @@ pub async fn roles(uri: Uri) -> Response {
                     "<label class=\"check small\"><input type=\"checkbox\" name=\"opt\" value=\"{key}\"{on}> <span class=\"mono\">{id}</span> — {desc}</label>\n",
                     key = esc(&key),
                     id = esc(o.id),
-                    desc = esc(o.description),
+                    desc = view::prose_html(o.description),
                     on = checked(is_on),
                 ));
             }

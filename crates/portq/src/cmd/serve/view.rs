@@ -32,6 +32,32 @@ fn nav(page: &str) -> String {
         .join("\n")
 }
 
+/// The footer: which documents the facts come from and the newest one's date, the list
+/// folded away. Built once.
+fn footer() -> &'static str {
+    static FOOTER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FOOTER.get_or_init(|| {
+        let docs = portq_catalog::documents();
+        let newest = docs
+            .iter()
+            .map(|d| d.date)
+            .filter(|d| !d.is_empty())
+            .max()
+            .unwrap_or("undated");
+        let mut items: Vec<String> = docs
+            .iter()
+            .map(|d| format!("<li>{} ({})</li>", esc(&d.full_title()), esc(d.date_text())))
+            .collect();
+        items.sort();
+        format!(
+            "<details class=\"sources\"><summary>portq console · facts from {} Microsoft documents, compiled in, the newest dated {} · this page loads nothing from elsewhere</summary>\n<ul>{}</ul></details>",
+            docs.len(),
+            esc(newest),
+            items.join("")
+        )
+    })
+}
+
 /// The layout before and after the main content. The template is filled in one pass, so
 /// text put into it is never itself searched for `{{...}}` markers.
 pub fn layout(title: &str, page: &str) -> (String, String) {
@@ -51,6 +77,7 @@ pub fn layout(title: &str, page: &str) -> (String, String) {
             "title" => out.push_str(&esc(title)),
             "page" => out.push_str(&esc(page)),
             "nav" => out.push_str(&nav(page)),
+            "footer" => out.push_str(footer()),
             "main" => out = &mut tail,
             other => {
                 out.push_str("{{");
@@ -144,7 +171,7 @@ pub fn rows_table(rows: &[Row], cols: &Columns, caption: &str) -> String {
 }
 
 /// The notes cell: qualifiers as tags, then the notes.
-fn notes_html(r: &Row) -> String {
+pub fn notes_html(r: &Row) -> String {
     let mut parts: Vec<String> = Vec::new();
     if r.rpc_dynamic {
         parts.push("<span class=\"tag\">RPC dynamic range</span>".to_owned());
@@ -159,14 +186,54 @@ fn notes_html(r: &Row) -> String {
             if d.current { "current" } else { "superseded" }
         ));
     }
-    if !r.notes.is_empty() {
+    // Short notes show; long ones fold away with the sources, so that a row stays at
+    // most three lines high until it is opened.
+    let long = r.notes.chars().count() > NOTE_INLINE;
+    if !r.notes.is_empty() && !long {
         parts.push(esc(&r.notes));
     }
     let mut html = parts.join(" ");
-    for c in &r.citations {
-        html.push_str(&format!("<small class=\"cite\">{}</small>", esc(&c.text)));
+    if long || !r.citations.is_empty() {
+        let label = match (long, r.citations.len()) {
+            (true, 0) => "notes".to_owned(),
+            (true, n) => format!("notes · {}", count(n, "source", "sources")),
+            (false, n) => count(n, "source", "sources"),
+        };
+        html.push_str(&format!(
+            "<details class=\"cites\"><summary>{label}</summary>"
+        ));
+        if long {
+            html.push_str(&format!("<p>{}</p>", esc(&r.notes)));
+        }
+        for c in &r.citations {
+            html.push_str(&format!("<small class=\"cite\">{}</small>", esc(&c.text)));
+        }
+        html.push_str("</details>");
     }
     html
+}
+
+/// Notes up to this many characters show in the row; longer ones fold away.
+pub const NOTE_INLINE: usize = 90;
+
+/// Catalogue prose as HTML: escaped, with `code` spans (the data files' only markup)
+/// rendered as `<code>`; an unpaired backtick stays as it is.
+pub fn prose_html(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return esc(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(p))
+            } else {
+                esc(p)
+            }
+        })
+        .collect()
 }
 
 /// `1 answer`, `2 answers`.
@@ -177,6 +244,15 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prose_renders_code_spans_and_escapes_the_rest() {
+        assert_eq!(
+            prose_html("use `dc:no-gc` <now>"),
+            "use <code>dc:no-gc</code> &lt;now&gt;"
+        );
+        assert_eq!(prose_html("one ` tick"), "one ` tick");
+    }
 
     #[test]
     fn layout_is_filled_once() {

@@ -81,8 +81,19 @@
     if (row.disagreement) {
       td.append(el('span', { class: 'tag' }, row.disagreement.topic + ': ' + (row.disagreement.current ? 'current' : 'superseded')), ' ');
     }
-    if (row.notes) td.append(row.notes);
-    for (const c of row.citations || []) td.append(el('small', { class: 'cite' }, c.text));
+    // As view::notes_html: long notes fold away with the sources.
+    const long = row.notes && [...row.notes].length > 90;
+    if (row.notes && !long) td.append(row.notes);
+    const cites = row.citations || [];
+    if (long || cites.length) {
+      const n = cites.length;
+      const count = plural(n, 'source', 'sources');
+      const label = long ? (n ? 'notes · ' + count : 'notes') : count;
+      const d = el('details', { class: 'cites' }, el('summary', null, label));
+      if (long) d.append(el('p', null, row.notes));
+      for (const c of cites) d.append(el('small', { class: 'cite' }, c.text));
+      td.append(d);
+    }
     return td;
   }
 
@@ -477,8 +488,69 @@
     return list;
   }
 
+  // ------------------------------------------------------------ sortable tables
+
+  /** The value a cell sorts by: a port or range by its first number, else its text. */
+  function cellKey(td) {
+    const text = (td ? td.textContent : '').trim();
+    const m = /^(\d+)(?:-(\d+))?(?:\/|$)/.exec(text);
+    return m ? [0, Number(m[1]), Number(m[2] || m[1]), ''] : [1, 0, 0, text.toLowerCase()];
+  }
+
+  function compareKeys(a, b) {
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] < b[i]) return -1;
+      if (a[i] > b[i]) return 1;
+    }
+    return 0;
+  }
+
+  /** Click a header to sort its table's rows by that column; click again to reverse. */
+  function makeSortable(table) {
+    const heads = table.tHead ? [...table.tHead.rows[0].cells] : [];
+    heads.forEach((th, col) => {
+      th.setAttribute('data-sort', '');
+      th.setAttribute('tabindex', '0');
+      th.title = 'Sort by ' + th.textContent.trim();
+      const sort = () => {
+        const dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+        for (const h of heads) h.removeAttribute('aria-sort');
+        th.setAttribute('aria-sort', dir === 1 ? 'ascending' : 'descending');
+        for (const body of table.tBodies) {
+          const rows = [...body.rows];
+          const keyed = rows.map((tr, i) => [cellKey(tr.cells[col]), i, tr]);
+          keyed.sort((x, y) => dir * compareKeys(x[0], y[0]) || x[1] - y[1]);
+          for (const [, , tr] of keyed) body.append(tr);
+        }
+      };
+      th.addEventListener('click', sort);
+      th.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          sort();
+        }
+      });
+    });
+  }
+
+  /** Makes every answer table on the page, and each one added later, sortable. */
+  function sortableTables() {
+    const seen = new WeakSet();
+    const apply = () => {
+      for (const t of document.querySelectorAll('table.answers')) {
+        if (!seen.has(t)) {
+          seen.add(t);
+          makeSortable(t);
+        }
+      }
+    };
+    apply();
+    new MutationObserver(apply).observe(document.getElementById('main') || document.body, { childList: true, subtree: true });
+  }
+
   // ------------------------------------------------------------ start
 
+  sortableTables();
   const page = document.body.dataset.page;
   if (page === 'search') initSearch();
   else if (page === 'services') initFilter('section.service', 'Filter services');
