@@ -60,6 +60,16 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// For completion scripts: the values of KIND that complete WORD, one a line.
+    #[command(name = "complete-value", hide = true)]
+    CompleteValue {
+        /// What is being completed.
+        #[arg(value_enum)]
+        kind: cmd::complete::ValueKind,
+        /// The word typed so far.
+        #[arg(default_value = "", allow_hyphen_values = true)]
+        word: String,
+    },
     /// Print the manual page (roff) on stdout.
     Man {
         /// A subcommand (`check`, `rules`, ...): its own page, with EXIT STATUS and
@@ -85,6 +95,7 @@ const SUBCOMMANDS: &[&str] = &[
     "serve",
     "exporter",
     "completions",
+    "complete-value",
     "man",
     "version",
     "help",
@@ -122,7 +133,7 @@ fn near_subcommand(word: &str) -> Option<&'static str> {
     let max = if w.chars().count() >= 6 { 2 } else { 1 };
     SUBCOMMANDS
         .iter()
-        .filter(|c| **c != "help")
+        .filter(|c| **c != "help" && **c != "complete-value")
         .map(|c| (strsim::damerau_levenshtein(&w, c), *c))
         .filter(|(d, _)| *d <= max)
         .min_by_key(|(d, _)| *d)

@@ -62,7 +62,7 @@ pub struct Args {
     /// Run this probe on this port, whatever its number suggests (repeatable), e.g.
     /// `--probe-as 8389=ldap`. Probes: tcp-connect, ldap, ldaps, smb, netbios-smb, rdp, epm,
     /// http, https, banner, kerberos-tcp, udp-empty, dns, kerberos, ntp, nbns, snmp, cldap,
-    /// kpasswd, ike, sql-browser.
+    /// kpasswd, ike, sql-browser, radius.
     #[arg(long = "probe-as", value_name = "PORT=PROBE")]
     pub probe_as: Vec<String>,
     /// SNMP community for 161/udp.

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod complete;
 pub mod exporter;
 pub mod local;
 pub mod lookup;
@@ -25,40 +26,6 @@ pub fn parse_roles(names: &[String]) -> Result<Vec<RoleSelection>, Failure> {
         .map_err(Failure::usage)
 }
 
-/// Bash: role names and `ROLE:` options complete after `--role`, `-r` and `--expect`,
-/// asked of `portq roles --complete` (the catalogue's own list), with or without `:` in
-/// COMP_WORDBREAKS; everything else is clap's completion.
-const BASH_ROLES: &str = r#"
-_portq_roles() {
-    local cur="${COMP_WORDS[COMP_CWORD]}" i=$((COMP_CWORD - 1))
-    local word="$cur" before="${COMP_WORDS[i]}"
-    # "--role dc:gc" arrives split at the colon when ':' breaks words: join it back.
-    if [[ "$before" == ":" ]]; then
-        word="${COMP_WORDS[i-1]}:$cur"; before="${COMP_WORDS[i-2]}"
-    elif [[ "$cur" == ":" ]]; then
-        word="${COMP_WORDS[i]}:"; before="${COMP_WORDS[i-1]}"
-    fi
-    case "$before" in
-        --role|-r|--expect)
-            local IFS=$'
-' c
-            COMPREPLY=()
-            for c in $(portq roles --complete "$word" 2>/dev/null); do
-                # Bash completes only what follows the last word break.
-                if [[ "$word" == *:* && "$COMP_WORDBREAKS" == *:* ]]; then
-                    COMPREPLY+=("${c#*:}")
-                else
-                    COMPREPLY+=("$c")
-                fi
-            done
-            return 0
-            ;;
-    esac
-    _portq "$@"
-}
-complete -F _portq_roles -o bashdefault -o default portq
-"#;
-
 /// Runs a parsed command.
 pub fn run(command: Command) -> Result<Status, Failure> {
     match command {
@@ -74,13 +41,12 @@ pub fn run(command: Command) -> Result<Status, Failure> {
         Command::RpcConfig(a) => rpc_config::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Exporter(a) => exporter::run(a),
-        Command::Completions { shell } => {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cli_command(), "portq", &mut buf);
-            if shell == clap_complete::Shell::Bash {
-                buf.extend_from_slice(BASH_ROLES.as_bytes());
-            }
-            print_bytes(&buf)
+        Command::Completions { shell } => print_bytes(&complete::script(shell, cli_command())),
+        Command::CompleteValue { kind, word } => {
+            let mut text = complete::values(kind, &word).join("\n");
+            text.push('\n');
+            crate::out::print(&text).map_err(Failure::runtime)?;
+            Ok(Status::Ok)
         }
         Command::Man { command } => print_bytes(&man::page(command.as_deref())?),
         Command::Version => {

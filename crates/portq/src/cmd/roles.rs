@@ -16,54 +16,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: LookupFormat,
-    /// For shell completion: the role names (and, after `ROLE:`, the options) that
-    /// complete WORD, one a line.
-    #[arg(long, value_name = "WORD", hide = true)]
-    pub complete: Option<String>,
-}
-
-/// What completes `word` after `--role`: role ids and aliases, or after `ROLE:` that
-/// role's options (`dc:gc`, `dc:no-gc`), after a comma the next option.
-pub fn completions(word: &str) -> Vec<String> {
-    let lower = word.to_ascii_lowercase();
-    let Some((role, opts)) = lower.split_once(':') else {
-        let mut out: Vec<String> = portq_catalog::roles()
-            .iter()
-            .flat_map(|r| std::iter::once(r.id).chain(r.aliases.iter().copied()))
-            .filter(|n| n.starts_with(&lower))
-            .map(str::to_owned)
-            .collect();
-        out.sort();
-        return out;
-    };
-    let Ok(r) = portq_catalog::roles::find(role) else {
-        return Vec::new();
-    };
-    let (done, last) = match opts.rsplit_once(',') {
-        Some((d, l)) => (format!("{d},"), l),
-        None => (String::new(), opts),
-    };
-    r.options
-        .iter()
-        .flat_map(|o| [o.id.to_owned(), format!("no-{}", o.id)])
-        .filter(|o| o.starts_with(last))
-        .map(|o| {
-            format!(
-                "{}:{done}{o}",
-                word.split_once(':').map_or(role, |(w, _)| w)
-            )
-        })
-        .collect()
 }
 
 /// Runs `portq roles`.
 pub fn run(args: Args) -> Result<Status, Failure> {
-    if let Some(word) = &args.complete {
-        let mut text = completions(word).join("\n");
-        text.push('\n');
-        out::print(&text).map_err(Failure::runtime)?;
-        return Ok(Status::Ok);
-    }
     if let Some(name) = &args.role {
         let role = portq_catalog::roles::find(name).map_err(Failure::usage)?;
         let result = match args.format {

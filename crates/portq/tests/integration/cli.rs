@@ -512,7 +512,7 @@ fn man_pages_of_every_command_say_exit_status() {
 }
 
 /// Issue 24: bash completes role names after `--role`, and after `ROLE:` that role's
-/// options, from the catalogue (the generated script asks `portq roles --complete`).
+/// options, from the catalogue (the generated script asks `portq complete-value role`).
 /// Run for real: bash sources the script and calls the completion function.
 #[test]
 fn bash_completes_roles_and_their_options() {
@@ -534,7 +534,7 @@ fn bash_completes_roles_and_their_options() {
     let complete = |words: &[&str], breaks: &str| -> Vec<String> {
         let list: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
         let prog = format!(
-            "{script}\nCOMP_WORDBREAKS=$'{breaks}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_portq_roles portq\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            "{script}\nCOMP_WORDBREAKS=$'{breaks}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_portq_values portq\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
             list.join(" "),
             words.len() - 1
         );
@@ -571,6 +571,129 @@ fn bash_completes_roles_and_their_options() {
     // Elsewhere clap's completion answers: subcommands.
     let subs = complete(&["portq", "che"], " \\t\\n\"=");
     assert!(subs.iter().any(|s| s == "check"), "{subs:?}");
+    // Services and probe names come from portq too.
+    let services = complete(&["portq", "check", "--service", "spoo"], " \\t\\n\"");
+    assert!(
+        services.iter().any(|s| s.eq_ignore_ascii_case("spooler")),
+        "{services:?}"
+    );
+    let probes = complete(
+        &["portq", "check", "--probe-as", "8389", "=", "ld"],
+        " \\t\\n\"=",
+    );
+    assert_eq!(probes, ["ldap", "ldaps"]);
+}
+
+/// The shell at `name`, or `None` with a NOT RUN line (a failure when PORTQ_REQUIRE_TOOLS
+/// is set: CI installs zsh and fish).
+fn shell(name: &str) -> Option<String> {
+    if crate::under_wine(name, "no Unix shells") {
+        return None;
+    }
+    if Command::new(name).arg("--version").output().is_ok() {
+        return Some(name.to_owned());
+    }
+    assert!(
+        std::env::var_os("PORTQ_REQUIRE_TOOLS").is_none(),
+        "{name} is required (apt-get install {name})"
+    );
+    eprintln!("NOT RUN: no {name}");
+    None
+}
+
+/// A PATH with the portq under test first.
+fn path_with_portq() -> String {
+    let bin = assert_cmd::cargo::cargo_bin("portq");
+    let dir = bin
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    format!("{dir}:{}", std::env::var("PATH").unwrap_or_default())
+}
+
+/// Fish's own completion engine (`complete -C`) over the generated script: roles, a
+/// role's options, services and probe names.
+#[test]
+fn fish_completes_values_from_the_catalogue() {
+    let Some(fish) = shell("fish") else {
+        return;
+    };
+    let (code, script, _) = run(&["completions", "fish"]);
+    assert_eq!(code, 0);
+    let dir = std::env::temp_dir().join(format!("portq-fish-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("portq.fish");
+    std::fs::write(&file, script).unwrap();
+    let complete = |line: &str| -> Vec<String> {
+        let out = Command::new(&fish)
+            .args(["--no-config", "-c"])
+            .arg(format!("source {}; complete -C '{line}'", file.display()))
+            .env("PATH", path_with_portq())
+            .env("HOME", &dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_owned())
+            .collect()
+    };
+    let roles = complete("portq check --role dom");
+    assert!(roles.contains(&"domain-controller".to_owned()), "{roles:?}");
+    let opts = complete("portq check --role dc:no-");
+    assert!(opts.contains(&"dc:no-gc".to_owned()), "{opts:?}");
+    let services = complete("portq check --service spoo");
+    assert!(
+        services.iter().any(|s| s.eq_ignore_ascii_case("spooler")),
+        "{services:?}"
+    );
+    let probes = complete("portq check --probe-as 8389=ld");
+    assert!(probes.contains(&"8389=ldap".to_owned()), "{probes:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Zsh: the generated script parses (`zsh -n`), every catalogue option's action is the
+/// helper, and the helper, run by zsh with `compadd` recording what it is given, offers
+/// the catalogue's values.
+#[test]
+fn zsh_script_parses_and_its_helper_offers_catalogue_values() {
+    let Some(zsh) = shell("zsh") else {
+        return;
+    };
+    let (code, script, _) = run(&["completions", "zsh"]);
+    assert_eq!(code, 0);
+    let dir = std::env::temp_dir().join(format!("portq-zsh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("_portq");
+    std::fs::write(&file, &script).unwrap();
+    let syntax = Command::new(&zsh).arg("-n").arg(&file).output().unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    assert!(
+        script.contains(":ROLE:_portq_values role'"),
+        "--role is wired"
+    );
+    let offer = |kind: &str, prefix: &str| -> Vec<String> {
+        let prog = format!(
+            "compdef() {{ : }}\ncompadd() {{ while [[ $1 != -- ]]; do shift; done; shift; print -rl -- \"$@\" }}\nsource {}\nPREFIX='{prefix}'\n_portq_values {kind}\n",
+            file.display()
+        );
+        let out = Command::new(&zsh)
+            .args(["-f", "-c", &prog])
+            .env("PATH", path_with_portq())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(offer("role", "dom").contains(&"domain-controller".to_owned()));
+    assert!(offer("role", "dc:").contains(&"dc:no-gc".to_owned()));
+    assert_eq!(offer("probe", "8389=ld"), ["8389=ldap", "8389=ldaps"]);
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The fields documented in one table of docs/json.md: the first cell's backticked names
