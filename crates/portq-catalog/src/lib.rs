@@ -29,6 +29,24 @@ pub use model::{
 pub use query::{Query, QueryError};
 pub use search::{Hit, Origin, SearchOptions, SearchResult};
 
+/// The service id, short name or alias closest to `name` when one is close (a typo of
+/// it), for "did you mean" answers.
+pub fn closest_service_name(name: &str) -> Option<&'static str> {
+    let want = name.trim().to_lowercase();
+    services()
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(s.id)
+                .chain(s.service_name.split(';'))
+                .chain(s.aliases.iter().copied())
+        })
+        .filter(|n| !n.is_empty())
+        .map(|n| (strsim::jaro_winkler(&want, &n.to_lowercase()), n))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n)
+}
+
 /// Every document the catalogue cites, in data-file order (`data/documents.toml`).
 pub fn documents() -> &'static [Document] {
     generated::DOCUMENTS

@@ -286,10 +286,12 @@ pub enum PlanError {
     #[error(transparent)]
     Role(#[from] RoleError),
     /// No catalogue service has that name.
-    #[error("unknown service '{name}' (see `portq services`)")]
+    #[error("unknown service '{name}'{}", suggestion.map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_else(|| " (see `portq services`)".to_owned()))]
     UnknownService {
         /// The name given.
         name: String,
+        /// The closest service name, if one is close.
+        suggestion: Option<&'static str>,
     },
     /// A port number where a service name was expected.
     #[error("a service name was expected, not a port: '{name}'")]

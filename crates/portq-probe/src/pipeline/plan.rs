@@ -343,6 +343,7 @@ fn service_requirements(
     if named.is_empty() {
         return Err(PlanError::UnknownService {
             name: name.to_owned(),
+            suggestion: portq_catalog::closest_service_name(&text),
         });
     }
     Ok(found.into_iter())

@@ -128,7 +128,18 @@ fn bad_requests_are_typed_errors() {
         err(CheckBuilder::new()
             .target("192.0.2.1")
             .service("no-such-service")),
-        PlanError::UnknownService { .. }
+        PlanError::UnknownService {
+            suggestion: None,
+            ..
+        }
+    ));
+    // A typo of a service name gets the name meant.
+    assert!(matches!(
+        err(CheckBuilder::new().target("192.0.2.1").service("spoolr")),
+        PlanError::UnknownService {
+            suggestion: Some("Spooler"),
+            ..
+        }
     ));
     assert!(matches!(
         err(CheckBuilder::new().target("192.0.2.1").service("445")),
