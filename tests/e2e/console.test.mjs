@@ -219,6 +219,11 @@ try {
   const opened = await cites.evaluate((d) => ({ open: d.open, h: d.closest('tr').getBoundingClientRect().height, text: d.textContent }));
   check(opened.open && opened.h > closedH && /§/.test(opened.text), 'a row\'s sources open with a click and show the citation');
   await page.screenshot({ path: join(out, 'search-1400x900.png'), fullPage: false });
+  // A link to the role builder with roles chosen opens on the answer.
+  await page.goto(base + '/roles?role=domain-controller&from=10.0.0.0%2F8');
+  const reqTop = await page.evaluate(() => document.querySelector('#req-table tbody tr').getBoundingClientRect().top);
+  check(reqTop < 900, 'a role builder link with roles opens with the requirements in the first screen (top ' + Math.round(reqTop) + ')');
+  await page.screenshot({ path: join(out, 'roles-result-1400x900.png'), fullPage: false });
   // The By port table sorts by a column when its header is clicked.
   await page.goto(base + '/ports');
   await page.locator('main table.answers thead th', { hasText: 'Service name' }).click();

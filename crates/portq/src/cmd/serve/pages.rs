@@ -415,6 +415,27 @@ pub async fn roles(uri: Uri) -> Response {
         log_blocked = checked(p.flag("log_blocked")),
         status = esc(&status),
     );
+    // A page opened with roles (a shared link, or the form sent without the script) shows
+    // the answer first, above the role chooser; the chooser stays below to change it.
+    let main = match (
+        &build,
+        main.find("<section id=\"answer\""),
+        main.find("<form id=\"builder\""),
+    ) {
+        (Some(_), Some(answer), Some(form)) => {
+            let end = main[answer..]
+                .find("</section>\n")
+                .map_or(main.len(), |e| answer + e + "</section>\n".len());
+            format!(
+                "{}{}{}{}",
+                &main[..form],
+                &main[answer..end],
+                &main[form..answer],
+                &main[end..]
+            )
+        }
+        _ => main,
+    };
     let code = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
