@@ -2703,21 +2703,32 @@ fn check_a_loopback_listener_and_a_closed_port() {
                 stdout.contains("class=\"listening\"")
                     && stdout.contains("class=\"not_listening\"")
             );
-            // An auditor's report: what, when, by what; the verdict before the matrix;
-            // a legend; the matrix in a scrolling box.
+            // An auditor's report: the verdict first, then what is wrong (the closed
+            // port, linked to its row), what was checked, when and by what, then the
+            // one host's ports down the page (no matrix for one host); printable.
             for want in [
                 "<dt>Date</dt>",
                 "<dt>Tool</dt><dd>portq ",
                 "<dt>Targets</dt><dd>127.0.0.1</dd>",
-                "<ul class=\"legend\">",
-                "<div class=\"box\"><table class=\"matrix\">",
-                "@media print",
+                "<h2>What is wrong</h2>",
+                &format!("<a href=\"#p-127-0-0-1-{pc}-tcp\">{pc}/tcp</a>"),
+                &format!("<tr id=\"p-127-0-0-1-{pc}-tcp\" class=\"problem\">"),
+                "<h2>Ports of 127.0.0.1</h2>",
+                "@page{size:A4",
             ] {
                 assert!(stdout.contains(want), "{want} missing");
             }
-            let verdict = stdout.find("<h2>Verdict</h2>").expect("verdict");
-            let matrix = stdout.find("class=\"matrix\"").expect("matrix");
-            assert!(verdict < matrix, "the verdict comes first");
+            assert!(
+                !stdout.contains("class=\"matrix\""),
+                "one host has no matrix"
+            );
+            let verdict = stdout.find("<section class=\"verdict").expect("verdict");
+            let wrong = stdout.find("What is wrong").expect("what is wrong");
+            let meta = stdout.find("<dt>Date</dt>").expect("meta");
+            assert!(
+                verdict < wrong && wrong < meta,
+                "the verdict and what is wrong come first"
+            );
             assert!(stdout.contains("2 checked on 1 host: 1 listening, 1 not listening"));
         }
     }
@@ -3286,7 +3297,7 @@ mod readme_examples {
             "needs a host dc01 (a test checks --strict on loopback)",
         ),
         (
-            "portq check dc01 --role dc --format html > dc01.html",
+            "portq check dc01 --role dc --format html -o dc01.html",
             "needs a host dc01",
         ),
         ("portq rpc dc01", "needs a host dc01"),
