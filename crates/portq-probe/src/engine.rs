@@ -74,6 +74,9 @@ pub struct CheckOptions {
     /// When `None`, it is guessed from a host name (`dc1.example.test` → `example.test`);
     /// for an address, the probes go without (every KDC and DC answers anyway).
     pub domain: Option<String>,
+    /// How UDP attempts wait: windows from the host's measured round-trip times (the
+    /// default), or the whole `timeout` each (`--patient`).
+    pub udp_windows: crate::rtt::UdpWindows,
     /// Probes chosen for particular ports, over the choice by port number (for a
     /// service on a non-standard port). Applies even with `app_probes` off. Set with
     /// [`CheckOptions::with_probe`]; an entry whose probe runs over the other transport
@@ -112,6 +115,7 @@ impl Default for CheckOptions {
             snmp_community: "public".to_string(),
             source: None,
             domain: None,
+            udp_windows: crate::rtt::UdpWindows::Adaptive,
             probe_overrides: BTreeMap::new(),
         }
     }
@@ -435,7 +439,14 @@ struct Shared {
     tx: mpsc::Sender<Vec<Finding>>,
     done: Arc<AtomicU64>,
     tally: Mutex<EngineCounts>,
+    /// Findings of silence after short UDP windows, with their host, kept for the end
+    /// of the run (at most [`MAX_HELD`]).
+    held: Mutex<Vec<(Arc<HostState>, Finding)>>,
 }
+
+/// Tentative findings kept at most; past that they are final as they are (silence is
+/// LISTENING OR FILTERED, or FILTERED, whatever the window), so memory stays bounded.
+const MAX_HELD: usize = 4096;
 
 #[derive(Default)]
 struct EngineCounts {
@@ -470,6 +481,17 @@ impl Shared {
                 other => return Some(other),
             }
         }
+        None
+    }
+
+    /// Keeps a tentative finding for the end of the run; gives it back when the store
+    /// is full.
+    fn hold(&self, host: &Arc<HostState>, f: Finding) -> Option<Finding> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if held.len() >= MAX_HELD {
+            return Some(f);
+        }
+        held.push((Arc::clone(host), f));
         None
     }
 
@@ -518,6 +540,8 @@ struct HostState {
     udp_in_flight: AtomicUsize,
     /// Whether the host is known to be there, or known not to be.
     reach: HostReach,
+    /// Its round-trip times so far, for the UDP silence windows.
+    rtt: crate::rtt::HostRtt,
 }
 
 /// What the probes of one host have learnt about the host as a whole. Once the network
@@ -635,6 +659,7 @@ impl WorkSource {
                     tcp_in_flight: AtomicUsize::new(0),
                     udp_in_flight: AtomicUsize::new(0),
                     reach,
+                    rtt: crate::rtt::HostRtt::default(),
                 }),
                 ports,
                 next: first,
@@ -762,6 +787,7 @@ async fn run(units: Units, setup: RunSetup) -> EngineSummary {
         tx,
         done,
         tally: Mutex::new(EngineCounts::default()),
+        held: Mutex::new(Vec::new()),
     });
     let mut set = JoinSet::new();
     for i in 0..lanes {
@@ -770,6 +796,7 @@ async fn run(units: Units, setup: RunSetup) -> EngineSummary {
         set.spawn(lane(Arc::clone(&shared), cap.max(1)));
     }
     while set.join_next().await.is_some() {}
+    settle_held(&shared).await;
     let tally = std::mem::take(&mut *shared.tally());
     let completed = shared.done.load(Ordering::Relaxed);
     EngineSummary {
@@ -783,6 +810,54 @@ async fn run(units: Units, setup: RunSetup) -> EngineSummary {
         elapsed: started.elapsed(),
         aborted: tally.aborted,
     }
+}
+
+/// Re-checks of late-answering hosts' silent UDP ports run this many at a time.
+const RECHECK_AT_ONCE: usize = 8;
+
+/// The end of a run: each held finding (silence after short UDP windows) is sent as it
+/// is, unless its host answered late meanwhile; then its port is checked once more, with
+/// the whole timeout, and that finding is sent instead. A stopped run sends them as
+/// they are.
+async fn settle_held(shared: &Arc<Shared>) {
+    let held = std::mem::take(&mut *shared.held.lock().unwrap_or_else(|p| p.into_inner()));
+    if held.is_empty() {
+        return;
+    }
+    let stopped = {
+        let source = shared.source.lock().unwrap_or_else(|p| p.into_inner());
+        source.stopped || source.stop.load(Ordering::Relaxed)
+    };
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut again = Vec::new();
+    for (host, f) in held {
+        if !stopped && host.rtt.is_late() {
+            again.push((host, f));
+        } else {
+            batch.push(f);
+            if batch.len() >= BATCH && !flush(shared, &mut batch).await {
+                return;
+            }
+        }
+    }
+    let pool = tcp::SocketPool::default();
+    let pool = &pool;
+    let mut rechecks = futures::stream::iter(again)
+        .map(|(host, f)| async move {
+            match check_port(&host, f.transport, f.port, shared, pool, None).await {
+                Ok((fresh, _)) => fresh,
+                // A local failure or a stop on the second look: the first answer stands.
+                Err(_) => f,
+            }
+        })
+        .buffer_unordered(RECHECK_AT_ONCE);
+    while let Some(f) = rechecks.next().await {
+        batch.push(f);
+        if batch.len() >= BATCH && !flush(shared, &mut batch).await {
+            return;
+        }
+    }
+    let _ = flush(shared, &mut batch).await;
 }
 
 /// One lane: keeps up to `cap` probes in flight and batches their findings.
@@ -919,6 +994,14 @@ fn start_item(shared: &Shared, pool: &tcp::SocketPool, item: WorkItem) -> Starte
                 attempts: out.attempts,
             };
             item.host.reach.observe(&finding, opts.timeout);
+            if finding.attempts == 1
+                && matches!(
+                    finding.state,
+                    PortState::Listening | PortState::NotListening
+                )
+            {
+                item.host.rtt.sample(finding.elapsed);
+            }
             shared.release(&item);
             Started::Done(Ok(finding))
         }
@@ -938,17 +1021,27 @@ async fn run_item(
     tokio::pin!(latched);
     latched.as_mut().enable();
     let result = match reach.unreachable.get() {
-        Some(reason) => Ok(not_probed(&item, reason)),
+        Some(reason) => Ok((not_probed(&item, reason), false)),
         None => tokio::select! {
             biased;
             r = check_port(&item.host, item.transport, item.port, &shared, &pool, first) => r,
-            () = &mut latched => Ok(not_probed(&item, reach.unreachable.get().map_or("", |r| r))),
+            () = &mut latched => Ok((not_probed(&item, reach.unreachable.get().map_or("", |r| r)), false)),
         },
     };
-    if let Ok(f) = &result {
+    if let Ok((f, _)) = &result {
         reach.observe(f, shared.opts.timeout);
     }
     shared.release(&item);
+    // Silence after short windows waits for the end of the run: if the host answers
+    // late meanwhile, the port is checked again with the whole timeout.
+    let result = match result {
+        Ok((f, true)) => match shared.hold(&item.host, f) {
+            None => return Err(Unfinished::Held),
+            Some(f) => Ok(f),
+        },
+        Ok((f, false)) => Ok(f),
+        Err(halt) => Err(halt),
+    };
     result.map_err(|halt| match halt {
         Halt::Stopped => Unfinished::Stopped,
         Halt::Local(e) => Unfinished::Failed(LocalFailure {
@@ -983,6 +1076,8 @@ fn not_probed(item: &WorkItem, reason: &str) -> Finding {
 enum Unfinished {
     /// It failed on this machine's side.
     Failed(LocalFailure),
+    /// Its finding (silence after short UDP windows) is kept for the end of the run.
+    Held,
     /// The run was stopped before its next attempt (not counted as done).
     Stopped,
 }
@@ -1001,6 +1096,9 @@ fn record(shared: &Shared, result: Result<Finding, Unfinished>, batch: &mut Vec<
             if t.failures.len() < MAX_KEPT_FAILURES {
                 t.failures.push(failure);
             }
+        }
+        Err(Unfinished::Held) => {
+            shared.done.fetch_add(1, Ordering::Relaxed);
         }
         Err(Unfinished::Stopped) => {}
     }
@@ -1033,6 +1131,7 @@ fn stop(shared: &Shared) {
     shared.slot_freed.notify_waiters();
 }
 
+/// Checks one port; the flag is true for silence concluded after short UDP windows.
 async fn check_port(
     host: &HostState,
     transport: Transport,
@@ -1040,7 +1139,7 @@ async fn check_port(
     shared: &Shared,
     pool: &tcp::SocketPool,
     first: Option<(socket2::Socket, Instant)>,
-) -> Result<Finding, Halt> {
+) -> Result<(Finding, bool), Halt> {
     let opts = &shared.opts;
     let target = &host.target;
     let addr = SocketAddr::new(target.address, port);
@@ -1063,6 +1162,7 @@ async fn check_port(
         nonce: probes::nonce(),
         probe_timeout: opts.probe_timeout,
     };
+    let mut tentative = false;
     let (state, attempts, evidence) = match transport {
         Transport::Tcp => {
             // While nothing of the host has answered, the last attempt waits long
@@ -1090,6 +1190,12 @@ async fn check_port(
                 first,
             )
             .await?;
+            // The connect's round trip (before any application probe) times the host.
+            if out.attempts == 1
+                && matches!(out.state, PortState::Listening | PortState::NotListening)
+            {
+                host.rtt.sample(started.elapsed());
+            }
             let mut evidence = out.evidence;
             if let Some(conn) = out.connection {
                 if kind == ProbeKind::TcpConnect {
@@ -1122,8 +1228,10 @@ async fn check_port(
                 opts.attempts,
                 limiter,
                 opts.source,
+                (opts.udp_windows == crate::rtt::UdpWindows::Adaptive).then_some(&host.rtt),
             ))
             .await?;
+            tentative = out.tentative;
             (out.state, out.attempts, out.evidence)
         }
         other => {
@@ -1132,17 +1240,20 @@ async fn check_port(
             }));
         }
     };
-    Ok(Finding {
-        host: Arc::clone(&host.name),
-        address: target.address,
-        port,
-        transport,
-        state,
-        evidence,
-        probe: kind.name(),
-        elapsed: started.elapsed(),
-        attempts,
-    })
+    Ok((
+        Finding {
+            host: Arc::clone(&host.name),
+            address: target.address,
+            port,
+            transport,
+            state,
+            evidence,
+            probe: kind.name(),
+            elapsed: started.elapsed(),
+            attempts,
+        },
+        tentative,
+    ))
 }
 
 /// The DNS domain of a host name: everything after the first label, if that leaves
@@ -1198,6 +1309,7 @@ mod future_size {
             tx,
             done: Arc::default(),
             tally: Mutex::new(EngineCounts::default()),
+            held: Mutex::new(Vec::new()),
         });
         let item = WorkItem {
             host: Arc::new(HostState {
@@ -1210,6 +1322,7 @@ mod future_size {
                 tcp_in_flight: AtomicUsize::new(0),
                 udp_in_flight: AtomicUsize::new(0),
                 reach: HostReach::default(),
+                rtt: crate::rtt::HostRtt::default(),
             }),
             transport: Transport::Tcp,
             port: 9,

@@ -64,6 +64,7 @@ pub mod probes;
 mod rate;
 #[cfg(target_os = "linux")]
 mod reuse;
+pub mod rtt;
 pub mod target;
 mod tcp;
 mod udp;

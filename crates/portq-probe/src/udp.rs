@@ -23,6 +23,7 @@ use tokio::net::UdpSocket;
 use crate::finding::{Evidence, PortState};
 use crate::probes::{ProbeContext, UdpProbe};
 use crate::rate::RateLimiter;
+use crate::rtt::HostRtt;
 use crate::tcp::{Backoff, Halt, LocalError, is_resource_exhaustion};
 
 /// The largest reply read; longer datagrams are cut (and then usually fail to decode).
@@ -34,6 +35,9 @@ pub(crate) struct UdpOutcome {
     pub state: PortState,
     pub attempts: u8,
     pub evidence: Vec<Evidence>,
+    /// Silence concluded after at least one window shorter than the timeout: the engine
+    /// may check the port again if the host turns out to answer late.
+    pub tentative: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,7 +48,12 @@ enum Step {
     Unreachable(&'static str),
 }
 
-/// Checks one UDP port with `probe`: up to `attempts` sends, `timeout` each.
+/// Checks one UDP port with `probe`: up to `attempts` sends, each waiting `timeout`,
+/// or with `rtt` the host's adaptive window (see [`crate::rtt`]; the last attempt of a
+/// probe that always answers still waits the whole timeout, as its silence is a verdict).
+/// First-attempt answers feed `rtt`; an answer during a later attempt after a short
+/// window marks the host late.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn check(
     addr: SocketAddr,
     probe: &dyn UdpProbe,
@@ -53,6 +62,7 @@ pub(crate) async fn check(
     attempts: u8,
     limiter: Option<&RateLimiter>,
     source: Option<SocketAddr>,
+    rtt: Option<&HostRtt>,
 ) -> Result<UdpOutcome, Halt> {
     let attempts = attempts.max(1);
     let socket = open(addr, source).await?;
@@ -65,6 +75,7 @@ pub(crate) async fn check(
                 evidence: vec![Evidence::Unreachable {
                     reason: reason.to_string(),
                 }],
+                tentative: false,
             });
         }
     };
@@ -72,6 +83,8 @@ pub(crate) async fn check(
     let mut buf = vec![0u8; UDP_READ_CAP];
     let mut made: u8 = 0;
     let mut backoff = Backoff::new();
+    // Whether an attempt so far waited less than the timeout.
+    let mut shortened = false;
     while made < attempts {
         if let Some(l) = limiter
             && !l.acquire().await
@@ -86,13 +99,33 @@ pub(crate) async fn check(
             Err(e) => classify(&e, addr)?,
             Ok(_) => {
                 made = made.saturating_add(1);
-                receive(&socket, &mut buf, timeout, addr).await?
+                let last = made >= attempts;
+                let window = match rtt {
+                    Some(r) if !(last && probe.always_answers()) => r.window(timeout),
+                    _ => timeout,
+                };
+                let sent = std::time::Instant::now();
+                let step = receive(&socket, &mut buf, window, addr).await?;
+                if let Some(r) = rtt
+                    && matches!(step, Step::Reply(_) | Step::Refused)
+                {
+                    if made == 1 {
+                        r.sample(sent.elapsed());
+                    } else if shortened {
+                        // An answer while a later attempt waited: perhaps to an earlier
+                        // datagram, after its short window.
+                        r.mark_late();
+                    }
+                }
+                shortened |= window < timeout;
+                step
             }
         };
         let outcome = |state, evidence| UdpOutcome {
             state,
             attempts: made.max(1),
             evidence,
+            tentative: false,
         };
         match step {
             Step::Reply(n) => {
@@ -127,6 +160,7 @@ pub(crate) async fn check(
         state,
         attempts: made,
         evidence: vec![],
+        tentative: shortened,
     })
 }
 

@@ -44,6 +44,12 @@ pub struct Args {
     /// Attempts per port before silence counts (PortQry tries 3 times).
     #[arg(long, value_name = "N", default_value = "3")]
     pub retries: u8,
+    /// Every UDP attempt waits the whole --timeout (PortQry's fixed windows). By default
+    /// a UDP attempt waits what the host's measured round-trip times allow (at least
+    /// 0.2 s); a host that answers late gets the whole timeout and its silent ports a
+    /// second look.
+    #[arg(long)]
+    pub patient: bool,
     /// Probes in flight at most (default: sized from the open-file limit).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
@@ -530,6 +536,11 @@ fn options(args: &Args) -> Result<PipelineOptions, Failure> {
     let mut engine = CheckOptions {
         timeout: Duration::from_secs_f64(args.timeout),
         attempts: args.retries,
+        udp_windows: if args.patient {
+            portq_probe::rtt::UdpWindows::Fixed
+        } else {
+            portq_probe::rtt::UdpWindows::Adaptive
+        },
         source,
         // One fixed source port is one connection at a time, as with PortQry.
         concurrency: if args.source_port.is_some() {

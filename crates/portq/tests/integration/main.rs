@@ -25,6 +25,8 @@ mod netns;
 mod scale;
 mod serve;
 mod tables;
+#[cfg(unix)]
+mod timing;
 
 /// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`).
 pub(crate) fn wine() -> bool {

@@ -7,6 +7,7 @@
 //!     roles: [domain-controller]
 //!     timeout: 1.5          # seconds per attempt
 //!     retries: 2
+//!     patient: false        # true: every UDP attempt waits the whole timeout
 //!   kerberos:
 //!     ports: "tcp:88,udp:88,udp:464"
 //!     probes: on            # auto (default) | on | off
@@ -46,6 +47,10 @@ pub struct Module {
     /// Attempts per port (default 2).
     #[serde(default)]
     pub retries: Option<u8>,
+    /// Every UDP attempt waits the whole timeout (default false: windows from the
+    /// host's measured round-trip times, inside the scrape timeout).
+    #[serde(default)]
+    pub patient: Option<bool>,
     /// Application probes: `auto` (on for roles and services), `on`, `off`.
     #[serde(default)]
     pub probes: Option<String>,
@@ -178,6 +183,11 @@ impl Module {
         let engine = CheckOptions {
             timeout: Duration::from_secs_f64(timeout),
             attempts: retries,
+            udp_windows: if self.patient.unwrap_or(false) {
+                portq_probe::rtt::UdpWindows::Fixed
+            } else {
+                portq_probe::rtt::UdpWindows::Adaptive
+            },
             // One scrape's probes in flight; the exporter bounds scrapes in flight.
             concurrency: Some(64),
             domain: self.domain.clone(),

@@ -57,7 +57,7 @@ pub struct Args {
     /// Address and port to listen on (loopback by default; another address needs --allow-target).
     #[arg(long, value_name = "ADDRESS:PORT", default_value = DEFAULT_LISTEN)]
     pub listen: String,
-    /// Modules in YAML (`modules: {NAME: {roles, services, ports, timeout, retries, probes, rpc_follow_up, domain}}`); every role is also a module.
+    /// Modules in YAML (`modules: {NAME: {roles, services, ports, timeout, retries, patient, probes, rpc_follow_up, domain}}`); every role is also a module.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// A network the exporter may probe (repeatable; CIDR or address). Required with a non-loopback --listen.
