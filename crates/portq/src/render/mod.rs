@@ -152,17 +152,20 @@ impl Grid {
     fn layout(&self, width: usize) -> Layout {
         let mut shown: Vec<usize> = (0..self.headers.len()).collect();
         let mut dropping = self.droppable.iter();
+        // Each column's measures, taken once.
+        let natural_of: Vec<usize> = shown.iter().map(|&i| self.natural(i)).collect();
+        let word_of: Vec<usize> = shown.iter().map(|&i| self.longest_word(i)).collect();
         loop {
             let overhead = table_overhead(shown.len());
             let room = width.saturating_sub(overhead);
-            let natural: Vec<usize> = shown.iter().map(|&i| self.natural(i)).collect();
+            let natural: Vec<usize> = shown.iter().map(|&i| natural_of[i]).collect();
             if natural.iter().sum::<usize>() <= room {
                 return Layout::Columns(shown, natural);
             }
             let floor: Vec<usize> = shown
                 .iter()
                 .map(|&i| {
-                    let word = self.longest_word(i);
+                    let word = word_of[i];
                     if self.whole[i] {
                         word
                     } else {
@@ -362,19 +365,10 @@ impl Grid {
 }
 
 /// The characters a table adds around `columns` columns of content (borders, padding).
+/// One space of padding each side of a cell; the preset draws no borders or column
+/// lines (the test below checks this against comfy-table's own drawing).
 fn table_overhead(columns: usize) -> usize {
-    let mut t = Table::new();
-    t.load_preset("     -             ");
-    t.force_no_tty();
-    t.set_content_arrangement(ContentArrangement::Disabled);
-    t.set_header(vec!["x"; columns]);
-    let drawn = t
-        .to_string()
-        .lines()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(columns);
-    drawn.saturating_sub(columns)
+    2 * columns
 }
 
 /// Widths from `least`, with `room` shared out towards `want`: each round gives every
@@ -486,6 +480,24 @@ mod tests {
             "a long note that has to wrap somewhere in a narrow table".into(),
         ]);
         g
+    }
+
+    #[test]
+    fn the_overhead_is_what_comfy_table_draws() {
+        for n in 1..=12 {
+            let mut t = Table::new();
+            t.load_preset("     -             ");
+            t.force_no_tty();
+            t.set_content_arrangement(ContentArrangement::Disabled);
+            t.set_header(vec!["x"; n]);
+            let drawn = t
+                .to_string()
+                .lines()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0);
+            assert_eq!(table_overhead(n), drawn - n, "{n} columns");
+        }
     }
 
     #[test]
