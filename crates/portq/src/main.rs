@@ -12,6 +12,7 @@ mod net;
 mod out;
 mod render;
 mod signals;
+mod tls;
 mod views;
 
 use clap::Parser;

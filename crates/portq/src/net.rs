@@ -66,13 +66,19 @@ pub fn parse_nets(list: &[String], what: &str) -> Result<Vec<IpNet>, Failure> {
 pub async fn serve_until_stopped(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    tls: Option<Arc<crate::tls::TlsServer>>,
 ) -> Result<Status, Failure> {
     let stop = Arc::new(Notify::new());
     let stopped = Arc::clone(&stop);
-    let server = std::future::IntoFuture::into_future(
-        axum::serve(Limited::new(listener), app)
-            .with_graceful_shutdown(async move { stopped.notified().await }),
-    );
+    let shutdown = async move { stopped.notified().await };
+    let server: Pin<Box<dyn std::future::Future<Output = io::Result<()>> + Send>> = match tls {
+        None => Box::pin(std::future::IntoFuture::into_future(
+            axum::serve(Limited::new(listener), app).with_graceful_shutdown(shutdown),
+        )),
+        Some(tls) => Box::pin(std::future::IntoFuture::into_future(
+            axum::serve(TlsListener::new(listener, tls), app).with_graceful_shutdown(shutdown),
+        )),
+    };
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => {
@@ -132,14 +138,89 @@ impl axum::serve::Listener for Limited {
     }
 }
 
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A TLS listener: connections are accepted as by [`Limited`] (the same bound on open
+/// connections), and their handshakes run side by side, so a client that never finishes
+/// its handshake holds one slot for at most [`HANDSHAKE_TIMEOUT`] and delays nobody.
+pub struct TlsListener {
+    ready: tokio::sync::mpsc::Receiver<(
+        Connection<tokio_rustls::server::TlsStream<TcpStream>>,
+        SocketAddr,
+    )>,
+    local: io::Result<SocketAddr>,
+    _acceptor: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    /// Starts accepting on `inner`, with the configuration `tls` holds at each connection.
+    pub fn new(inner: TcpListener, tls: Arc<crate::tls::TlsServer>) -> Self {
+        let local = inner.local_addr();
+        let (tx, ready) = tokio::sync::mpsc::channel(MAX_CONNECTIONS);
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let mut inner = inner;
+        let acceptor = tokio::spawn(async move {
+            loop {
+                let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                    return;
+                };
+                let (io, addr) = axum::serve::Listener::accept(&mut inner).await;
+                let _ = io.set_nodelay(true);
+                let config = tls.current();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let handshake = tokio_rustls::TlsAcceptor::from(config).accept(io);
+                    // A failed or slow handshake (no client certificate, a wrong CA, an
+                    // old version) just closes the connection.
+                    if let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await
+                    {
+                        let conn = Connection {
+                            io: stream,
+                            _permit: Some(permit),
+                            idle: Box::pin(tokio::time::sleep(IDLE_TIMEOUT)),
+                        };
+                        let _ = tx.send((conn, addr)).await;
+                    }
+                });
+            }
+        });
+        TlsListener {
+            ready,
+            local,
+            _acceptor: acceptor,
+        }
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = Connection<tokio_rustls::server::TlsStream<TcpStream>>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, SocketAddr) {
+        match self.ready.recv().await {
+            Some(c) => c,
+            // The acceptor task only ends with the runtime: wait for the shutdown.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        match &self.local {
+            Ok(a) => Ok(*a),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        }
+    }
+}
+
 /// A connection that holds its slot and times out when idle.
-pub struct Connection {
-    io: TcpStream,
+pub struct Connection<IO = TcpStream> {
+    io: IO,
     _permit: Option<OwnedSemaphorePermit>,
     idle: Pin<Box<Sleep>>,
 }
 
-impl Connection {
+impl<IO> Connection<IO> {
     fn touched(&mut self) {
         self.idle.as_mut().reset(Instant::now() + IDLE_TIMEOUT);
     }
@@ -156,7 +237,7 @@ impl Connection {
     }
 }
 
-impl AsyncRead for Connection {
+impl<IO: AsyncRead + Unpin> AsyncRead for Connection<IO> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -176,7 +257,7 @@ impl AsyncRead for Connection {
     }
 }
 
-impl AsyncWrite for Connection {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Connection<IO> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -95,7 +95,10 @@ pub(crate) fn start_exporter(extra: &[&str]) -> (Running, String) {
         let line = rx
             .recv_timeout(Duration::from_secs(20))
             .expect("the exporter printed its address");
-        if let Some(rest) = line.strip_prefix("portq: exporter at http://") {
+        if let Some(rest) = line
+            .strip_prefix("portq: exporter at http://")
+            .or_else(|| line.strip_prefix("portq: exporter at https://"))
+        {
             let addr = rest.split('/').next().unwrap().to_owned();
             return (running, addr);
         }
@@ -437,4 +440,270 @@ fn a_second_vantage_point_sees_the_port_its_path_drops() {
     drop(there);
     drop(vantage);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs openssl with `args` in `dir`, panicking with its stderr when it fails.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`NAME-ca.crt`, `NAME-ca.key`) in `dir`.
+fn make_ca(dir: &Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name} test CA"),
+            "-keyout",
+            &format!("{name}-ca.key"),
+            "-out",
+            &format!("{name}-ca.crt"),
+        ],
+    );
+}
+
+/// A certificate `OUT.crt`/`OUT.key` for `cn` signed by CA `ca`; `server` adds the
+/// 127.0.0.1 address and server use, else client use.
+fn make_cert(dir: &Path, ca: &str, out: &str, cn: &str, server: bool) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-keyout",
+            &format!("{out}.key"),
+            "-out",
+            &format!("{out}.csr"),
+        ],
+    );
+    let ext = if server {
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
+    } else {
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n"
+    };
+    std::fs::write(dir.join(format!("{out}.ext")), ext).unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{out}.csr"),
+            "-CA",
+            &format!("{ca}-ca.crt"),
+            "-CAkey",
+            &format!("{ca}-ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{out}.ext"),
+            "-out",
+            &format!("{out}.crt"),
+        ],
+    );
+}
+
+/// curl over HTTPS with the test CA and `extra` arguments; (exit code, body).
+fn curl(dir: &Path, url: &str, extra: &[&str]) -> (i32, String) {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "10", "--cacert", "main-ca.crt"])
+        .args(extra)
+        .arg(url)
+        .current_dir(dir)
+        .output()
+        .expect("curl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// What the server answers to a TLS 1.1 ClientHello (written by hand: no client library
+/// here offers 1.1 any more): the first record's content type and, for a handshake, its
+/// message type.
+fn answer_to_tls11_hello(addr: &str) -> (Option<u8>, Option<u8>) {
+    let mut body = Vec::new();
+    body.extend_from_slice(&[0x03, 0x02]); // client_version TLS 1.1
+    body.extend_from_slice(&[0x5a; 32]); // random
+    body.push(0); // no session id
+    body.extend_from_slice(&[0x00, 0x04, 0xc0, 0x13, 0x00, 0x2f]); // ECDHE-RSA-AES128-SHA, AES128-SHA
+    body.extend_from_slice(&[0x01, 0x00]); // null compression
+    let mut hs = vec![0x01, 0x00, 0x00, u8::try_from(body.len()).unwrap()];
+    hs.extend_from_slice(&body);
+    let mut record = vec![0x16, 0x03, 0x02, 0x00, u8::try_from(hs.len()).unwrap()];
+    record.extend_from_slice(&hs);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(&record).unwrap();
+    let mut head = [0u8; 6];
+    let mut got = 0;
+    while got < head.len() {
+        match s.read(&mut head[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    (
+        (got >= 1).then_some(head[0]),
+        (got >= 6 && head[0] == 0x16).then_some(head[5]),
+    )
+}
+
+/// Issue 27: the exporter serves HTTPS from exporter-toolkit's `tls_server_config` with
+/// client certificates required. Debian's Prometheus scrapes it with a client
+/// certificate of the test CA; curl without one, with one from another CA, and a TLS 1.1
+/// hello are refused; a certificate replaced on disk is served on the next connection.
+#[test]
+fn prometheus_scrapes_over_tls_with_a_client_certificate() {
+    if crate::under_wine(
+        "prometheus_scrapes_over_tls",
+        "no openssl, curl or prometheus",
+    ) {
+        return;
+    }
+    for tool in ["openssl", "curl", "prometheus"] {
+        if !have(tool) {
+            assert!(
+                std::env::var_os("PORTQ_REQUIRE_TOOLS").is_none(),
+                "{tool} is required"
+            );
+            eprintln!("NOT RUN: no {tool}");
+            return;
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("portq-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    make_ca(&dir, "main");
+    make_ca(&dir, "other");
+    make_cert(&dir, "main", "server", "portq-exporter", true);
+    make_cert(&dir, "main", "prom", "prometheus", false);
+    make_cert(&dir, "other", "stranger", "stranger", false);
+    let d = dir.display();
+    std::fs::write(
+        dir.join("web.yml"),
+        format!("tls_server_config:\n  cert_file: {d}/server.crt\n  key_file: {d}/server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {d}/main-ca.crt\n  min_version: TLS12\n"),
+    )
+    .unwrap();
+    let web = dir.join("web.yml").display().to_string();
+    let (_exporter, addr) = start_exporter(&["--web-config", &web]);
+    let url = format!("https://{addr}/metrics");
+    // A client of the right CA gets the metrics; without a certificate, with one of
+    // another CA, or in plain HTTP, nothing.
+    let (code, body) = curl(&dir, &url, &["--cert", "prom.crt", "--key", "prom.key"]);
+    assert_eq!(code, 0, "{body}");
+    assert!(body.contains("portq_exporter"), "{body}");
+    let (code, body) = curl(&dir, &url, &[]);
+    assert!(
+        code != 0 && body.is_empty(),
+        "no client certificate: exit {code}, {body}"
+    );
+    let (code, body) = curl(
+        &dir,
+        &url,
+        &["--cert", "stranger.crt", "--key", "stranger.key"],
+    );
+    assert!(
+        code != 0 && body.is_empty(),
+        "another CA: exit {code}, {body}"
+    );
+    assert!(http_get(&addr, "/metrics").is_none_or(|b| !b.contains("portq_exporter")));
+    // TLS 1.1: an alert (21) or a closed connection, never a ServerHello (22, type 2).
+    let (record, message) = answer_to_tls11_hello(&addr);
+    assert!(
+        record != Some(0x16) || message != Some(2),
+        "TLS 1.1 was answered with a ServerHello"
+    );
+    assert!(matches!(record, None | Some(0x15)), "{record:?}");
+    // Prometheus scrapes it over TLS with its client certificate.
+    let job = format!(
+        "  - job_name: portq-tls\n    scheme: https\n    metrics_path: /metrics\n    tls_config:\n      ca_file: {d}/main-ca.crt\n      cert_file: {d}/prom.crt\n      key_file: {d}/prom.key\n    static_configs:\n      - targets: ['{addr}']\n"
+    );
+    let (_prom, prom) = start_prometheus(&dir, &job);
+    wait_for(
+        &prom,
+        "up{job=\"portq-tls\"}",
+        Duration::from_secs(60),
+        |v| sample(v) == Some("1"),
+    );
+    wait_for(
+        &prom,
+        "portq_exporter_probes_in_flight{job=\"portq-tls\"}",
+        Duration::from_secs(30),
+        |v| !v.is_empty(),
+    );
+    // Rotation: a new certificate written over the old files is served next time.
+    make_cert(&dir, "main", "rotated", "portq-exporter-rotated", true);
+    for ext in ["key", "crt"] {
+        std::fs::copy(
+            dir.join(format!("rotated.{ext}")),
+            dir.join(format!("server.{ext}.new")),
+        )
+        .unwrap();
+        std::fs::rename(
+            dir.join(format!("server.{ext}.new")),
+            dir.join(format!("server.{ext}")),
+        )
+        .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let subject = |dir: &Path| -> String {
+        let out = Command::new("openssl")
+            .args(["s_client", "-connect", &addr, "-CAfile", "main-ca.crt"])
+            .args(["-cert", "prom.crt", "-key", "prom.key"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl s_client");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with("subject="))
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut seen = subject(&dir);
+    for _ in 0..10 {
+        if seen.contains("portq-exporter-rotated") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        seen = subject(&dir);
+    }
+    assert!(
+        seen.contains("CN = portq-exporter-rotated") || seen.contains("CN=portq-exporter-rotated"),
+        "{seen}"
+    );
+    // And Prometheus keeps scraping across the rotation.
+    wait_for(
+        &prom,
+        "up{job=\"portq-tls\"}",
+        Duration::from_secs(20),
+        |v| sample(v) == Some("1"),
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -482,6 +482,14 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         Some(p) => WebConfig::load(p).map_err(Failure::usage)?,
         None => WebConfig::default(),
     };
+    // The certificate files are read now: one that does not load stops the start.
+    let tls = match web.tls() {
+        Some(settings) => Some(Arc::new(
+            crate::tls::TlsServer::new(settings.clone())
+                .map_err(|e| Failure::usage(format!("tls_server_config: {e}")))?,
+        )),
+        None => None,
+    };
     let state = Exporter::new(Settings {
         modules,
         allowed: (!nets.is_empty()).then_some(nets),
@@ -491,10 +499,14 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         web,
     });
     let runtime = crate::net::runtime()?;
-    runtime.block_on(serve(listen, state))
+    runtime.block_on(serve(listen, state, tls))
 }
 
-async fn serve(listen: SocketAddr, state: Arc<Exporter>) -> Result<Status, Failure> {
+async fn serve(
+    listen: SocketAddr,
+    state: Arc<Exporter>,
+    tls: Option<Arc<crate::tls::TlsServer>>,
+) -> Result<Status, Failure> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| Failure::runtime(format!("cannot listen on {listen}: {e}")))?;
@@ -510,6 +522,9 @@ async fn serve(listen: SocketAddr, state: Arc<Exporter>) -> Result<Status, Failu
         let list: Vec<String> = nets.iter().map(ToString::to_string).collect();
         eprintln!("portq: probes limited to {}", list.join(", "));
     }
-    eprintln!("portq: exporter at http://{local}/probe?target=HOST&module=MODULE (Ctrl-C to stop)");
-    crate::net::serve_until_stopped(listener, router(state)).await
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    eprintln!(
+        "portq: exporter at {scheme}://{local}/probe?target=HOST&module=MODULE (Ctrl-C to stop)"
+    );
+    crate::net::serve_until_stopped(listener, router(state), tls).await
 }

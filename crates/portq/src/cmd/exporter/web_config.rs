@@ -6,8 +6,16 @@
 //!   prometheus: $2y$10$X0kP...   # bcrypt
 //! ```
 //!
-//! TLS is not served by portq itself: put it behind a TLS-terminating proxy or keep it
-//! on loopback; a `tls_server_config` key is refused rather than silently ignored.
+//! `tls_server_config` serves HTTPS, as exporter-toolkit does (see [`crate::tls`]):
+//!
+//! ```yaml
+//! tls_server_config:
+//!   cert_file: /etc/portq/tls/server.crt
+//!   key_file: /etc/portq/tls/server.key
+//!   client_auth_type: RequireAndVerifyClientCert
+//!   client_ca_file: /etc/portq/tls/clients-ca.crt
+//!   min_version: TLS12
+//! ```
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -26,6 +34,8 @@ const CACHE: usize = 64;
 struct File {
     #[serde(default)]
     basic_auth_users: BTreeMap<String, String>,
+    #[serde(default)]
+    tls_server_config: Option<crate::tls::TlsSettings>,
 }
 
 /// Who may use the exporter.
@@ -33,6 +43,7 @@ struct File {
 pub struct WebConfig {
     users: BTreeMap<String, String>,
     verified: Mutex<Vec<(String, String)>>,
+    tls: Option<crate::tls::TlsSettings>,
 }
 
 impl WebConfig {
@@ -66,10 +77,19 @@ impl WebConfig {
                 ));
             }
         }
+        if let Some(t) = &file.tls_server_config {
+            t.check().map_err(|e| format!("tls_server_config: {e}"))?;
+        }
         Ok(WebConfig {
             users: file.basic_auth_users,
             verified: Mutex::new(Vec::new()),
+            tls: file.tls_server_config,
         })
+    }
+
+    /// The TLS settings, when the exporter serves HTTPS.
+    pub fn tls(&self) -> Option<&crate::tls::TlsSettings> {
+        self.tls.as_ref()
     }
 
     /// True when no users are configured, or the request carries valid credentials.
@@ -132,6 +152,13 @@ mod tests {
     }
 
     #[test]
+    fn the_contrib_example_is_a_valid_web_config() {
+        let text = include_str!("../../../../../contrib/prometheus/web-config.yml");
+        let w = WebConfig::parse(text).expect("contrib/prometheus/web-config.yml");
+        assert!(w.tls().is_some_and(|t| t.check().is_ok()));
+    }
+
+    #[test]
     fn basic_auth_checks_bcrypt_hashes() {
         let hash = bcrypt::hash("s3cret", 4).unwrap();
         let w = WebConfig::parse(&format!("basic_auth_users:\n  prom: '{hash}'\n")).unwrap();
@@ -149,7 +176,18 @@ mod tests {
     #[test]
     fn bad_web_configs_are_refused() {
         assert!(WebConfig::parse("basic_auth_users:\n  prom: plaintext\n").is_err());
+        // A TLS section needs both files, and checks its names.
         assert!(WebConfig::parse("tls_server_config:\n  cert_file: x\n").is_err());
+        assert!(
+            WebConfig::parse("tls_server_config:\n  cert_file: c\n  key_file: k\n")
+                .is_ok_and(|w| w.tls().is_some())
+        );
+        assert!(
+            WebConfig::parse(
+                "tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS11\n"
+            )
+            .is_err()
+        );
         assert!(WebConfig::parse("basic_auth_users: [1]\n").is_err());
     }
 }

@@ -252,5 +252,5 @@ async fn serve(
         allow_hosts,
         checks,
     });
-    crate::net::serve_until_stopped(listener, app).await
+    crate::net::serve_until_stopped(listener, app, None).await
 }
