@@ -29,6 +29,17 @@ pub use model::{
 pub use query::{Query, QueryError};
 pub use search::{Hit, Origin, SearchOptions, SearchResult};
 
+/// The newest date among the documents the catalogue cites (`YYYY-MM-DD`), or
+/// `undated`: how fresh the facts are, for `portq version` and the console's footer.
+pub fn newest_document_date() -> &'static str {
+    documents()
+        .iter()
+        .map(|d| d.date)
+        .filter(|d| !d.is_empty())
+        .max()
+        .unwrap_or("undated")
+}
+
 /// The service id, short name or alias closest to `name` when one is close (a typo of
 /// it), for "did you mean" answers.
 pub fn closest_service_name(name: &str) -> Option<&'static str> {

@@ -50,11 +50,23 @@ pub fn run(command: Command) -> Result<Status, Failure> {
         }
         Command::Man { command } => print_bytes(&man::page(command.as_deref())?),
         Command::Version => {
-            crate::out::print(&format!("portq {}\n", env!("CARGO_PKG_VERSION")))
-                .map_err(Failure::runtime)?;
+            crate::out::print(&version_text()).map_err(Failure::runtime)?;
             Ok(Status::Ok)
         }
     }
+}
+
+/// `portq version`: the version, then the commit and target it was built from and the
+/// newest date among the catalogue's documents (what a bug report needs).
+fn version_text() -> String {
+    let newest = portq_catalog::newest_document_date();
+    format!(
+        "portq {}\ncommit {}\ntarget {}\ncatalogue {} documents, newest dated {newest}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("PORTQ_COMMIT"),
+        env!("PORTQ_TARGET"),
+        portq_catalog::documents().len(),
+    )
 }
 
 fn cli_command() -> clap::Command {

@@ -3738,6 +3738,19 @@ mod answers_an_administrator_can_act_on {
         let (code, stdout, _) = run(&["version"]);
         assert_eq!(code, 0);
         assert!(stdout.starts_with("portq "), "{stdout}");
+        // The commit, the target and how fresh the catalogue is, for a bug report.
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert!(lines.iter().any(|l| l.starts_with("commit ")), "{stdout}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("target x86_64-")),
+            "{stdout}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("catalogue ") && l.contains("newest dated 20")),
+            "{stdout}"
+        );
         for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
             let (code, stdout, stderr) = run(&["completions", shell]);
             assert_eq!(code, 0, "{shell}: {stderr}");

@@ -38,12 +38,7 @@ fn footer() -> &'static str {
     static FOOTER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     FOOTER.get_or_init(|| {
         let docs = portq_catalog::documents();
-        let newest = docs
-            .iter()
-            .map(|d| d.date)
-            .filter(|d| !d.is_empty())
-            .max()
-            .unwrap_or("undated");
+        let newest = portq_catalog::newest_document_date();
         let mut items: Vec<String> = docs
             .iter()
             .map(|d| format!("<li>{} ({})</li>", esc(&d.full_title()), esc(d.date_text())))
