@@ -27,7 +27,11 @@ fn main() {
     // Rebuilt when HEAD moves (a new commit or checkout), not on every file change; a
     // path that does not exist is left out (cargo would take it as always changed).
     let mut watched = false;
-    for path in ["../../.git/HEAD", "../../.git/refs/heads", "../../.git/packed-refs"] {
+    for path in [
+        "../../.git/HEAD",
+        "../../.git/refs/heads",
+        "../../.git/packed-refs",
+    ] {
         if std::path::Path::new(path).exists() {
             println!("cargo:rerun-if-changed={path}");
             watched = true;
