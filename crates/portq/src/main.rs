@@ -14,6 +14,7 @@ mod render;
 mod signals;
 mod tls;
 mod views;
+mod web_config;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -254,7 +254,7 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
                 html::escape(f.state.label()),
                 html::escape(&c.label.text),
                 if evidence.is_empty() {
-                    "(no answer to show)".to_owned()
+                    html::escape(state_meaning(f.state, f.transport))
                 } else {
                     html::escape(&evidence)
                 },
@@ -387,6 +387,21 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
     body.insert_str(meta_at, &head);
     let title = format!("portq check: {verdict}");
     html::page(&title, &body)
+}
+
+/// What the state itself says the host did, for a row with no other evidence.
+fn state_meaning(state: PortState, transport: portq_probe::Transport) -> &'static str {
+    match (state, transport) {
+        (PortState::NotListening, portq_probe::Transport::Udp) => {
+            "the host answered ICMP port unreachable: nothing listens"
+        }
+        (PortState::NotListening, _) => "the host answered with a TCP reset: nothing listens",
+        (PortState::Filtered, _) => "no answer to any attempt: dropped on the way or at the host",
+        (PortState::ListeningOrFiltered, _) => {
+            "no answer to any attempt: a UDP service that keeps quiet, or a drop on the way"
+        }
+        _ => "",
+    }
 }
 
 /// How strictly a run is judged: every port (`--strict`, or a quiet port sweep), or

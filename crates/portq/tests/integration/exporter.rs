@@ -705,5 +705,46 @@ fn prometheus_scrapes_over_tls_with_a_client_certificate() {
         Duration::from_secs(20),
         |v| sample(v) == Some("1"),
     );
+    // The console takes the same web config: HTTPS (here without client certificates).
+    std::fs::write(
+        dir.join("console.yml"),
+        format!("tls_server_config:\n  cert_file: {d}/server.crt\n  key_file: {d}/server.key\n"),
+    )
+    .unwrap();
+    let console_cfg = dir.join("console.yml").display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portq"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--web-config",
+            &console_cfg,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _console = Running(child);
+    let mut console = String::new();
+    for line in BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .take(10)
+    {
+        if let Some(rest) = line.strip_prefix("portq: console at https://") {
+            console = rest.split('/').next().unwrap_or("").to_owned();
+            break;
+        }
+    }
+    assert!(
+        !console.is_empty(),
+        "the console did not say it serves https"
+    );
+    let (code, page) = curl(&dir, &format!("https://{console}/?q=445"), &[]);
+    assert_eq!(code, 0);
+    assert!(page.contains("portq") && page.contains("445"), "{page}");
+    assert!(http_get(&console, "/").is_none_or(|b| !b.contains("portq")));
     std::fs::remove_dir_all(&dir).ok();
 }

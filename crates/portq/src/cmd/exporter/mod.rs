@@ -13,7 +13,6 @@ mod config;
 mod metrics;
 #[cfg(test)]
 mod tests;
-mod web_config;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -37,8 +36,8 @@ use prometheus_client::registry::Registry;
 use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::web_config::WebConfig;
 pub use config::{Module, Modules};
-use web_config::WebConfig;
 
 use crate::exit::{Failure, Status};
 

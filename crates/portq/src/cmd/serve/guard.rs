@@ -22,6 +22,14 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
     let api = req.uri().path().starts_with("/api/");
     let response = match screen(&state, &req, api) {
         Err((status, message)) => error_response(status, &message, api),
+        Ok(()) if !state.cfg.web.authorized(req.headers()) => {
+            let mut r = error_response(StatusCode::UNAUTHORIZED, "authentication required", api);
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"portq console\""),
+            );
+            r
+        }
         Ok(()) => match Arc::clone(&state.in_flight).try_acquire_owned() {
             Ok(permit) => {
                 let response = next.run(req).await;
@@ -58,8 +66,8 @@ fn screen(state: &AppState, req: &Request, api: bool) -> Result<(), (StatusCode,
         return Err((
             StatusCode::MISDIRECTED_REQUEST,
             format!(
-                "this console answers only to http://{}/ (start it with --allow-host NAME to reach it by another name)",
-                state.cfg.listen
+                "this console answers only to {}://{}/ (start it with --allow-host NAME to reach it by another name)",
+                state.cfg.scheme, state.cfg.listen
             ),
         ));
     }
@@ -69,7 +77,7 @@ fn screen(state: &AppState, req: &Request, api: bool) -> Result<(), (StatusCode,
         if let Some(origin) = headers.get(header::ORIGIN) {
             let same = origin
                 .to_str()
-                .is_ok_and(|o| o.eq_ignore_ascii_case(&format!("http://{host}")));
+                .is_ok_and(|o| o.eq_ignore_ascii_case(&format!("{}://{host}", state.cfg.scheme)));
             if !same {
                 return Err((
                     StatusCode::FORBIDDEN,

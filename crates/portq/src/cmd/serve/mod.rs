@@ -50,6 +50,11 @@ pub struct Args {
     /// header names anything else are refused (a DNS-rebinding guard).
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allow_hosts: Vec<String>,
+    /// A web config file in Prometheus exporter-toolkit's format, as for the exporter:
+    /// `tls_server_config` serves HTTPS (for a console beyond loopback), and
+    /// `basic_auth_users` asks for credentials.
+    #[arg(long, value_name = "FILE")]
+    pub web_config: Option<std::path::PathBuf>,
 }
 
 /// What the router needs to know.
@@ -61,6 +66,10 @@ pub struct Config {
     pub allow_hosts: Vec<String>,
     /// `Some(networks)` when checks from the browser are on.
     pub checks: Option<Vec<IpNet>>,
+    /// `https` when served over TLS, else `http` (the origin of same-site requests).
+    pub scheme: &'static str,
+    /// Who may use the console (`basic_auth_users`; anyone when empty).
+    pub web: Arc<crate::web_config::WebConfig>,
 }
 
 /// Shared by every request.
@@ -210,18 +219,33 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         None
     };
     let allow_hosts = parse_hosts(&args.allow_hosts)?;
+    let web = match &args.web_config {
+        Some(p) => crate::web_config::WebConfig::load(p).map_err(Failure::usage)?,
+        None => crate::web_config::WebConfig::default(),
+    };
+    let tls = match web.tls() {
+        Some(settings) => Some(Arc::new(
+            crate::tls::TlsServer::new(settings.clone())
+                .map_err(|e| Failure::usage(format!("tls_server_config: {e}")))?,
+        )),
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(listen, allow_hosts, checks))
+    runtime.block_on(serve(listen, allow_hosts, checks, (Arc::new(web), tls)))
 }
 
 async fn serve(
     listen: SocketAddr,
     allow_hosts: Vec<String>,
     checks: Option<Vec<IpNet>>,
+    (web, tls): (
+        Arc<crate::web_config::WebConfig>,
+        Option<Arc<crate::tls::TlsServer>>,
+    ),
 ) -> Result<Status, Failure> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -246,11 +270,14 @@ async fn serve(
             list.join(", ")
         );
     }
-    eprintln!("portq: console at http://{local}/ (Ctrl-C to stop)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    eprintln!("portq: console at {scheme}://{local}/ (Ctrl-C to stop)");
     let app = router(Config {
         listen: local,
         allow_hosts,
         checks,
+        scheme,
+        web,
     });
-    crate::net::serve_until_stopped(listener, app, None).await
+    crate::net::serve_until_stopped(listener, app, tls).await
 }

@@ -16,6 +16,8 @@ fn cfg() -> Config {
         listen: HOST.parse().unwrap(),
         allow_hosts: vec!["console.example.net".into()],
         checks: None,
+        scheme: "http",
+        web: Arc::default(),
     }
 }
 
@@ -702,6 +704,8 @@ async fn host_header_must_name_the_console() {
         listen: "0.0.0.0:8445".parse().unwrap(),
         allow_hosts: Vec::new(),
         checks: None,
+        scheme: "http",
+        web: Arc::default(),
     };
     for (host, ok) in [("192.0.2.7:8445", true), ("evil.example:8445", false)] {
         let a = send_to(
@@ -920,4 +924,71 @@ fn allow_hosts_and_targets_are_validated() {
         vec!["10.0.0.4/30".parse::<ipnet::IpNet>().unwrap()]
     );
     assert!(nets(&vec!["10.0.0.1"; 65].join(",")).is_err());
+}
+
+/// `--web-config` with `basic_auth_users`: every page and API answer needs the
+/// credentials; a wrong password is refused like none.
+#[tokio::test]
+async fn basic_auth_guards_every_route() {
+    // bcrypt of "s3cret" at cost 4 (a test-only, fast hash).
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let web =
+        crate::web_config::WebConfig::parse(&format!("basic_auth_users:\n  admin: '{hash}'\n"))
+            .unwrap();
+    let config = Config {
+        web: Arc::new(web),
+        ..cfg()
+    };
+    use base64::Engine as _;
+    for path in ["/", "/ports", "/api/lookup?q=445"] {
+        let a = send_to(
+            config.clone(),
+            request(Method::GET, path).body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert!(
+            a.headers
+                .get(header::WWW_AUTHENTICATE)
+                .is_some_and(|v| v.to_str().unwrap_or("").starts_with("Basic ")),
+            "{path}"
+        );
+        for (password, want) in [
+            ("wrong", StatusCode::UNAUTHORIZED),
+            ("s3cret", StatusCode::OK),
+        ] {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("admin:{password}"));
+            let a = send_to(
+                config.clone(),
+                request(Method::GET, path)
+                    .header(header::AUTHORIZATION, format!("Basic {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(a.status, want, "{path} with {password}");
+        }
+    }
+}
+
+/// Served over TLS, the console's own origin is `https://HOST`: a POST from it is
+/// accepted, one claiming `http://HOST` is cross-origin.
+#[tokio::test]
+async fn over_tls_the_same_origin_is_https() {
+    let config = Config {
+        scheme: "https",
+        ..cfg()
+    };
+    let post = |origin: &str| {
+        request(Method::POST, "/api/rules")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, origin.to_owned())
+            .body(Body::from("role=dc&from=10.0.0.0/8&format=nftables"))
+            .unwrap()
+    };
+    let a = send_to(config.clone(), post(&format!("https://{HOST}"))).await;
+    assert_ne!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    let a = send_to(config, post(&format!("http://{HOST}"))).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
 }

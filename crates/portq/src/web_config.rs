@@ -1,4 +1,5 @@
-//! The exporter's web config file, in the style of Prometheus' exporter-toolkit:
+//! The servers' web config file (`portq exporter --web-config`, `portq serve
+//! --web-config`), in the style of Prometheus' exporter-toolkit:
 //! `basic_auth_users` maps user names to bcrypt hashes (`htpasswd -nBC 10 USER`).
 //!
 //! ```yaml
@@ -153,7 +154,7 @@ mod tests {
 
     #[test]
     fn the_contrib_example_is_a_valid_web_config() {
-        let text = include_str!("../../../../../contrib/prometheus/web-config.yml");
+        let text = include_str!("../../../contrib/prometheus/web-config.yml");
         let w = WebConfig::parse(text).expect("contrib/prometheus/web-config.yml");
         assert!(w.tls().is_some_and(|t| t.check().is_ok()));
     }
