@@ -107,5 +107,5 @@ for _ in $(seq 1 50); do ip netns exec "$ns" ss -Hlnt 'sport = :8389' | grep -q 
 out=$(unshare -m sh -c "mount -t tmpfs tmpfs /etc && [ -z \"\$(ls -A /etc)\" ] && '$bin' lookup 445 && '$bin' check 10.201.250.2 -p tcp:8389 --format csv") \
     || { echo "$out" >&2; fail "the static binary with an empty /etc"; }
 echo "$out" | grep -q 'SMB' || fail "the static binary with an empty /etc does not answer lookup 445"
-echo "$out" | grep -q '8389,TCP,LISTENING' || { echo "$out" >&2; fail "the static binary's check with an empty /etc"; }
+echo "$out" | grep -q '8389,tcp,LISTENING' || { echo "$out" >&2; fail "the static binary's check with an empty /etc"; }
 ok "the static binary answers lookup 445 and checks 10.201.250.2:8389 (LISTENING) with an empty /etc"
