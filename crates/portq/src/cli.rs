@@ -80,6 +80,60 @@ pub enum Command {
     Version,
 }
 
+/// `portq lookup ARGS` parsed with a command tree that holds `lookup` alone: building
+/// clap's whole tree (every subcommand and its options) is most of a lookup's start-up,
+/// and a lookup is what people run most. `None` when this does not apply (another
+/// subcommand, help or version asked) or does not parse; the caller then parses with the
+/// whole tree, which gives the same answer and the same help and errors (a test holds
+/// the two parses equal).
+pub fn parse_lookup_alone(args: &[OsString]) -> Option<Cli> {
+    use clap::{Arg, ArgAction, FromArgMatches};
+    if args.get(1).and_then(|a| a.to_str()) != Some("lookup") {
+        return None;
+    }
+    if args.iter().any(|a| {
+        matches!(
+            a.to_str(),
+            Some("-h" | "--help" | "-V" | "--version" | "help")
+        )
+    }) {
+        return None;
+    }
+    let lookup = <cmd::lookup::Args as clap::Args>::augment_args(clap::Command::new("lookup"));
+    // The global options of [`Cli`], with the same ids.
+    let root = clap::Command::new("portq")
+        .bin_name("portq")
+        .arg(
+            Arg::new("wide")
+                .long("wide")
+                .global(true)
+                .action(ArgAction::SetTrue),
+        )
+        .arg(
+            Arg::new("output")
+                .long("output")
+                .short('o')
+                .global(true)
+                .value_parser(clap::value_parser!(std::path::PathBuf)),
+        )
+        .arg(
+            Arg::new("force")
+                .long("force")
+                .global(true)
+                .requires("output")
+                .action(ArgAction::SetTrue),
+        )
+        .subcommand(lookup);
+    let matches = root.try_get_matches_from(args).ok()?;
+    let (_, sub) = matches.subcommand()?;
+    Some(Cli {
+        command: Command::Lookup(cmd::lookup::Args::from_arg_matches(sub).ok()?),
+        wide: matches.get_flag("wide"),
+        output: matches.get_one::<std::path::PathBuf>("output").cloned(),
+        force: matches.get_flag("force"),
+    })
+}
+
 /// Subcommand names, for the shorthand.
 const SUBCOMMANDS: &[&str] = &[
     "lookup",
@@ -233,6 +287,47 @@ mod tests {
 
     fn v(a: &[&str]) -> Vec<OsString> {
         a.iter().map(OsString::from).collect()
+    }
+
+    /// The lookup-only parse agrees with the whole tree's, and steps aside where it
+    /// cannot (the whole tree is the oracle).
+    #[test]
+    fn the_lookup_alone_parse_equals_the_full_one() {
+        use clap::Parser;
+        for line in [
+            "portq lookup 445",
+            "portq lookup 445 --format json",
+            "portq lookup global catalog -f csv",
+            "portq lookup --role dc:no-gc --role dns-server",
+            "portq lookup 3389 --wide",
+            "portq --wide lookup 135/tcp --explain",
+            "portq lookup 445 -o out.json --force --format json",
+            "portq lookup kerberos --limit 3",
+            "portq lookup --sources",
+            "portq lookup 445 --services-file",
+        ] {
+            let a = v(&line.split(' ').collect::<Vec<_>>());
+            let full = Cli::try_parse_from(a.clone()).map(|c| format!("{c:?}"));
+            let alone = parse_lookup_alone(&a).map(|c| format!("{c:?}"));
+            match full {
+                // Options before the subcommand: it steps aside; else it must agree.
+                Ok(f) if line.starts_with("portq lookup") => {
+                    assert_eq!(alone.as_deref(), Some(f.as_str()), "{line}")
+                }
+                Ok(_) => assert!(alone.is_none(), "{line}"),
+                Err(_) => assert!(alone.is_none(), "{line}"),
+            }
+        }
+        for line in [
+            "portq lookup --help",
+            "portq lookup 445 --bogus",
+            "portq lookup 445 --force",
+            "portq check 10.0.0.1",
+            "portq lookup 445 --format yaml",
+        ] {
+            let a = v(&line.split(' ').collect::<Vec<_>>());
+            assert!(parse_lookup_alone(&a).is_none(), "{line}");
+        }
     }
 
     #[test]

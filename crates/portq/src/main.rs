@@ -24,7 +24,11 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(rejected) => return exit::Failure::usage(rejected).report(),
     };
-    let cli = match cli::Cli::try_parse_from(args) {
+    let parsed = match cli::parse_lookup_alone(&args) {
+        Some(c) => Ok(c),
+        None => cli::Cli::try_parse_from(args),
+    };
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => return exit::clap_error(e),
     };

@@ -150,7 +150,7 @@ pub struct TlsListener {
         SocketAddr,
     )>,
     local: io::Result<SocketAddr>,
-    _acceptor: tokio::task::JoinHandle<()>,
+    acceptor: tokio::task::JoinHandle<()>,
 }
 
 impl TlsListener {
@@ -188,8 +188,15 @@ impl TlsListener {
         TlsListener {
             ready,
             local,
-            _acceptor: acceptor,
+            acceptor,
         }
+    }
+}
+
+impl Drop for TlsListener {
+    /// The accepting task goes with the listener (a server that stopped accepts nothing).
+    fn drop(&mut self) {
+        self.acceptor.abort();
     }
 }
 
