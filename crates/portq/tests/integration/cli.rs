@@ -3272,6 +3272,22 @@ mod readme_examples {
     const SKIPPED: &[(&str, &str)] = &[
         ("scripts/test.sh", "the test suite itself"),
         (
+            "sudo apt install ./target/dist/portq_0.1.0-1_amd64.deb",
+            "installs a package (scripts/linux-package-test.sh does, in CI)",
+        ),
+        (
+            "cargo install --path crates/portq",
+            "installs into ~/.cargo/bin (a full release build)",
+        ),
+        (
+            "sudo systemctl enable --now portq-exporter",
+            "needs systemd as PID 1",
+        ),
+        (
+            "tar -xzf portq-0.1.0-linux-x86_64.tar.gz",
+            "needs the release tarball (scripts/linux-package-test.sh unpacks it)",
+        ),
+        (
             "portq check dc01 --role domain-controller",
             "needs a host dc01",
         ),
