@@ -24,14 +24,22 @@ done
 fail() { echo "linux-package-test: FAILED: $*" >&2; exit 1; }
 ok() { echo "linux-package-test: ok: $*"; }
 
+# Nothing of a portq already on this machine is touched: a package, or files the
+# package would take over (and its purge then remove).
 if dpkg -s portq >/dev/null 2>&1; then
     echo "linux-package-test: a portq package is already installed; refusing to touch it" >&2
     exit 2
 fi
+for p in /usr/bin/portq /etc/portq /etc/default/portq-exporter /lib/systemd/system/portq-exporter.service; do
+    if [ -e "$p" ]; then
+        echo "linux-package-test: $p exists (a portq not from this package?); refusing to touch it" >&2
+        exit 2
+    fi
+done
 
 # 1. The Debian package.
-dpkg -i "$deb" >/dev/null
 trap 'dpkg --purge portq >/dev/null 2>&1 || true' EXIT
+dpkg -i "$deb" >/dev/null
 /usr/bin/portq lookup 445 | grep -q 'SMB' || fail "the installed portq does not answer lookup 445"
 ok "installed: /usr/bin/portq lookup 445 answers"
 /usr/bin/portq version | grep -q "^portq $version" || fail "portq version"
@@ -73,7 +81,7 @@ ok "dpkg --purge leaves nothing behind"
 
 # 2. The static binary, with an empty /etc.
 scratch=$(mktemp -d)
-ns=pqstatic$$
+ns=pqst$(( $$ % 100000 ))
 cleanup() {
     [ -n "${listener:-}" ] && kill "$listener" 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true

@@ -796,7 +796,7 @@ async fn run(units: Units, setup: RunSetup) -> EngineSummary {
         set.spawn(lane(Arc::clone(&shared), cap.max(1)));
     }
     while set.join_next().await.is_some() {}
-    settle_held(&shared).await;
+    settle_held(&shared, concurrency).await;
     let tally = std::mem::take(&mut *shared.tally());
     let completed = shared.done.load(Ordering::Relaxed);
     EngineSummary {
@@ -812,14 +812,11 @@ async fn run(units: Units, setup: RunSetup) -> EngineSummary {
     }
 }
 
-/// Re-checks of late-answering hosts' silent UDP ports run this many at a time.
-const RECHECK_AT_ONCE: usize = 8;
-
 /// The end of a run: each held finding (silence after short UDP windows) is sent as it
 /// is, unless its host answered late meanwhile; then its port is checked once more, with
 /// the whole timeout, and that finding is sent instead. A stopped run sends them as
 /// they are.
-async fn settle_held(shared: &Arc<Shared>) {
+async fn settle_held(shared: &Arc<Shared>, concurrency: usize) {
     let held = std::mem::take(&mut *shared.held.lock().unwrap_or_else(|p| p.into_inner()));
     if held.is_empty() {
         return;
@@ -842,15 +839,24 @@ async fn settle_held(shared: &Arc<Shared>) {
     }
     let pool = tcp::SocketPool::default();
     let pool = &pool;
+    // As many at once as the run allowed; a stop or a gone receiver ends them: each
+    // port not yet checked again keeps its first answer.
     let mut rechecks = futures::stream::iter(again)
         .map(|(host, f)| async move {
+            let stopped = shared.tx.is_closed() || {
+                let source = shared.source.lock().unwrap_or_else(|p| p.into_inner());
+                source.stopped || source.stop.load(Ordering::Relaxed)
+            };
+            if stopped {
+                return f;
+            }
             match check_port(&host, f.transport, f.port, shared, pool, None).await {
                 Ok((fresh, _)) => fresh,
                 // A local failure or a stop on the second look: the first answer stands.
                 Err(_) => f,
             }
         })
-        .buffer_unordered(RECHECK_AT_ONCE);
+        .buffer_unordered(concurrency.max(1));
     while let Some(f) = rechecks.next().await {
         batch.push(f);
         if batch.len() >= BATCH && !flush(shared, &mut batch).await {

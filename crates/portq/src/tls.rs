@@ -55,6 +55,12 @@ impl TlsSettings {
         if auth != ClientAuth::None && self.client_ca_file.is_none() {
             return Err("client_auth_type needs client_ca_file".into());
         }
+        if auth == ClientAuth::None && self.client_ca_file.is_some() {
+            return Err(
+                "client_ca_file without client_auth_type would check no client certificate; set client_auth_type: RequireAndVerifyClientCert (or VerifyClientCertIfGiven)"
+                    .into(),
+            );
+        }
         let (min, max) = (
             self.version(&self.min_version, 12)?,
             self.version(&self.max_version, 13)?,
@@ -301,6 +307,7 @@ mod tests {
             "min_version: SSL3\n",
             "min_version: TLS13\nmax_version: TLS12\n",
             "client_auth_type: RequireAndVerifyClientCert\n",
+            "client_ca_file: ca.pem\n",
             "client_auth_type: RequireAnyClientCert\nclient_ca_file: ca.pem\n",
             "client_auth_type: Maybe\n",
             "cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n",

@@ -111,7 +111,17 @@ impl WebConfig {
                 return true;
             }
         }
-        if !bcrypt::verify(&key.1, hash).unwrap_or(false) {
+        // bcrypt is slow on purpose (tens of milliseconds): on a multi-threaded runtime
+        // the worker hands its other tasks on while it hashes, so wrong passwords do not
+        // stall every request.
+        let verify = || bcrypt::verify(&key.1, hash).unwrap_or(false);
+        let ok = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(verify)
+            }
+            _ => verify(),
+        };
+        if !ok {
             return false;
         }
         let mut cache = self.verified.lock().unwrap_or_else(|p| p.into_inner());

@@ -752,11 +752,15 @@ impl CheckSummary {
         if silent.is_empty() {
             return None;
         }
-        // Names up to about 100 characters, then how many more.
+        const HEAD: &str = "nothing answered on ";
+        const TAIL: &str = ": FILTERED means no reply at all within the timeout, so a firewall drops the probes or the host is down; try --timeout 5s, a check from the host's own subnet, or portq local on the host";
+        // The names fit what the line has left, with room for " and N more".
+        let room = MAX_VERDICT_LINE.saturating_sub(HEAD.len() + TAIL.len() + 16);
         let mut who = String::new();
         let mut named = 0;
         for s in &silent {
-            if named > 0 && who.len() + s.len() > 100 {
+            let sep = if named > 0 { 2 } else { 0 };
+            if who.chars().count() + sep + s.chars().count() > room {
                 break;
             }
             if named > 0 {
@@ -765,12 +769,19 @@ impl CheckSummary {
             who.push_str(s);
             named += 1;
         }
+        if named == 0 {
+            // One name longer than the room: its start.
+            who = silent[0]
+                .chars()
+                .take(room.saturating_sub(1))
+                .collect::<String>()
+                + "…";
+            named = 1;
+        }
         if named < silent.len() {
             who.push_str(&format!(" and {} more", silent.len() - named));
         }
-        Some(format!(
-            "nothing answered on {who}: FILTERED means no reply at all within the timeout, so a firewall drops the probes or the host is down; try --timeout 5s, a check from the host's own subnet, or portq local on the host"
-        ))
+        Some(format!("{HEAD}{who}{TAIL}"))
     }
 
     /// "interrupted: N of M checks done", when the run was stopped.
@@ -1218,11 +1229,25 @@ mod tests {
         );
         assert!(!hint.contains("up.example.test"), "{hint}");
         assert!(s.verdict_lines().contains(&hint));
-        s.hosts = (0..40)
-            .map(|i| host(&format!("h{i:02}.branch.example.test"), 1, 0))
-            .collect();
+        // Many hosts, short or long names, one name longer than the line: always one
+        // line within the limit.
+        for name in [
+            "h{}.example.test",
+            "a-rather-long-host-name-{}.branch-office.corp.example.test",
+        ] {
+            s.hosts = (0..40)
+                .map(|i| host(&name.replace("{}", &i.to_string()), 1, 0))
+                .collect();
+            let hint = s.silent_hosts_hint().expect("a hint");
+            assert!(hint.contains(" and "), "{hint}");
+            assert!(
+                hint.chars().count() <= MAX_VERDICT_LINE,
+                "{} > {MAX_VERDICT_LINE}: {hint}",
+                hint.chars().count()
+            );
+        }
+        s.hosts = vec![host(&"x".repeat(400), 1, 0)];
         let hint = s.silent_hosts_hint().expect("a hint");
-        assert!(hint.contains(" and "), "{hint}");
         assert!(hint.chars().count() <= MAX_VERDICT_LINE, "{hint}");
         s.hosts = vec![host("up.example.test", 2, 1)];
         assert_eq!(s.silent_hosts_hint(), None);

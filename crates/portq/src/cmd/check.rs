@@ -142,8 +142,9 @@ fn host_cell(host: &str, address: IpAddr) -> String {
 
 fn render_table(findings: &[Checked], format: Format) -> String {
     let mut grid = Grid::new(COLUMNS.to_vec())
-        .keep_whole(&["HOST", "PORT", "STATE"])
-        .drop_when_narrow(&["MS", "PROTO"]);
+        .keep_whole(&["HOST", "PORT", "PROTO", "STATE"])
+        // PROTO stays: without it 88/tcp and 88/udp could not be told apart.
+        .drop_when_narrow(&["MS"]);
     let mut last_host: Option<(&str, IpAddr)> = None;
     for c in findings {
         let f = &c.finding;
@@ -1087,5 +1088,26 @@ mod tests {
         let written = String::from_utf8(rows.stream.buffer().clone()).unwrap();
         assert_eq!(written, String::from_utf8(expected).unwrap());
         assert_eq!(rows.labels.len(), 3, "445/tcp's label is serialised once");
+    }
+
+    /// A real run of more than 65,536 addresses needs `--yes`; a dry run does not. The
+    /// CLI tests only dry runs (a broken guard must send nothing), so the wiring from the
+    /// arguments to the library's guard is pinned here.
+    #[test]
+    fn large_target_sets_need_yes_except_in_a_dry_run() {
+        use clap::Parser;
+        use portq_probe::pipeline::LargeTargets;
+        let large = |extra: &[&str]| {
+            let mut argv = vec!["portq", "check", "10.0.0.0/8", "-p", "80"];
+            argv.extend_from_slice(extra);
+            let cli = crate::cli::Cli::try_parse_from(argv).expect("parses");
+            let crate::cli::Command::Check(args) = cli.command else {
+                panic!("not check");
+            };
+            super::options(&args).expect("options").large_target_sets
+        };
+        assert_eq!(large(&[]), LargeTargets::Refused);
+        assert_eq!(large(&["--yes"]), LargeTargets::Allowed);
+        assert_eq!(large(&["--dry-run"]), LargeTargets::Allowed);
     }
 }

@@ -318,9 +318,16 @@ fn render(rows: &[EndpointRow], args: &Args) -> Result<(), Failure> {
                 if args.check {
                     headers.push("STATE");
                 }
+                // HOST may go only when every row has the same one.
+                let one_host = rows.windows(2).all(|w| w[0].host == w[1].host);
+                let droppable: &[&str] = if one_host {
+                    &["ANNOTATION", "VERSION", "PROTSEQ", "HOST"]
+                } else {
+                    &["ANNOTATION", "VERSION", "PROTSEQ"]
+                };
                 let mut grid = Grid::new(headers)
                     .keep_whole(&["HOST", "UUID", "NAME", "STATE"])
-                    .drop_when_narrow(&["ANNOTATION", "VERSION", "PROTSEQ", "HOST"]);
+                    .drop_when_narrow(droppable);
                 for r in rows {
                     let mut cells = vec![
                         r.host.clone(),
