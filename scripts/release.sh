@@ -95,9 +95,11 @@ PY
     rm -f "$dist/metadata.json"
 }
 
-# SHA256SUMS over every artefact in target/dist.
+# SHA256SUMS over this version's artefacts in target/dist (older ones left there are not
+# this release's).
 sums() {
-    (cd "$dist" && shopt -s nullglob && files=(*.zip *.tar.gz *.deb *.cdx.json) &&
+    (cd "$dist" && shopt -s nullglob &&
+        files=(portq-"$version"-*.zip portq-"$version"-*.tar.gz portq_"$version"-*.deb portq-"$version".cdx.json) &&
         sha256sum -- "${files[@]}" > SHA256SUMS)
     echo "$dist/SHA256SUMS"
 }

@@ -224,7 +224,8 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
                 && matches!(f.state, PortState::NotListening | PortState::Filtered))
     };
     let problems: Vec<&Checked> = findings.iter().filter(|c| is_problem(c)).collect();
-    let hosts = crate::views::check::Matrix::new(findings, None).hosts;
+    let matrix = crate::views::check::Matrix::new(findings, None);
+    let hosts = matrix.hosts.clone();
     let many = hosts.len() > 1;
     if !problems.is_empty() {
         body.push_str("<h2>What is wrong</h2>\n<table class=\"problems\"><thead><tr>");
@@ -292,8 +293,7 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
         body.push_str("</tbody></table>\n");
     };
     if many {
-        let matrix = crate::views::check::Matrix::new(findings, None);
-        let mut order = matrix.hosts.clone();
+        let mut order = hosts.clone();
         // Hosts with a problem first, then in the order given.
         order.sort_by_key(|&(h, addr)| {
             !problems
