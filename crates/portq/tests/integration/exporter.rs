@@ -73,8 +73,16 @@ impl Drop for Running {
 
 /// Starts `portq exporter` on a port of its own; returns it and its address.
 pub(crate) fn start_exporter(extra: &[&str]) -> (Running, String) {
+    let (running, addr, _) = start_server("exporter", extra);
+    (running, addr)
+}
+
+/// Starts `portq SUBCOMMAND --listen 127.0.0.1:0 EXTRA` (the exporter or the console)
+/// and waits for the line where it says its address; returns it, that address, and
+/// whether it said https. Its stderr keeps being read, so it never blocks on a full pipe.
+fn start_server(subcommand: &str, extra: &[&str]) -> (Running, String, bool) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_portq"))
-        .args(["exporter", "--listen", "127.0.0.1:0"])
+        .args([subcommand, "--listen", "127.0.0.1:0"])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -91,16 +99,20 @@ pub(crate) fn start_exporter(extra: &[&str]) -> (Running, String) {
         }
     });
     let running = Running(child);
+    let says = if subcommand == "serve" {
+        "console"
+    } else {
+        subcommand
+    };
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(20))
-            .expect("the exporter printed its address");
-        if let Some(rest) = line
-            .strip_prefix("portq: exporter at http://")
-            .or_else(|| line.strip_prefix("portq: exporter at https://"))
-        {
-            let addr = rest.split('/').next().unwrap().to_owned();
-            return (running, addr);
+            .unwrap_or_else(|_| panic!("portq {subcommand} printed its address"));
+        for (scheme, https) in [("http", false), ("https", true)] {
+            if let Some(rest) = line.strip_prefix(&format!("portq: {says} at {scheme}://")) {
+                let addr = rest.split('/').next().unwrap().to_owned();
+                return (running, addr, https);
+            }
         }
     }
 }
@@ -712,36 +724,8 @@ fn prometheus_scrapes_over_tls_with_a_client_certificate() {
     )
     .unwrap();
     let console_cfg = dir.join("console.yml").display().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portq"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--web-config",
-            &console_cfg,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let _console = Running(child);
-    let mut console = String::new();
-    for line in BufReader::new(stderr)
-        .lines()
-        .map_while(Result::ok)
-        .take(10)
-    {
-        if let Some(rest) = line.strip_prefix("portq: console at https://") {
-            console = rest.split('/').next().unwrap_or("").to_owned();
-            break;
-        }
-    }
-    assert!(
-        !console.is_empty(),
-        "the console did not say it serves https"
-    );
+    let (_console, console, https) = start_server("serve", &["--web-config", &console_cfg]);
+    assert!(https, "the console did not say it serves https");
     let (code, page) = curl(&dir, &format!("https://{console}/?q=445"), &[]);
     assert_eq!(code, 0);
     assert!(page.contains("portq") && page.contains("445"), "{page}");
