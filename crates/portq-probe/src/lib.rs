@@ -67,6 +67,7 @@ mod reuse;
 pub mod rtt;
 pub mod target;
 mod tcp;
+pub mod trace;
 mod udp;
 
 pub use engine::{

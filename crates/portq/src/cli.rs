@@ -46,6 +46,9 @@ pub enum Command {
     Check(cmd::check::Args),
     /// Ask a host's RPC endpoint mapper which interface listens on which port.
     Rpc(cmd::rpc::Args),
+    /// Where is it dropped: trace the path to each port itself (TCP SYN, the port's own
+    /// UDP request), all ports at once; reached, rejected by a router, or silent after a hop.
+    Trace(cmd::trace::Args),
     /// What listens on this machine, which process and service own it, and should it.
     Local(cmd::local::Args),
     /// Judge a saved rule set (nft, iptables-save, Windows, AWS, Azure) against roles.
@@ -144,6 +147,7 @@ const SUBCOMMANDS: &[&str] = &[
     "rpc-config",
     "check",
     "rpc",
+    "trace",
     "local",
     "audit",
     "serve",

@@ -267,6 +267,28 @@ pub(crate) fn nonce() -> u32 {
     (z ^ (z >> 31)) as u32
 }
 
+/// The datagram `check` sends to a UDP port with probe `kind` (the trace sends the
+/// same, so a filter that looks inside sees the same packet).
+pub(crate) fn udp_request(
+    kind: ProbeKind,
+    host: &str,
+    address: IpAddr,
+    port: u16,
+    community: &str,
+) -> Vec<u8> {
+    let ctx = ProbeContext {
+        host: host.to_owned(),
+        address,
+        port,
+        snmp_community: Arc::from(community),
+        domain: None,
+        domain_origin: DomainOrigin::Placeholder,
+        nonce: nonce(),
+        probe_timeout: Duration::from_secs(1),
+    };
+    udp_probe(kind).request(&ctx)
+}
+
 /// A UDP probe: the request to send and how to read the reply.
 pub(crate) trait UdpProbe: Send + Sync {
     /// The protocol's name, for error messages.

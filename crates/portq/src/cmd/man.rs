@@ -29,6 +29,17 @@ fn exit_status(command: &str) -> &'static [(&'static str, &'static str)] {
             ("1", "a question found nothing (said on stderr)"),
             ("2", "bad input: one line on stderr"),
         ],
+        "trace" => &[
+            ("0", "every traced port was reached"),
+            (
+                "1",
+                "a port was rejected by a router or went silent after a hop",
+            ),
+            (
+                "2",
+                "bad input, or no raw sockets (root or CAP_NET_RAW): one line on stderr",
+            ),
+        ],
         "local" | "audit" => &[
             ("0", "the listeners or rules match the roles"),
             (
@@ -106,6 +117,16 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "portq rpc dc1 --check",
                 "and whether each registered port answers",
+            ),
+        ],
+        "trace" => &[
+            (
+                "sudo portq trace dc1 -p 445 --reference 135",
+                "where 445 stops, beside a path that gets through",
+            ),
+            (
+                "sudo portq trace dc1 --role dc -f json",
+                "every port a DC needs, traced at once",
             ),
         ],
         "local" => &[

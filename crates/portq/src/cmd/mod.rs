@@ -12,6 +12,7 @@ pub mod rpc;
 pub mod rpc_config;
 pub mod rules;
 pub mod serve;
+pub mod trace;
 
 use crate::cli::Command;
 use crate::exit::{Failure, Status};
@@ -38,6 +39,7 @@ pub fn run(command: Command) -> Result<Status, Failure> {
         Command::Roles(a) => roles::run(a),
         Command::Rules(a) => rules::run(a),
         Command::Rpc(a) => rpc::run(a),
+        Command::Trace(a) => trace::run(a),
         Command::RpcConfig(a) => rpc_config::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Exporter(a) => exporter::run(a),

@@ -71,7 +71,7 @@ fn draw_row(out: &mut String, cells: &[(String, Option<&str>)], widths: &[usize]
 #[derive(Debug, Default)]
 pub struct Grid {
     /// Column headers.
-    pub headers: Vec<&'static str>,
+    pub headers: Vec<std::borrow::Cow<'static, str>>,
     /// Rows; each as long as `headers`.
     pub rows: Vec<Vec<String>>,
     /// Columns whose words are never broken, even when the table must grow past the
@@ -99,6 +99,16 @@ const TEXT_WORD_FLOOR: usize = 32;
 impl Grid {
     /// A grid with these headers and no rows.
     pub fn new(headers: Vec<&'static str>) -> Self {
+        Grid::with_headers(
+            headers
+                .into_iter()
+                .map(std::borrow::Cow::Borrowed)
+                .collect(),
+        )
+    }
+
+    /// A grid whose headers are made at run time (a trace's ports).
+    pub fn with_headers(headers: Vec<std::borrow::Cow<'static, str>>) -> Self {
         let n = headers.len();
         Grid {
             headers,
@@ -140,7 +150,7 @@ impl Grid {
 
     /// The cells of column `i`, header first.
     fn column(&self, i: usize) -> impl Iterator<Item = &str> {
-        std::iter::once(self.headers[i]).chain(
+        std::iter::once(self.headers[i].as_ref()).chain(
             self.rows
                 .iter()
                 .map(move |r| r.get(i).map(String::as_str).unwrap_or("")),
@@ -267,7 +277,7 @@ impl Grid {
         let header: Vec<(String, Option<&str>)> = shown
             .iter()
             .zip(&widths)
-            .map(|(&i, &w)| (wrap(self.headers[i], w), style.color.then_some(BOLD)))
+            .map(|(&i, &w)| (wrap(&self.headers[i], w), style.color.then_some(BOLD)))
             .collect();
         let rows: Vec<Vec<(String, Option<&str>)>> = self
             .rows
@@ -305,7 +315,7 @@ impl Grid {
         if shown.len() < self.headers.len() {
             let left: Vec<&str> = (0..self.headers.len())
                 .filter(|i| !shown.contains(i))
-                .map(|i| self.headers[i])
+                .map(|i| self.headers[i].as_ref())
                 .collect();
             let note = format!(
                 "(not shown at this width: {}; --wide or --format csv shows every column)",
@@ -370,7 +380,7 @@ impl Grid {
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         // Writing to memory cannot fail; a failure would only drop output, never panic.
-        let _ = w.write_record(&self.headers);
+        let _ = w.write_record(self.headers.iter().map(|h| h.as_bytes()));
         for r in &self.rows {
             let _ = w.write_record(r);
         }
@@ -380,7 +390,14 @@ impl Grid {
     /// A GitHub-flavoured Markdown table.
     pub fn to_markdown(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-        let mut out = format!("| {} |\n", self.headers.join(" | "));
+        let mut out = format!(
+            "| {} |\n",
+            self.headers
+                .iter()
+                .map(|h| h.as_ref())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
         out.push_str(&format!("|{}\n", "---|".repeat(self.headers.len())));
         for r in &self.rows {
             let cells: Vec<String> = r.iter().map(|c| esc(c)).collect();

@@ -5,3 +5,4 @@
 pub mod check;
 pub mod lookup;
 pub mod roles;
+pub mod trace;
