@@ -9,7 +9,8 @@ use portq_probe::pipeline::{
     AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, DiscoveryReport, Event, LabelView,
     LargeTargets, Outcome, PipelineOptions, SrvVerdict, Strictness,
 };
-use portq_probe::{CheckOptions, PortState, evidence_text};
+use portq_probe::trace::{PortTrace, TraceRequest};
+use portq_probe::{CheckOptions, PortState, ProbeKind, Transport, evidence_text};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::net::IpAddr;
@@ -109,6 +110,13 @@ pub struct Args {
     /// -p sweep that ran to the end exits 0: closed ports are the normal answer.
     #[arg(long)]
     pub strict: bool,
+    /// Then trace the path to every FILTERED port (and silent UDP port) of the run, beside
+    /// one port of the same host that answered: where each is dropped or rejected. Needs
+    /// root or CAP_NET_RAW; Linux only. Shown in table, JSON, NDJSON and HTML.
+    #[arg(long)]
+    pub trace_filtered: bool,
+    #[command(flatten)]
+    pub trace: crate::cmd::trace::TraceArgs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: Format,
@@ -164,6 +172,69 @@ fn render_table(findings: &[Checked], format: Format) -> String {
 struct ReportMeta<'a> {
     args: &'a Args,
     started: std::time::SystemTime,
+    /// With --trace-filtered: the traces, for the "dropped after" column.
+    traces: &'a [PortTrace],
+}
+
+/// What `--trace-filtered` collects while the check runs: each FILTERED (or silent UDP)
+/// port, and per host one TCP port that answered, 135 first, as the reference path.
+#[derive(Default)]
+struct FilteredPorts {
+    requests: Vec<TraceRequest>,
+    reference: std::collections::HashMap<IpAddr, (String, u16)>,
+}
+
+impl FilteredPorts {
+    fn note(&mut self, c: &Checked) {
+        let f = &c.finding;
+        match f.state {
+            PortState::Filtered | PortState::ListeningOrFiltered => {
+                if self.requests.len() < portq_probe::trace::MAX_FLOWS {
+                    self.requests.push(TraceRequest {
+                        host: f.host.to_string(),
+                        address: f.address,
+                        port: f.port,
+                        transport: f.transport,
+                        probe: ProbeKind::from_name(f.probe).unwrap_or(ProbeKind::TcpConnect),
+                        reference: false,
+                    });
+                }
+            }
+            PortState::Listening | PortState::NotListening if f.transport == Transport::Tcp => {
+                let better = match self.reference.get(&f.address) {
+                    None => true,
+                    Some((_, p)) => *p != 135 && (f.port == 135 || f.state == PortState::Listening),
+                };
+                if better {
+                    self.reference
+                        .insert(f.address, (f.host.to_string(), f.port));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The filtered ports, and a reference port for each host that has one.
+    fn into_requests(mut self) -> Vec<TraceRequest> {
+        let hosts: Vec<IpAddr> = self.requests.iter().map(|r| r.address).collect();
+        let mut seen = std::collections::HashSet::new();
+        for a in hosts {
+            if !seen.insert(a) || self.requests.len() >= portq_probe::trace::MAX_FLOWS {
+                continue;
+            }
+            if let Some((host, port)) = self.reference.remove(&a) {
+                self.requests.push(TraceRequest {
+                    host,
+                    address: a,
+                    port,
+                    transport: Transport::Tcp,
+                    probe: ProbeKind::TcpConnect,
+                    reference: true,
+                });
+            }
+        }
+        self.requests
+    }
 }
 
 /// `2026-12-01T09:31:48Z`: the report's date, in UTC.
@@ -227,14 +298,31 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
     let matrix = crate::views::check::Matrix::new(findings, None);
     let hosts = matrix.hosts.clone();
     let many = hosts.len() > 1;
+    // With --trace-filtered: where each FILTERED row's probes stopped.
+    let traced = !meta.traces.is_empty();
+    let dropped_after = |c: &Checked| -> String {
+        let f = &c.finding;
+        meta.traces
+            .iter()
+            .find(|t| {
+                !t.reference
+                    && t.address == f.address
+                    && t.port == f.port
+                    && t.transport == f.transport
+            })
+            .map(crate::views::trace::dropped_after)
+            .unwrap_or_default()
+    };
     if !problems.is_empty() {
         body.push_str("<h2>What is wrong</h2>\n<table class=\"problems\"><thead><tr>");
         if many {
             body.push_str("<th>Host</th>");
         }
-        body.push_str(
-            "<th>Port</th><th>State</th><th>For</th><th>Evidence</th></tr></thead><tbody>\n",
-        );
+        body.push_str("<th>Port</th><th>State</th><th>For</th><th>Evidence</th>");
+        if traced {
+            body.push_str("<th>Dropped after</th>");
+        }
+        body.push_str("</tr></thead><tbody>\n");
         // Unmet ports first (red), then the unconfirmed.
         let mut sorted = problems.clone();
         sorted.sort_by_key(|c| c.finding.state == PortState::ListeningOrFiltered);
@@ -248,8 +336,13 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
                 ));
             }
             let evidence = evidence_text(&f.evidence);
+            let trace_cell = if traced {
+                format!("<td class=\"trace\">{}</td>", html::escape(&dropped_after(c)))
+            } else {
+                String::new()
+            };
             body.push_str(&format!(
-                "<td><a href=\"#{id}\">{}/{}</a></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<td><a href=\"#{id}\">{}/{}</a></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td>{trace_cell}</tr>\n",
                 f.port,
                 f.transport.as_str(),
                 f.state.token(),
@@ -271,14 +364,23 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
 
     // The ports.
     let details = |body: &mut String, host: (&str, IpAddr)| {
-        body.push_str("<table class=\"ports\"><thead><tr><th>Port</th><th>Proto</th><th>State</th><th>Service</th><th>Evidence</th><th>ms</th></tr></thead><tbody>\n");
+        body.push_str("<table class=\"ports\"><thead><tr><th>Port</th><th>Proto</th><th>State</th><th>Service</th><th>Evidence</th>");
+        if traced {
+            body.push_str("<th>Dropped after</th>");
+        }
+        body.push_str("<th>ms</th></tr></thead><tbody>\n");
         for c in findings
             .iter()
             .filter(|c| (&*c.finding.host, c.finding.address) == host)
         {
             let f = &c.finding;
+            let trace_cell = if traced {
+                format!("<td class=\"trace\">{}</td>", html::escape(&dropped_after(c)))
+            } else {
+                String::new()
+            };
             body.push_str(&format!(
-                "<tr id=\"{}\"{}><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{:.0}</td></tr>\n",
+                "<tr id=\"{}\"{}><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td>{trace_cell}<td>{:.0}</td></tr>\n",
                 anchor(c),
                 if is_problem(c) { " class=\"problem\"" } else { "" },
                 f.port,
@@ -616,6 +718,9 @@ struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     discovery: Option<&'a DiscoveryReport>,
     summary: &'a CheckSummary,
+    /// With --trace-filtered: where each FILTERED port's probes stopped.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    traces: &'a [PortTrace],
 }
 
 /// The DC locator `--domain` asks when no target is given (`None` with targets).
@@ -739,6 +844,16 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
         }
         return dry_run(&plan, args.format);
     }
+    let trace_opts = if args.trace_filtered {
+        crate::cmd::trace::ensure_can_trace()?;
+        Some(
+            args.trace
+                .options(args.rate, args.source_address, &args.community)?,
+        )
+    } else {
+        None
+    };
+    let mut traced = FilteredPorts::default();
     // From here on Ctrl-C / SIGTERM no longer kill the process: the first stops starting
     // checks and lets those in flight finish, the second drops them; either way what was
     // found is written in the chosen format and the exit code is 130.
@@ -791,6 +906,9 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                     pb.set_length(progress.total());
                     pb.set_position(progress.done());
                 }
+                if trace_opts.is_some() {
+                    traced.note(&c);
+                }
                 if !shown(&c) {
                     hidden += 1;
                     continue;
@@ -829,6 +947,18 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
         )));
     }
     Checked::sort(&mut findings);
+    let traces = match &trace_opts {
+        Some(opts) if stop_requests == 0 && !traced.requests.is_empty() => {
+            if !args.quiet {
+                eprintln!(
+                    "portq: tracing {} filtered port(s)...",
+                    traced.requests.len()
+                );
+            }
+            crate::cmd::trace::run_traces(&traced.into_requests(), opts).await?
+        }
+        _ => Vec::new(),
+    };
     if !args.quiet {
         if hidden > 0 {
             eprintln!("portq: {hidden} not-listening port(s) not shown; --all lists them");
@@ -840,6 +970,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                     findings: findings.iter().map(row).collect(),
                     discovery: summary.discovery.as_ref(),
                     summary: &summary,
+                    traces: &traces,
                 };
                 Some(serde_json::to_string_pretty(&doc).map_err(Failure::runtime)? + "\n")
             }
@@ -849,6 +980,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                 &ReportMeta {
                     args: &args,
                     started,
+                    traces: &traces,
                 },
             )),
             Format::Table | Format::Markdown => {
@@ -857,7 +989,12 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                     .as_ref()
                     .map(|d| render_discovery(d, args.format) + "\n")
                     .unwrap_or_default();
-                Some(dns + &render_table(&findings, args.format))
+                let mut text = dns + &render_table(&findings, args.format);
+                if !traces.is_empty() {
+                    text.push_str("\nWhere the filtered ports stop:\n");
+                    text.push_str(&crate::views::trace::table(&traces));
+                }
+                Some(text)
             }
         };
         if let Some(t) = text {
@@ -866,6 +1003,14 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
         if let (Format::Ndjson, Some(d)) = (args.format, &summary.discovery) {
             let line = serde_json::json!({ "discovery": d });
             out::print(&format!("{line}\n")).map_err(Failure::runtime)?;
+        }
+        if args.format == Format::Ndjson {
+            let mut lines = String::new();
+            for t in &traces {
+                lines.push_str(&serde_json::json!({ "trace": t }).to_string());
+                lines.push('\n');
+            }
+            out::print(&lines).map_err(Failure::runtime)?;
         }
         for line in summary.verdict_lines() {
             eprintln!("portq: {line}");
