@@ -195,6 +195,83 @@ impl PortTrace {
     }
 }
 
+/// What a trace of a check's FILTERED ports needs, collected while the check runs:
+/// each FILTERED (or silent UDP) port, and per host one TCP port that answered (135
+/// first) as the reference path.
+#[derive(Debug, Default)]
+pub struct FilteredPorts {
+    requests: Vec<TraceRequest>,
+    reference: std::collections::HashMap<IpAddr, (String, u16)>,
+}
+
+impl FilteredPorts {
+    /// Notes one finding of the check.
+    pub fn note(&mut self, f: &crate::Finding) {
+        use crate::PortState;
+        match f.state {
+            PortState::Filtered | PortState::ListeningOrFiltered => {
+                if self.requests.len() < MAX_FLOWS {
+                    self.requests.push(TraceRequest {
+                        host: f.host.to_string(),
+                        address: f.address,
+                        port: f.port,
+                        transport: f.transport,
+                        probe: ProbeKind::from_name(f.probe).unwrap_or(ProbeKind::TcpConnect),
+                        reference: false,
+                    });
+                }
+            }
+            PortState::Listening | PortState::NotListening if f.transport == Transport::Tcp => {
+                let better = match self.reference.get(&f.address) {
+                    None => true,
+                    Some((_, p)) => *p != 135 && (f.port == 135 || f.state == PortState::Listening),
+                };
+                if better {
+                    self.reference.insert(f.address, (f.host.to_string(), f.port));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// How many ports are to be traced (references not counted).
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// True when nothing is to be traced.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    /// The filtered ports, then a reference port for each of their hosts that has one.
+    pub fn into_requests(mut self) -> Vec<TraceRequest> {
+        let mut seen = std::collections::HashSet::new();
+        let hosts: Vec<IpAddr> = self
+            .requests
+            .iter()
+            .map(|r| r.address)
+            .filter(|a| seen.insert(*a))
+            .collect();
+        for a in hosts {
+            if self.requests.len() >= MAX_FLOWS {
+                break;
+            }
+            if let Some((host, port)) = self.reference.remove(&a) {
+                self.requests.push(TraceRequest {
+                    host,
+                    address: a,
+                    port,
+                    transport: Transport::Tcp,
+                    probe: ProbeKind::TcpConnect,
+                    reference: true,
+                });
+            }
+        }
+        self.requests
+    }
+}
+
 /// Whether this process may trace (opens, and closes, one raw socket).
 pub fn can_trace() -> Result<(), TraceError> {
     raw::check_privilege()

@@ -9,8 +9,8 @@ use portq_probe::pipeline::{
     AppProbes, CheckBuilder, CheckPlan, CheckSummary, Checked, DiscoveryReport, Event, LabelView,
     LargeTargets, Outcome, PipelineOptions, SrvVerdict, Strictness,
 };
-use portq_probe::trace::{PortTrace, TraceRequest};
-use portq_probe::{CheckOptions, PortState, ProbeKind, Transport, evidence_text};
+use portq_probe::trace::{FilteredPorts, PortTrace};
+use portq_probe::{CheckOptions, PortState, evidence_text};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::net::IpAddr;
@@ -176,66 +176,6 @@ struct ReportMeta<'a> {
     traces: &'a [PortTrace],
 }
 
-/// What `--trace-filtered` collects while the check runs: each FILTERED (or silent UDP)
-/// port, and per host one TCP port that answered, 135 first, as the reference path.
-#[derive(Default)]
-struct FilteredPorts {
-    requests: Vec<TraceRequest>,
-    reference: std::collections::HashMap<IpAddr, (String, u16)>,
-}
-
-impl FilteredPorts {
-    fn note(&mut self, c: &Checked) {
-        let f = &c.finding;
-        match f.state {
-            PortState::Filtered | PortState::ListeningOrFiltered => {
-                if self.requests.len() < portq_probe::trace::MAX_FLOWS {
-                    self.requests.push(TraceRequest {
-                        host: f.host.to_string(),
-                        address: f.address,
-                        port: f.port,
-                        transport: f.transport,
-                        probe: ProbeKind::from_name(f.probe).unwrap_or(ProbeKind::TcpConnect),
-                        reference: false,
-                    });
-                }
-            }
-            PortState::Listening | PortState::NotListening if f.transport == Transport::Tcp => {
-                let better = match self.reference.get(&f.address) {
-                    None => true,
-                    Some((_, p)) => *p != 135 && (f.port == 135 || f.state == PortState::Listening),
-                };
-                if better {
-                    self.reference
-                        .insert(f.address, (f.host.to_string(), f.port));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The filtered ports, and a reference port for each host that has one.
-    fn into_requests(mut self) -> Vec<TraceRequest> {
-        let hosts: Vec<IpAddr> = self.requests.iter().map(|r| r.address).collect();
-        let mut seen = std::collections::HashSet::new();
-        for a in hosts {
-            if !seen.insert(a) || self.requests.len() >= portq_probe::trace::MAX_FLOWS {
-                continue;
-            }
-            if let Some((host, port)) = self.reference.remove(&a) {
-                self.requests.push(TraceRequest {
-                    host,
-                    address: a,
-                    port,
-                    transport: Transport::Tcp,
-                    probe: ProbeKind::TcpConnect,
-                    reference: true,
-                });
-            }
-        }
-        self.requests
-    }
-}
 
 /// `2026-12-01T09:31:48Z`: the report's date, in UTC.
 fn utc_text(t: std::time::SystemTime) -> String {
@@ -907,7 +847,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
                     pb.set_position(progress.done());
                 }
                 if trace_opts.is_some() {
-                    traced.note(&c);
+                    traced.note(&c.finding);
                 }
                 if !shown(&c) {
                     hidden += 1;
@@ -948,11 +888,11 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
     }
     Checked::sort(&mut findings);
     let traces = match &trace_opts {
-        Some(opts) if stop_requests == 0 && !traced.requests.is_empty() => {
+        Some(opts) if stop_requests == 0 && !traced.is_empty() => {
             if !args.quiet {
                 eprintln!(
                     "portq: tracing {} filtered port(s)...",
-                    traced.requests.len()
+                    traced.len()
                 );
             }
             crate::cmd::trace::run_traces(&traced.into_requests(), opts).await?

@@ -14,6 +14,9 @@
 //!   dns-and-time:
 //!     services: [dns, w32time]
 //!     rpc_follow_up: false
+//!   dc-paths:
+//!     roles: [domain-controller]
+//!     trace_filtered: true  # where each FILTERED port stops (needs CAP_NET_RAW)
 //! ```
 
 use std::collections::BTreeMap;
@@ -63,6 +66,10 @@ pub struct Module {
     /// SNMP community for 161/udp.
     #[serde(default)]
     pub snmp_community: Option<String>,
+    /// Trace every FILTERED port after the check (`portq_port_filtered_after_hop`);
+    /// needs CAP_NET_RAW (default false).
+    #[serde(default)]
+    pub trace_filtered: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +157,15 @@ impl Modules {
     /// The module of that name.
     pub fn get(&self, name: &str) -> Option<&Module> {
         self.modules.get(name)
+    }
+
+    /// The names of the modules that trace their FILTERED ports.
+    pub fn tracing(&self) -> Vec<&str> {
+        self.modules
+            .iter()
+            .filter(|(_, m)| m.trace_filtered == Some(true))
+            .map(|(n, _)| n.as_str())
+            .collect()
     }
 
     /// Module names, sorted.

@@ -29,6 +29,14 @@ struct StateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HopLabels {
+    port: String,
+    protocol: String,
+    router: String,
+    verdict: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TimeLabels {
     port: String,
     protocol: String,
@@ -56,6 +64,7 @@ pub struct ProbeMetrics {
     up: Family<PortLabels, Gauge>,
     state: Family<StateLabels, Gauge>,
     took: Family<TimeLabels, FloatGauge>,
+    after_hop: Option<Family<HopLabels, Gauge>>,
     earliest_expiry: Option<i64>,
     endpoints: Option<usize>,
     registered: i64,
@@ -101,6 +110,7 @@ impl Default for ProbeMetrics {
             up,
             state,
             took,
+            after_hop: None,
             earliest_expiry: None,
             endpoints: None,
             registered: 0,
@@ -148,6 +158,33 @@ impl ProbeMetrics {
                     self.endpoints = Some(self.endpoints.unwrap_or(0).max(*n))
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Adds the traces of the FILTERED ports (a module with `trace_filtered: true`): per
+    /// port dropped or rejected on the way, the hop of the last router its probes got to
+    /// (silent) or of the router that rejected them, that router's address a label.
+    pub fn add_traces(&mut self, traces: &[portq_probe::trace::PortTrace]) {
+        let family = self.after_hop.get_or_insert_with(|| {
+            let f = Family::<HopLabels, Gauge>::default();
+            self.reg.register(
+                "portq_port_filtered_after_hop",
+                "Hop of the last router a FILTERED port's probes reached (verdict silent) or of the router that rejected them (verdict rejected)",
+                f.clone(),
+            );
+            f
+        });
+        for t in traces.iter().filter(|t| !t.reference) {
+            if let Some((hop, router)) = t.verdict.dropped_after() {
+                family
+                    .get_or_create(&HopLabels {
+                        port: t.port.to_string(),
+                        protocol: t.transport.as_str().to_owned(),
+                        router: router.to_string(),
+                        verdict: t.verdict.token().to_owned(),
+                    })
+                    .set(i64::from(hop));
             }
         }
     }

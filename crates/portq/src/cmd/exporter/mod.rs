@@ -56,7 +56,7 @@ pub struct Args {
     /// Address and port to listen on (loopback by default; another address needs --allow-target).
     #[arg(long, value_name = "ADDRESS:PORT", default_value = DEFAULT_LISTEN)]
     pub listen: String,
-    /// Modules in YAML (`modules: {NAME: {roles, services, ports, timeout, retries, patient, probes, rpc_follow_up, domain}}`); every role is also a module.
+    /// Modules in YAML (`modules: {NAME: {roles, services, ports, timeout, retries, patient, probes, rpc_follow_up, domain, trace_filtered}}`); every role is also a module.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// A network the exporter may probe (repeatable; CIDR or address). Required with a non-loopback --listen.
@@ -432,13 +432,35 @@ async fn run_probe(
         Err(_) => None,
     };
     let mut summary = None;
+    let mut filtered = portq_probe::trace::FilteredPorts::default();
+    let tracing = module.trace_filtered == Some(true);
     if let Some(mut run) = run {
         while let Some(e) = run.next().await {
             if let Event::Finding(c) = e {
+                if tracing {
+                    filtered.note(&c.finding);
+                }
                 metrics.add(&c);
             }
         }
         summary = Some(run.finish().await);
+    }
+    // The trace gets what the scrape budget has left: two probes per hop, each round
+    // waiting a fifth of it (at most 1 s); with under a second left it is skipped.
+    let left = budget.saturating_sub(started.elapsed());
+    if tracing && !filtered.is_empty() && left >= Duration::from_secs(1) {
+        let opts = portq_probe::trace::TraceOptions {
+            probes: 2,
+            wait: (left / 5).clamp(Duration::from_millis(100), Duration::from_secs(1)),
+            names: false,
+            ..portq_probe::trace::TraceOptions::default()
+        };
+        let requests = filtered.into_requests();
+        match tokio::time::timeout(left, portq_probe::trace::trace(&requests, &opts)).await {
+            Ok(Ok(traces)) => metrics.add_traces(&traces),
+            Ok(Err(e)) => eprintln!("portq: trace of {target}: {e}"),
+            Err(_) => {}
+        }
     }
     let ok = metrics::success(summary.as_ref());
     Ok((metrics.encode(summary.as_ref(), started.elapsed()), ok))
@@ -477,6 +499,15 @@ pub fn run(args: Args) -> Result<Status, Failure> {
         Some(p) => Modules::load(p).map_err(Failure::usage)?,
         None => Modules::builtin(),
     };
+    let tracing = modules.tracing();
+    if !tracing.is_empty() {
+        portq_probe::trace::can_trace().map_err(|e| {
+            Failure::usage(format!(
+                "module '{}' has trace_filtered: {e}",
+                tracing.join("', '")
+            ))
+        })?;
+    }
     let web = match &args.web_config {
         Some(p) => WebConfig::load(p).map_err(Failure::usage)?,
         None => WebConfig::default(),
