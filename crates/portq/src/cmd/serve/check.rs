@@ -42,7 +42,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Probes in flight at once for a check from the browser.
 const CONCURRENCY: usize = 64;
 
-const OFF: &str = "checks from the browser are off: start portq serve with --allow-checks and --allow-target CIDR to enable them";
+pub(super) const OFF: &str = "checks from the browser are off: start portq serve with --allow-checks and --allow-target CIDR to enable them";
 
 // ---------------------------------------------------------------- the form
 

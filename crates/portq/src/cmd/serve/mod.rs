@@ -9,6 +9,7 @@
 
 mod api;
 mod assets;
+mod trace;
 mod check;
 pub(crate) mod guard;
 mod pages;
@@ -78,6 +79,7 @@ pub struct AppState {
     cfg: Config,
     in_flight: Arc<Semaphore>,
     check_slot: Arc<Semaphore>,
+    trace_slot: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             cfg,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             check_slot: Arc::new(Semaphore::new(1)),
+            trace_slot: Arc::new(Semaphore::new(1)),
         }
     }
 
@@ -123,6 +126,7 @@ pub fn router(cfg: Config) -> Router {
         .route("/api/rules", get(api::rules))
         .route("/api/rpc", get(api::rpc))
         .route("/api/check", axum::routing::post(check::run_api))
+        .route("/api/trace", axum::routing::post(trace::run_api))
         .route("/assets/{name}", get(assets::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -335,6 +335,44 @@
     listening_or_filtered: 'LISTENING OR FILTERED',
   };
 
+  // A FILTERED cell's trace button: asks the console to trace that port (the same
+  // trace as `portq trace`) and shows the verdict and the hops under the grid.
+  function traceButton(m, box) {
+    const button = el('button', { type: 'button', class: 'trace' }, 'trace');
+    button.setAttribute('aria-label', 'Trace the path to ' + m.address + ' port ' + m.port + '/' + m.protocol);
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      const label = m.address + ' ' + m.port + '/' + m.protocol.toUpperCase();
+      const status = el('p', { class: 'status', role: 'status' }, 'Tracing ' + label + '…');
+      const item = el('article', { class: 'trace-result' }, el('h3', null, label), status);
+      box.append(item);
+      box.hidden = false;
+      const body = new URLSearchParams({ target: m.address, port: String(m.port), protocol: m.protocol });
+      try {
+        const r = await fetch('/api/trace', { method: 'POST', body });
+        const a = await r.json();
+        if (!r.ok) { setStatus(status, a.error || ('the console answered ' + r.status), true); return; }
+        setStatus(status, a.text, false);
+        const rows = el('tbody');
+        for (const h of a.trace.hops) {
+          const who = h.replies.length === 0 ? '*' : h.replies.map((x) =>
+            (x.name ? x.name + ' ' : '') + x.address + (x.answer === 'time_exceeded' ? '' : ' (' + x.answer.replace('_', ' ') + (x.icmp_code !== undefined ? ' ' + x.icmp_code : '') + ')')).join(', ');
+          const rtt = h.replies.length ? h.replies[0].rtt_ms[0].toFixed(2) : '';
+          rows.append(el('tr', null, el('td', null, String(h.ttl)), el('td', { class: 'mono' }, who), el('td', null, rtt)));
+        }
+        item.append(el('div', { class: 'table-wrap' }, el('table', { class: 'answers compact' },
+          el('thead', null, el('tr', null, ...['Hop', 'Who answered', 'ms'].map((t) => el('th', { scope: 'col' }, t)))),
+          rows)));
+        button.textContent = a.dropped_after;
+      } catch (err) {
+        setStatus(status, 'The trace stopped: ' + err.message, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
   function initCheck() {
     const form = document.getElementById('check-form');
     const out = document.getElementById('check-out');
@@ -376,6 +414,8 @@
       const rows = new Map();
       const columns = [];
       const notes = el('ul', { class: 'verdict', hidden: true });
+      const traces = el('section', { class: 'traces', hidden: true, 'aria-live': 'polite' },
+        el('h2', null, 'Where it is dropped'));
       const colKey = (transport, port) => transport + '|' + port;
       // A column per (transport, port), kept in port order; the endpoint mapper's
       // follow-up adds the RPC dynamic ports it finds as their findings arrive.
@@ -416,7 +456,7 @@
               if (td) { td.className = 'state pending'; td.textContent = '…'; }
             }
           }
-          out.append(legend(), el('div', { class: 'table-wrap' }, table), notes, details);
+          out.append(legend(), el('div', { class: 'table-wrap' }, table), notes, traces, details);
           bar.max = Math.max(1, m.total);
           setStatus(status, 'Checking ' + plural(m.targets.length, 'address', 'addresses') + ' × ' + plural(m.ports.length, 'port', 'ports') + '…', false);
         } else if (m.type === 'finding') {
@@ -426,6 +466,9 @@
             td.className = 'state ' + m.state;
             td.textContent = STATE_LABELS[m.state] || m.state;
             td.setAttribute('title', [m.service, m.summary].filter(Boolean).join(' — '));
+            if (m.state === 'filtered' || m.state === 'listening_or_filtered') {
+              td.append(el('br'), traceButton(m, traces));
+            }
           }
           const key = sortKey(m);
           let at = answerKeys.findIndex((k) => before(key, k));
