@@ -227,7 +227,8 @@ impl FilteredPorts {
                     Some((_, p)) => *p != 135 && (f.port == 135 || f.state == PortState::Listening),
                 };
                 if better {
-                    self.reference.insert(f.address, (f.host.to_string(), f.port));
+                    self.reference
+                        .insert(f.address, (f.host.to_string(), f.port));
                 }
             }
             _ => {}

@@ -194,7 +194,7 @@ impl Verdict {
             } => {
                 let mut s = match (last_hop, last_router) {
                     (Some(h), Some(r)) => format!(
-                        "silent after hop {h} ({}); hop {first_silent_hop} on never answered",
+                        "silent after hop {h} at {}; hop {first_silent_hop} on never answered",
                         addr_text(*r, last_router_name.as_deref())
                     ),
                     _ => format!("silent from hop {first_silent_hop}: no router answered"),

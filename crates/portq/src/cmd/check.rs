@@ -176,7 +176,6 @@ struct ReportMeta<'a> {
     traces: &'a [PortTrace],
 }
 
-
 /// `2026-12-01T09:31:48Z`: the report's date, in UTC.
 fn utc_text(t: std::time::SystemTime) -> String {
     let secs = t
@@ -277,7 +276,10 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
             }
             let evidence = evidence_text(&f.evidence);
             let trace_cell = if traced {
-                format!("<td class=\"trace\">{}</td>", html::escape(&dropped_after(c)))
+                format!(
+                    "<td class=\"trace\">{}</td>",
+                    html::escape(&dropped_after(c))
+                )
             } else {
                 String::new()
             };
@@ -315,7 +317,10 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
         {
             let f = &c.finding;
             let trace_cell = if traced {
-                format!("<td class=\"trace\">{}</td>", html::escape(&dropped_after(c)))
+                format!(
+                    "<td class=\"trace\">{}</td>",
+                    html::escape(&dropped_after(c))
+                )
             } else {
                 String::new()
             };
@@ -890,10 +895,7 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
     let traces = match &trace_opts {
         Some(opts) if stop_requests == 0 && !traced.is_empty() => {
             if !args.quiet {
-                eprintln!(
-                    "portq: tracing {} filtered port(s)...",
-                    traced.len()
-                );
+                eprintln!("portq: tracing {} filtered port(s)...", traced.len());
             }
             crate::cmd::trace::run_traces(&traced.into_requests(), opts).await?
         }

@@ -27,6 +27,7 @@ mod serve;
 mod tables;
 #[cfg(unix)]
 mod timing;
+mod trace;
 
 /// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`).
 pub(crate) fn wine() -> bool {

@@ -9,13 +9,13 @@
 
 mod api;
 mod assets;
-mod trace;
 mod check;
 pub(crate) mod guard;
 mod pages;
 mod params;
 #[cfg(test)]
 mod tests;
+mod trace;
 mod view;
 
 use crate::exit::{Failure, Status};

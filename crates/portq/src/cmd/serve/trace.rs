@@ -94,7 +94,10 @@ pub async fn run_api(
         Err((s, m)) => return fail(s, &m),
     };
     if let Err(e) = portq_probe::trace::can_trace() {
-        return fail(StatusCode::FORBIDDEN, &format!("the console cannot trace: {e}"));
+        return fail(
+            StatusCode::FORBIDDEN,
+            &format!("the console cannot trace: {e}"),
+        );
     }
     let Ok(_slot) = Arc::clone(&state.trace_slot).try_acquire_owned() else {
         return fail(
@@ -114,9 +117,5 @@ pub async fn run_api(
         dropped_after: crate::views::trace::dropped_after(t),
         trace: t,
     };
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(answer),
-    )
-        .into_response()
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response()
 }
