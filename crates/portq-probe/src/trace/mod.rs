@@ -178,6 +178,8 @@ pub struct PortTrace {
 }
 
 impl PortTrace {
+    // The trace that needs it runs on Linux only.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     fn not_traced(r: &TraceRequest, reason: &str) -> PortTrace {
         PortTrace {
             host: r.host.clone(),
@@ -209,17 +211,17 @@ impl FilteredPorts {
     pub fn note(&mut self, f: &crate::Finding) {
         use crate::PortState;
         match f.state {
-            PortState::Filtered | PortState::ListeningOrFiltered => {
-                if self.requests.len() < MAX_FLOWS {
-                    self.requests.push(TraceRequest {
-                        host: f.host.to_string(),
-                        address: f.address,
-                        port: f.port,
-                        transport: f.transport,
-                        probe: ProbeKind::from_name(f.probe).unwrap_or(ProbeKind::TcpConnect),
-                        reference: false,
-                    });
-                }
+            PortState::Filtered | PortState::ListeningOrFiltered
+                if self.requests.len() < MAX_FLOWS =>
+            {
+                self.requests.push(TraceRequest {
+                    host: f.host.to_string(),
+                    address: f.address,
+                    port: f.port,
+                    transport: f.transport,
+                    probe: ProbeKind::from_name(f.probe).unwrap_or(ProbeKind::TcpConnect),
+                    reference: false,
+                });
             }
             PortState::Listening | PortState::NotListening if f.transport == Transport::Tcp => {
                 let better = match self.reference.get(&f.address) {

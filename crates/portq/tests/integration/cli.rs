@@ -699,7 +699,7 @@ fn zsh_script_parses_and_its_helper_offers_catalogue_values() {
 /// The fields documented in one table of docs/json.md: the first cell's backticked names
 /// (`a`, `b` on one row), the table chosen by the line that opens it (a `## ` heading or a
 /// line such as "`summary`:"); nested names (`records[].targets`) left out.
-fn documented_fields(doc: &str, opener: &str) -> Vec<String> {
+pub(crate) fn documented_fields(doc: &str, opener: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut inside = false;
     let mut seen_table = false;
@@ -3271,6 +3271,18 @@ mod readme_examples {
     /// Commands the test does not run, and why. Each must still be in the README.
     const SKIPPED: &[(&str, &str)] = &[
         ("scripts/test.sh", "the test suite itself"),
+        (
+            "sudo portq trace dc01 -p 445 --reference 135",
+            "needs a host dc01 and raw sockets (tests/integration/trace.rs traces the lab)",
+        ),
+        (
+            "sudo portq trace dc01 --role dc -f json",
+            "needs a host dc01 and raw sockets",
+        ),
+        (
+            "sudo portq check dc01 --role dc --trace-filtered",
+            "needs a host dc01 and raw sockets",
+        ),
         (
             "sudo apt install ./target/dist/portq_0.1.0-1_amd64.deb",
             "installs a package (scripts/linux-package-test.sh does, in CI)",
