@@ -66,6 +66,8 @@ run local 0 ":$open_port\\b|\"port\": *$open_port\\b" -- local --format json
 run completions 0 'Register-ArgumentCompleter' -- completions powershell
 run man 0 '\.TH' -- man
 run bad-input 2 'out of range' -- check 127.0.0.1 -p 70000
+# Windows cannot send TCP over raw sockets: the trace says so in one line (nothing sent).
+run trace 2 'Linux only' -- trace 127.0.0.1 -p "$open_port"
 
 # The servers: start, fetch a page over loopback, stop.
 serve_http() {

@@ -113,12 +113,15 @@ fn path_grid(traces: &[&PortTrace]) -> Option<String> {
         .flat_map(|t| t.hops.iter().map(|h| h.ttl))
         .max()?;
     let labels: Vec<String> = traces.iter().map(|t| port_label(t)).collect();
-    let mut headers: Vec<std::borrow::Cow<'static, str>> = vec!["HOP".into()];
-    headers.extend(labels.iter().map(|l| std::borrow::Cow::Owned(l.clone())));
-    let names: Vec<&str> = headers.iter().map(|h| h.as_ref()).collect();
-    let whole: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
-    let whole: Vec<&str> = whole.iter().map(String::as_str).collect();
-    let mut grid = Grid::with_headers(headers.clone()).keep_whole(&whole);
+    // Every column whole: an address is never broken.
+    let whole: Vec<&str> = std::iter::once("HOP")
+        .chain(labels.iter().map(String::as_str))
+        .collect();
+    let headers = whole
+        .iter()
+        .map(|h| std::borrow::Cow::Owned((*h).to_owned()))
+        .collect();
+    let mut grid = Grid::with_headers(headers).keep_whole(&whole);
     let first = traces
         .iter()
         .flat_map(|t| t.hops.iter().map(|h| h.ttl))

@@ -64,6 +64,13 @@ fn contrib_prometheus_files_pass_promtool() {
 /// A child process killed when dropped.
 pub(crate) struct Running(Child);
 
+impl Running {
+    /// Takes charge of `child`.
+    pub(crate) fn new(child: Child) -> Running {
+        Running(child)
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -655,3 +655,109 @@ fn the_console_trace_button_in_headless_chromium() {
         .expect("tests/e2e/trace.sh");
     assert!(status.success(), "tests/e2e/trace.sh failed: {status}");
 }
+
+/// Debian's Prometheus scrapes the exporter with a `trace_filtered: true` module, both in
+/// the lab's client namespace: `portq_port_filtered_after_hop` carries r2's hop and
+/// address for 445/tcp and r3's for 3389/tcp.
+#[cfg(target_os = "linux")]
+#[test]
+fn prometheus_scrapes_where_the_filtered_ports_stop() {
+    if crate::under_wine("trace lab", "no namespaces") {
+        return;
+    }
+    if Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("PORTQ_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "prometheus is missing (PORTQ_REQUIRE_TOOLS=1)"
+        );
+        eprintln!("NOT RUN: no prometheus");
+        return;
+    }
+    let Some(lab) = Lab::up("p", None) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("portq-trace-prom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("exporter.yml"),
+        "modules:\n  paths:\n    ports: \"tcp:135,445,3389\"\n    timeout: 0.5\n    retries: 1\n    trace_filtered: true\n",
+    )
+    .expect("exporter.yml");
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 10s\n  scrape_timeout: 9s\nscrape_configs:\n  - job_name: paths\n    metrics_path: /probe\n    params:\n      module: [paths]\n    static_configs:\n      - targets: ['{SERVER}']\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - target_label: __address__\n        replacement: 127.0.0.1:19832\n"
+        ),
+    )
+    .expect("prometheus.yml");
+    let spawn = |cmd: &mut Command| {
+        crate::exporter::Running::new(
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn"),
+        )
+    };
+    let _exporter = spawn(lab.client(env!("CARGO_BIN_EXE_portq")).args([
+        "exporter",
+        "--listen",
+        "127.0.0.1:19832",
+        "--config",
+        &dir.join("exporter.yml").display().to_string(),
+    ]));
+    let _prometheus = spawn(lab.client("prometheus").args([
+        &format!("--config.file={}", dir.join("prometheus.yml").display()),
+        &format!("--storage.tsdb.path={}", dir.join("data").display()),
+        "--web.listen-address=127.0.0.1:19090",
+    ]));
+    let query = "http://127.0.0.1:19090/api/v1/query?query=portq_port_filtered_after_hop";
+    let started = Instant::now();
+    let found = loop {
+        let out = lab
+            .client("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request;print(urllib.request.urlopen(sys.argv[1],timeout=5).read().decode())",
+                query,
+            ])
+            .output()
+            .expect("python3");
+        let last = String::from_utf8_lossy(&out.stdout).into_owned();
+        if let Ok(v) = serde_json::from_str::<Value>(&last) {
+            let series = v["data"]["result"].as_array().cloned().unwrap_or_default();
+            if series.len() >= 2 {
+                break series;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "no trace series in Prometheus after 90 s: {last}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    let get = |port: &str| {
+        found
+            .iter()
+            .find(|s| s["metric"]["port"] == port)
+            .unwrap_or_else(|| panic!("no series for {port}: {found:?}"))
+    };
+    let s445 = get("445");
+    assert_eq!(s445["metric"]["router"], R2, "{s445}");
+    assert_eq!(s445["metric"]["verdict"], "silent", "{s445}");
+    assert_eq!(s445["value"][1], "2", "{s445}");
+    let s3389 = get("3389");
+    assert_eq!(s3389["metric"]["router"], R3, "{s3389}");
+    assert_eq!(s3389["metric"]["verdict"], "rejected", "{s3389}");
+    assert_eq!(s3389["value"][1], "3", "{s3389}");
+    assert!(
+        found.iter().all(|s| s["metric"]["port"] != "135"),
+        "the reference port is no series"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
