@@ -659,7 +659,6 @@ fn the_console_trace_button_in_headless_chromium() {
 /// Debian's Prometheus scrapes the exporter with a `trace_filtered: true` module, both in
 /// the lab's client namespace: `portq_port_filtered_after_hop` carries r2's hop and
 /// address for 445/tcp and r3's for 3389/tcp.
-#[cfg(target_os = "linux")]
 #[test]
 fn prometheus_scrapes_where_the_filtered_ports_stop() {
     if crate::under_wine("trace lab", "no namespaces") {
