@@ -11,7 +11,10 @@
 # - r3 rejects 3389/tcp toward the server with ICMP admin-prohibited (code 13);
 # - hostile runs tests/lab/trace-hostile.py: forged and flooding ICMP (see there);
 # - every router's ICMP rate limit is off, so answers are deterministic, unless
-#   PQ_TRACE_RATELIMIT_MS is set: then r1 limits its ICMP to one per that many ms.
+#   PQ_TRACE_RATELIMIT_MS is set: then r1 limits its ICMP to one per that many ms;
+# - PQ_TRACE_ECMP=1 adds r2b (10.201.245.2 | 10.201.246.1) beside r2: r1 reaches the
+#   server through either, chosen per flow by a hash of addresses and ports (equal-cost
+#   multipath, fib_multipath_hash_policy=1); r2b filters nothing.
 #
 # Usage: trace-lab-up.sh PREFIX   (namespaces PREFIXc PREFIXr1 PREFIXr2 PREFIXr3
 #        PREFIXs PREFIXh; trace-lab-down.sh PREFIX removes them). Needs root, nft and
@@ -19,7 +22,7 @@
 set -euo pipefail
 p=${1:?usage: trace-lab-up.sh PREFIX}
 here=$(cd "$(dirname "$0")" && pwd)
-c=${p}c r1=${p}r1 r2=${p}r2 r3=${p}r3 s=${p}s h=${p}h
+c=${p}c r1=${p}r1 r2=${p}r2 r3=${p}r3 s=${p}s h=${p}h r2b=${p}r2b
 
 "$here/trace-lab-down.sh" "$p" >/dev/null 2>&1 || true
 for n in "$c" "$r1" "$r2" "$r3" "$s" "$h"; do
@@ -42,7 +45,8 @@ link "$r1" r1h 10.201.244.1/24 "$h" h0 10.201.244.2/24
 ip -n "$h" addr add 10.201.244.77/24 dev h0
 
 ip -n "$c" route add 10.201.240.0/21 via 10.201.240.1
-ip -n "$r1" route add 10.201.242.0/23 via 10.201.241.2
+ip -n "$r1" route add 10.201.242.0/24 via 10.201.241.2
+[ "${PQ_TRACE_ECMP:-}" = 1 ] || ip -n "$r1" route add 10.201.243.0/24 via 10.201.241.2
 ip -n "$r2" route add 10.201.240.0/24 via 10.201.241.1
 ip -n "$r2" route add 10.201.244.0/24 via 10.201.241.1
 ip -n "$r2" route add 10.201.243.0/24 via 10.201.242.2
@@ -50,6 +54,20 @@ ip -n "$r3" route add 10.201.240.0/22 via 10.201.242.1
 ip -n "$r3" route add 10.201.244.0/24 via 10.201.242.1
 ip -n "$s" route add 10.201.240.0/21 via 10.201.243.1
 ip -n "$h" route add 10.201.240.0/21 via 10.201.244.1
+if [ "${PQ_TRACE_ECMP:-}" = 1 ]; then
+    ip netns add "$r2b"
+    ip -n "$r2b" link set lo up
+    link "$r1" r1b 10.201.245.1/24 "$r2b" r2bp 10.201.245.2/24
+    link "$r2b" r2bn 10.201.246.1/24 "$r3" r3b 10.201.246.2/24
+    ip netns exec "$r2b" sysctl -qw net.ipv4.ip_forward=1
+    ip netns exec "$r2b" sysctl -qw net.ipv4.icmp_ratelimit=0
+    ip -n "$r2b" route add 10.201.243.0/24 via 10.201.246.2
+    ip -n "$r2b" route add 10.201.240.0/24 via 10.201.245.1
+    ip netns exec "$r1" sysctl -qw net.ipv4.fib_multipath_hash_policy=1
+    ip -n "$r1" route add 10.201.243.0/24 nexthop via 10.201.241.2 nexthop via 10.201.245.2
+    # r3 answers the client through r2 whichever way a probe came in.
+    for n in all default r3p r3b; do ip netns exec "$r3" sysctl -qw "net.ipv4.conf.$n.rp_filter=0"; done
+fi
 
 for r in "$r1" "$r2" "$r3"; do
     ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1

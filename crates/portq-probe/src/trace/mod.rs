@@ -166,6 +166,10 @@ pub struct PortTrace {
     pub transport: Transport,
     /// Traced to show a working path beside the others.
     pub reference: bool,
+    /// The one source port every probe of this port left from (its flow), to find the
+    /// probes in a firewall's log or a router's load-balancing hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_port: Option<u16>,
     /// Where its probes ended.
     #[serde(flatten)]
     pub verdict: Verdict,
@@ -187,6 +191,7 @@ impl PortTrace {
             port: r.port,
             transport: r.transport,
             reference: r.reference,
+            source_port: None,
             verdict: Verdict::NotTraced {
                 reason: reason.into(),
             },

@@ -531,6 +531,7 @@ mod linux {
                 port: r.port,
                 transport: r.transport,
                 reference: r.reference,
+                source_port: Some(flow.src_port),
                 verdict,
                 hops,
                 path_varies,

@@ -125,12 +125,22 @@ async fn run_async(args: Args, opts: TraceOptions) -> Result<Status, Failure> {
     let plan = builder.plan().map_err(Failure::usage)?;
     let mut requests = Vec::new();
     let mut hosts: Vec<(String, std::net::IpAddr)> = Vec::new();
+    // Each name is looked up once, however many ports it has.
+    let mut looked_up: std::collections::HashMap<String, std::net::IpAddr> =
+        std::collections::HashMap::new();
     for e in plan.entries() {
         let address = match e.address {
             Some(a) => a,
-            None => portq_probe::target::resolve_name(&e.host)
-                .await
-                .map_err(Failure::usage)?,
+            None => match looked_up.get(&e.host) {
+                Some(a) => *a,
+                None => {
+                    let a = portq_probe::target::resolve_name(&e.host)
+                        .await
+                        .map_err(Failure::usage)?;
+                    looked_up.insert(e.host.clone(), a);
+                    a
+                }
+            },
         };
         if !hosts.iter().any(|(_, a)| *a == address) {
             hosts.push((e.host.clone(), address));

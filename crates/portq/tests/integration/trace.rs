@@ -29,6 +29,11 @@ impl Lab {
     /// Brings a lab up as `pqt<pid><tag>`; `None` (said on stderr) where it cannot run:
     /// not root, or no nft. `ratelimit_ms`: r1 limits its ICMP to one per that many ms.
     fn up(tag: &str, ratelimit_ms: Option<u32>) -> Option<Lab> {
+        Lab::up_with(tag, ratelimit_ms, false)
+    }
+
+    /// As [`Lab::up`]; `ecmp`: r1 reaches the server through r2 or r2b, per flow.
+    fn up_with(tag: &str, ratelimit_ms: Option<u32>, ecmp: bool) -> Option<Lab> {
         let root_user = Command::new("id")
             .arg("-u")
             .output()
@@ -60,6 +65,9 @@ impl Lab {
             .arg(&lab.prefix);
         if let Some(ms) = ratelimit_ms {
             up.env("PQ_TRACE_RATELIMIT_MS", ms.to_string());
+        }
+        if ecmp {
+            up.env("PQ_TRACE_ECMP", "1");
         }
         let out = up.output().expect("trace-lab-up.sh");
         assert!(
@@ -759,4 +767,107 @@ fn prometheus_scrapes_where_the_filtered_ports_stop() {
         "the reference port is no series"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Equal-cost multipath at r1 (a hash of addresses and ports picks r2 or r2b per flow):
+/// every probe of a port keeps one path, the one r1's kernel says that flow takes, while
+/// the ports spread over both; traceroute -T, which changes its source port per probe,
+/// shows both routers at hop 2 of one port.
+#[test]
+fn one_flow_per_port_keeps_one_path_through_a_load_balancer() {
+    if crate::under_wine("trace lab", "no namespaces") {
+        return;
+    }
+    let Some(lab) = Lab::up_with("m", None, true) else {
+        return;
+    };
+    const R2B: &str = "10.201.245.2";
+    let (_, traces) = lab.trace_json(&[SERVER, "-p", "tcp:1000-1011", "--no-names"]);
+    assert_eq!(traces.len(), 12);
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &traces {
+        assert_eq!(t["verdict"], "reached", "{t}");
+        assert_eq!(t["answer"], "rst", "{t}");
+        assert_eq!(t["path_varies"], false, "{t}");
+        let hop2 = &t["hops"][1];
+        let addrs: Vec<&Value> = hop2["replies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| &r["address"])
+            .collect();
+        assert_eq!(addrs.len(), 1, "one router at hop 2 for one flow: {t}");
+        assert_eq!(hop2["replies"][0]["count"], hop2["sent"], "{t}");
+        let ours = addrs[0].as_str().unwrap_or_default().to_owned();
+        // The kernel's own choice for this 5-tuple, asked of r1.
+        let sport = t["source_port"].as_u64().expect("source_port").to_string();
+        let dport = t["port"].to_string();
+        let out = Command::new("ip")
+            .args([
+                "-n",
+                &format!("{}r1", lab.prefix),
+                "route",
+                "get",
+                SERVER,
+                "from",
+            ])
+            .args([
+                "10.201.240.2",
+                "iif",
+                "r1c",
+                "ipproto",
+                "tcp",
+                "sport",
+                &sport,
+            ])
+            .args(["dport", &dport])
+            .output()
+            .expect("ip route get");
+        let route = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            route.contains(&format!("via {ours} ")),
+            "port {dport}: portq saw {ours}, r1 routes {route}"
+        );
+        seen.insert(ours);
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        vec![R2.to_owned(), R2B.to_owned()],
+        "twelve flows spread over both paths"
+    );
+    // The peer for contrast: a new source port per probe, so one port's hop 2 answers
+    // from both routers for some port (each of 12 ports has 3 probes: all 36 on one path
+    // per port would be a 1 in 4^12 chance).
+    let mut split = 0;
+    for port in 1000..1012 {
+        let out = lab
+            .client("traceroute")
+            .args([
+                "-n",
+                "-T",
+                "-p",
+                &port.to_string(),
+                "-q",
+                "3",
+                "-w",
+                "1",
+                "-m",
+                "2",
+                SERVER,
+            ])
+            .output()
+            .expect("traceroute");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("2 "))
+            .unwrap_or("");
+        if line.contains(R2) && line.contains(R2B) {
+            split += 1;
+        }
+    }
+    assert!(
+        split > 0,
+        "traceroute -T kept one path per port too: the lab does not balance"
+    );
 }

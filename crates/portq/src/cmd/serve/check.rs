@@ -115,7 +115,7 @@ fn probes_on(p: &Params) -> bool {
     p.get("probes").is_none() || p.flag("probes")
 }
 
-fn outside(what: &str, nets: &[IpNet]) -> String {
+pub(super) fn outside(what: &str, nets: &[IpNet]) -> String {
     format!(
         "{what} is outside the networks this console may check ({})",
         nets_text(nets)

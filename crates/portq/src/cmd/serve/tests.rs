@@ -587,6 +587,7 @@ async fn foreign_origins_are_refused() {
         (Method::GET, "/api/rules?role=dc"),
         (Method::POST, "/check"),
         (Method::POST, "/api/check"),
+        (Method::POST, "/api/trace"),
     ] {
         for origin in [
             "http://evil.example",
@@ -828,6 +829,45 @@ async fn checks_stay_inside_the_allowed_networks() {
     assert!(a.body.contains("<form id=\"check-form\""));
     assert!(a.body.contains("&lt;b&gt;x&lt;/b&gt;"));
     assert!(!a.body.contains("<b>x</b>"));
+}
+
+/// `POST /api/trace` is off with checks, and refuses anything but one allowed address,
+/// a port and tcp or udp, before it would open a raw socket.
+#[tokio::test]
+async fn traces_stay_inside_the_allowed_networks() {
+    let a = send(form("/api/trace", "target=127.0.0.1&port=445")).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(
+        a.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-checks")
+    );
+    let c = || checks_cfg(&["192.0.2.0/28"]);
+    for (body, expect) in [
+        ("target=10.1.2.3&port=445", "outside"),
+        ("target=192.0.2.16&port=445", "outside"),
+        ("target=192.0.2.0%2F28&port=445", "one IP address"),
+        ("target=dc01&port=445", "one IP address"),
+        ("port=445", "give the address"),
+        ("target=192.0.2.1", "port must be"),
+        ("target=192.0.2.1&port=0", "port must be"),
+        ("target=192.0.2.1&port=70000", "port must be"),
+        ("target=192.0.2.1&port=445&protocol=icmp", "tcp or udp"),
+    ] {
+        let e = send_to(c(), form("/api/trace", body)).await.bad_request();
+        assert!(e.contains(expect), "{body}: {e}");
+    }
+    let a = send_to(
+        c(),
+        request(Method::POST, "/api/trace")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ORIGIN, ORIGIN)
+            .body(Body::from("{}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
 /// A listener of our own, and a port that was free a moment ago (closed).

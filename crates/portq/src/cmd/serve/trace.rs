@@ -34,10 +34,7 @@ fn request(p: &Params, nets: &[ipnet::IpNet]) -> Result<TraceRequest, (StatusCod
         .parse()
         .map_err(|_| bad("target must be one IP address"))?;
     if !crate::net::allows(nets, address) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            format!("{address} is outside the networks this console may check"),
-        ));
+        return Err(bad(&super::check::outside(&address.to_string(), nets)));
     }
     let port: u16 = p
         .text("port")
