@@ -3,12 +3,11 @@
 // sets PORTQ_URL; no browser is ever downloaded.
 //
 // The browser only talks to the console: every other request is refused and fails the
-// test, and the flags below turn off Chromium's own background traffic.
+// test, and browser.mjs turns off Chromium's own background traffic.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { launch, tally, watchdog as startWatchdog } from './browser.mjs';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 
@@ -20,45 +19,12 @@ if (!base) {
   process.exit(2);
 }
 
-const failures = [];
-const passed = [];
-function check(ok, what) {
-  (ok ? passed : failures).push(what);
-  console.log((ok ? 'ok   ' : 'FAIL ') + what);
-}
+const { check, failures, passed } = tally();
 
 // The whole run is bounded.
-const watchdog = setTimeout(() => {
-  console.error('console.test.mjs: FAILED: timed out after 180 s');
-  process.exit(1);
-}, 180_000);
+const watchdog = startWatchdog('console.test.mjs', 180_000);
 
-mkdirSync(out, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'portq-e2e-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-  viewport: { width: 1280, height: 900 },
-  acceptDownloads: true,
-});
-
-const outside = [];
-await context.route('**/*', (route) => {
-  const url = route.request().url();
-  if (url.startsWith(base + '/')) return route.continue();
-  outside.push(url);
-  return route.abort();
-});
+const { context, outside, close } = await launch(base, out, executablePath);
 
 const dialogs = [];
 const consoleErrors = [];
@@ -326,8 +292,7 @@ try {
     await p.screenshot({ path: join(out, 'failure.png') }).catch(() => {});
   }
 } finally {
-  await context.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
+  await close();
   clearTimeout(watchdog);
 }
 

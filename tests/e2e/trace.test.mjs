@@ -4,9 +4,7 @@
 // 3389/tcp's must name r3 and ICMP code 13. Run inside the lab's client namespace by
 // tests/e2e/trace.sh, which starts the console there (PORTQ_URL).
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { launch, tally, watchdog as startWatchdog } from './browser.mjs';
 import { join } from 'node:path';
 
 const base = process.env.PORTQ_URL;
@@ -16,32 +14,9 @@ if (!base) {
   console.error('trace.test.mjs: set PORTQ_URL (tests/e2e/trace.sh does)');
   process.exit(2);
 }
-const failures = [];
-function check(ok, what) {
-  if (!ok) failures.push(what);
-  console.log((ok ? 'ok   ' : 'FAIL ') + what);
-}
-const watchdog = setTimeout(() => {
-  console.error('trace.test.mjs: FAILED: timed out after 120 s');
-  process.exit(1);
-}, 120_000);
-
-mkdirSync(out, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'portq-e2e-trace-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 900 },
-});
-const outside = [];
-await context.route('**/*', (route) => {
-  const url = route.request().url();
-  if (url.startsWith(base + '/')) return route.continue();
-  outside.push(url);
-  return route.abort();
-});
+const { check, failures } = tally();
+const watchdog = startWatchdog('trace.test.mjs', 120_000);
+const { context, outside, close } = await launch(base, out, executablePath);
 try {
   const page = await context.newPage();
   await page.goto(base + '/check');
@@ -71,8 +46,7 @@ try {
 } catch (e) {
   check(false, 'the run went through without an exception: ' + (e && e.stack ? e.stack : e));
 } finally {
-  await context.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
+  await close();
   clearTimeout(watchdog);
 }
 console.log(failures.length ? `${failures.length} failed` : 'all passed');

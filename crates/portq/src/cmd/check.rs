@@ -239,9 +239,13 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
     let many = hosts.len() > 1;
     // With --trace-filtered: where each FILTERED row's probes stopped.
     let traced = !meta.traces.is_empty();
-    let dropped_after = |c: &Checked| -> String {
+    let trace_cell = |c: &Checked| -> String {
+        if !traced {
+            return String::new();
+        }
         let f = &c.finding;
-        meta.traces
+        let text = meta
+            .traces
             .iter()
             .find(|t| {
                 !t.reference
@@ -250,7 +254,8 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
                     && t.transport == f.transport
             })
             .map(crate::views::trace::dropped_after)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        format!("<td class=\"trace\">{}</td>", html::escape(&text))
     };
     if !problems.is_empty() {
         body.push_str("<h2>What is wrong</h2>\n<table class=\"problems\"><thead><tr>");
@@ -275,16 +280,9 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
                 ));
             }
             let evidence = evidence_text(&f.evidence);
-            let trace_cell = if traced {
-                format!(
-                    "<td class=\"trace\">{}</td>",
-                    html::escape(&dropped_after(c))
-                )
-            } else {
-                String::new()
-            };
+            let dropped = trace_cell(c);
             body.push_str(&format!(
-                "<td><a href=\"#{id}\">{}/{}</a></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td>{trace_cell}</tr>\n",
+                "<td><a href=\"#{id}\">{}/{}</a></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td>{dropped}</tr>\n",
                 f.port,
                 f.transport.as_str(),
                 f.state.token(),
@@ -316,16 +314,9 @@ fn render_html(findings: &[Checked], summary: &CheckSummary, meta: &ReportMeta<'
             .filter(|c| (&*c.finding.host, c.finding.address) == host)
         {
             let f = &c.finding;
-            let trace_cell = if traced {
-                format!(
-                    "<td class=\"trace\">{}</td>",
-                    html::escape(&dropped_after(c))
-                )
-            } else {
-                String::new()
-            };
+            let dropped = trace_cell(c);
             body.push_str(&format!(
-                "<tr id=\"{}\"{}><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td>{trace_cell}<td>{:.0}</td></tr>\n",
+                "<tr id=\"{}\"{}><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td>{dropped}<td>{:.0}</td></tr>\n",
                 anchor(c),
                 if is_problem(c) { " class=\"problem\"" } else { "" },
                 f.port,
