@@ -2,7 +2,7 @@
 //! raw ICMP, TCP and UDP in. Linux only; other systems get
 //! [`TraceError::Unsupported`].
 
-use super::{PortTrace, TraceError, TraceOptions, TraceRequest};
+use super::model::{PortTrace, TraceError, TraceOptions, TraceRequest};
 
 #[cfg(not(target_os = "linux"))]
 pub(super) fn check_privilege() -> Result<(), TraceError> {
@@ -30,7 +30,7 @@ pub(super) use linux::{check_privilege, run};
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::super::verdict::{Answer, FlowLog, Observation, decide};
+    use super::super::verdict::{Answer, FlowLog, Observation, Verdict, decide};
     use super::super::wire::{self, IcmpKind, ProbeHeader, Reply};
     use super::{PortTrace, TraceError, TraceOptions, TraceRequest};
     use crate::finding::Transport;
@@ -321,12 +321,12 @@ mod linux {
             let flow = &self.flows[f];
             let (v, _, _) = decide(&flow.log);
             match v {
-                super::super::Verdict::Reached {
+                Verdict::Reached {
                     hop,
                     hop_inferred: false,
                     ..
                 } => hop,
-                super::super::Verdict::Rejected { .. } => flow
+                Verdict::Rejected { .. } => flow
                     .log
                     .observations
                     .iter()
@@ -502,7 +502,7 @@ mod linux {
             let mut any = false;
             for f in 0..run.flows.len() {
                 let (v, _, _) = decide(&run.flows[f].log);
-                if let super::super::Verdict::Silent {
+                if let Verdict::Silent {
                     first_silent_hop, ..
                 } = v
                 {
