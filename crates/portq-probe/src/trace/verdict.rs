@@ -536,7 +536,7 @@ mod tests {
         );
         assert_eq!(hops.last().map(|h| (h.ttl, h.replies.len())), Some((3, 0)));
         assert!(
-            v.text().contains("silent after hop 2 (10.201.241.2)"),
+            v.text().contains("silent after hop 2 at 10.201.241.2"),
             "{}",
             v.text()
         );
