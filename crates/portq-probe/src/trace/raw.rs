@@ -180,6 +180,9 @@ mod linux {
                 _ => (wire::tcp_syn(&h, id), id),
             };
             let to = SockAddr::from(SocketAddrV4::new(flow.dst, 0));
+            // Before the send: the reader thread may stamp the answer before this task
+            // gets past `send_to`.
+            let at = Instant::now();
             if self.send.send_to(&bytes, &to).is_err() {
                 // Nothing left: a full send buffer or no route; the TTL stays silent.
                 return;
@@ -191,7 +194,7 @@ mod linux {
                 Sent {
                     flow: f,
                     ttl,
-                    at: Instant::now(),
+                    at,
                     answered_by: None,
                 },
             );

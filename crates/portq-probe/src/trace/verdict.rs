@@ -172,7 +172,7 @@ impl Verdict {
                 rtt_ms,
                 ..
             } => match rtt_ms {
-                Some(ms) => format!("reached at hop {hop} ({}, {ms:.2} ms)", answer.text()),
+                Some(ms) => format!("reached at hop {hop} ({}, {ms:.3} ms)", answer.text()),
                 None => format!("reached at hop {hop} ({})", answer.text()),
             },
             Verdict::Rejected {

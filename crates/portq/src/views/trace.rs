@@ -100,7 +100,7 @@ pub fn verdict_grid(traces: &[PortTrace]) -> Grid {
             t.transport.as_str().to_owned(),
             verdict,
             router.map(|r| r.to_string()).unwrap_or_default(),
-            rtt.map(|ms| format!("{ms:.2}")).unwrap_or_default(),
+            rtt.map(|ms| format!("{ms:.3}")).unwrap_or_default(),
         ]);
     }
     grid
