@@ -115,7 +115,7 @@ pub struct Args {
     /// root or CAP_NET_RAW; Linux only. Shown in table, JSON, NDJSON and HTML.
     #[arg(long)]
     pub trace_filtered: bool,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "With --trace-filtered")]
     pub trace: crate::cmd::trace::TraceArgs,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
@@ -888,7 +888,14 @@ async fn run_async(args: Args) -> Result<Status, Failure> {
             if !args.quiet {
                 eprintln!("portq: tracing {} filtered port(s)...", traced.len());
             }
-            crate::cmd::trace::run_traces(&traced.into_requests(), opts).await?
+            // The check's answers are written whatever becomes of the trace.
+            match crate::cmd::trace::run_traces(&traced.into_requests(), opts).await {
+                Ok(t) => t,
+                Err(Failure::Usage(m) | Failure::Runtime(m)) => {
+                    eprintln!("portq: the filtered ports were not traced: {m}");
+                    Vec::new()
+                }
+            }
         }
         _ => Vec::new(),
     };

@@ -73,7 +73,7 @@ pub struct Args {
     /// path that gets through beside the others.
     #[arg(long, value_name = "PORT")]
     pub reference: Option<u16>,
-    /// Probes per second at most.
+    /// Probes per second at most (default 2,000).
     #[arg(long, value_name = "N")]
     pub rate: Option<u32>,
     /// Send from this local address.
