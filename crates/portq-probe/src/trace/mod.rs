@@ -7,19 +7,20 @@
 //! One flow per port: every probe of a port leaves from the same source port, so a
 //! load balancer that hashes the 5-tuple keeps it on one path; a hop that still
 //! answers from two addresses is reported ([`PortTrace::path_varies`]). Probes are
-//! told apart by the TCP sequence number or the IPv4 identification, both of which
-//! every ICMP error quotes.
+//! told apart by a random TCP sequence number or IPv4 identification per probe, which
+//! every ICMP error quotes (consecutive ones could be guessed by a host that sees one).
 //!
-//! Hand-written, not trippy-core (0.13), which the issue asked for first, because it
-//! cannot express this trace and its parser fails our hostile input:
+//! Hand-written rather than built on trippy-core (0.13), the crate of the field,
+//! because it cannot express this trace and its parser fails our hostile input:
 //! - its UDP payload is one repeated byte, not the port's own request (a CLDAP or DNS
 //!   probe), so an application firewall sees a different packet than `check` sent;
 //! - with TCP and a fixed destination port the source port is the probe's sequence
 //!   number, so every probe is a new flow and one port's probes take different
 //!   load-balanced paths;
 //! - on Linux its TCP channel reads the connect socket's `EHOSTUNREACH` before the raw
-//!   ICMP and records it as time-exceeded code 1 from 0.0.0.0, so a router's
-//!   admin-prohibited reject loses both its code and its address;
+//!   ICMP and records it as time-exceeded code 1 from 0.0.0.0 (its Unix
+//!   `icmp_error_info` returns that address), so a router's admin-prohibited reject
+//!   loses both its code and its address;
 //! - trippy-packet's `Ipv4Packet::payload` slices by the quoted header-length field
 //!   unchecked: an ICMP error whose quote claims a longer header than it carries
 //!   panics the tracer thread (see `wire`).
