@@ -4651,11 +4651,7 @@ mod rules_in_the_lab {
         ) else {
             return;
         };
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-        if !root {
+        if !crate::netns::is_root() {
             assert!(
                 std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
                 "PORTQ_LAB_REQUIRED is set but this test needs root"

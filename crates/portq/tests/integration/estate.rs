@@ -10,13 +10,6 @@
 use serde_json::Value;
 use std::process::Command;
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
 /// TCP listeners (SMTP ports greet first) and UDP sockets: 1812 answers each datagram
 /// with a RADIUS Access-Reject of the same identifier, the others never answer. Two
 /// minutes at most.
@@ -85,7 +78,7 @@ fn state<'a>(doc: &'a Value, port: u64, proto: &str) -> &'a str {
 
 #[test]
 fn estate_roles_pass_against_their_fakes() {
-    if !is_root() {
+    if !crate::netns::is_root() {
         eprintln!("NOT RUN: needs root (makes a network namespace)");
         return;
     }

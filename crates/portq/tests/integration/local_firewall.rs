@@ -406,14 +406,6 @@ impl Drop for OwnNamespace {
     }
 }
 
-/// True when this test process runs as root (it may make network namespaces).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-    })
-}
-
 /// Listeners on `ports` inside the namespace that accept and close at once (two minutes
 /// at most); returns when they are all bound.
 fn listen_in(ns: &mut crate::netns::TestNs, ports: &[u16]) {
@@ -511,7 +503,7 @@ fn have(tool: &str) -> bool {
 /// verdict, the finding and the exit code follow each.
 #[test]
 fn local_firewall_follows_real_rules_in_our_own_namespace() {
-    if !is_root() {
+    if !crate::netns::is_root() {
         eprintln!("NOT RUN: needs root (makes a network namespace)");
         return;
     }
@@ -572,7 +564,7 @@ fn local_firewall_follows_real_rules_in_our_own_namespace() {
 /// and at most 5% may be "cannot tell".
 #[test]
 fn ufw_hosts_get_answers_the_kernel_agrees_with() {
-    if !is_root() {
+    if !crate::netns::is_root() {
         eprintln!("NOT RUN: needs root (makes a network namespace)");
         return;
     }
@@ -643,7 +635,7 @@ fn ufw_hosts_get_answers_the_kernel_agrees_with() {
 /// most 5% may be "cannot tell".
 #[test]
 fn firewalld_hosts_get_answers_the_kernel_agrees_with() {
-    if !is_root() {
+    if !crate::netns::is_root() {
         eprintln!("NOT RUN: needs root (makes a network namespace)");
         return;
     }

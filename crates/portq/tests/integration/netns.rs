@@ -18,6 +18,15 @@ pub(crate) fn sh(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// True when this test process runs as root (it may make network namespaces and use
+/// raw sockets). False under Wine, which has no `id`.
+pub(crate) fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
 /// One test namespace.
 pub(crate) struct TestNs {
     /// The namespace's name (`PREFIX<pid>`).

@@ -35,7 +35,7 @@ fn tools_present() -> bool {
         .copied()
         .filter(|p| !std::path::Path::new(p).exists())
         .collect();
-    let root = nix_uid_is_root();
+    let root = crate::netns::is_root();
     if missing.is_empty() && root {
         return true;
     }
@@ -45,13 +45,6 @@ fn tools_present() -> bool {
     );
     eprintln!("NOT RUN: timing under delay and loss needs root and {missing:?}");
     false
-}
-
-fn nix_uid_is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Starts bind9, chrony, snmpd and charon in `ns`, each bound to the namespace's
@@ -235,21 +228,23 @@ fn majority(runs: &[States]) -> States {
         .collect()
 }
 
-/// How one default run compares with the reference: `Ok(true)` same states, `Ok(false)`
-/// only safe differences, `Err` an unsafe one (named).
-fn compare(reference: &States, run: &States) -> Result<bool, String> {
-    let mut same = true;
+/// How one default run compares with the reference: `Ok` with the safe differences
+/// (none when the states are the same), `Err` an unsafe one (named).
+fn compare(reference: &States, run: &States) -> Result<Vec<String>, String> {
+    let mut differences = Vec::new();
     for (k, want) in reference {
         match run.get(k) {
             Some(got) if got == want => {}
-            Some(got) if got == "listening_or_filtered" => same = false,
+            Some(got) if got == "listening_or_filtered" => {
+                differences.push(format!("{}/{}: {got}, patient {want}", k.0, k.1));
+            }
             Some(got) => return Err(format!("{}/{}: {got}, patient {want}", k.0, k.1)),
             // A port missing from one run (an RPC port the endpoint mapper listed once)
             // is no contradiction of a state.
-            None => same = false,
+            None => differences.push(format!("{}/{}: absent, patient {want}", k.0, k.1)),
         }
     }
-    Ok(same)
+    Ok(differences)
 }
 
 #[test]
@@ -339,14 +334,14 @@ fn adaptive_windows_agree_with_patient_under_delay_and_loss() {
         for i in 0..20 {
             let (d, c) = run_both(&[]);
             match compare(&ref_daemons, &d) {
-                Ok(true) => same += 1,
-                Ok(false) => {}
+                Ok(diff) if diff.is_empty() => same += 1,
+                Ok(diff) => eprintln!("{name}, run {i}, daemons: {}", diff.join("; ")),
                 Err(e) => panic!("{name}, run {i}, daemons: unsafe difference {e}"),
             }
             if let (Some(r), Some(c)) = (&ref_dc, &c) {
                 match compare(r, c) {
-                    Ok(true) => dc_same += 1,
-                    Ok(false) => {}
+                    Ok(diff) if diff.is_empty() => dc_same += 1,
+                    Ok(diff) => eprintln!("{name}, run {i}, DC: {}", diff.join("; ")),
                     Err(e) => panic!("{name}, run {i}, DC: unsafe difference {e}"),
                 }
                 assert_ne!(

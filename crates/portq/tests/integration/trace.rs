@@ -37,11 +37,7 @@ impl Lab {
         if crate::under_wine("trace lab", "no namespaces") {
             return None;
         }
-        let root_user = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0"));
-        if !root_user || !std::path::Path::new("/usr/sbin/nft").exists() {
+        if !crate::netns::is_root() || !std::path::Path::new("/usr/sbin/nft").exists() {
             assert!(
                 std::env::var("PORTQ_REQUIRE_TOOLS").as_deref() != Ok("1"),
                 "the trace lab needs root and nft (PORTQ_REQUIRE_TOOLS=1)"
@@ -571,11 +567,7 @@ fn bad_trace_input_is_one_line_and_exit_2() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_trace_without_privileges_says_how_to_get_them() {
-    let root_user = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if !root_user || !std::path::Path::new("/usr/bin/setpriv").exists() {
+    if !crate::netns::is_root() || !std::path::Path::new("/usr/bin/setpriv").exists() {
         eprintln!("NOT RUN: dropping privileges needs root and setpriv");
         return;
     }
