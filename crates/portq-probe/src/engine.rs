@@ -571,7 +571,10 @@ impl HostReach {
         }
         let said = f.evidence.iter().find_map(|e| match e {
             crate::finding::Evidence::Unreachable { reason }
-                if matches!(reason.as_str(), "host unreachable" | "network unreachable") =>
+                if matches!(
+                    reason.as_str(),
+                    crate::finding::HOST_UNREACHABLE | "network unreachable"
+                ) =>
             {
                 Some(reason.as_str())
             }

@@ -284,9 +284,11 @@ pub enum Evidence {
         /// Its name (RFC 2865).
         code_name: String,
     },
-    /// An ICMP error other than port unreachable (or a local routing error).
+    /// The system said the port cannot be reached: a router's ICMP error other than port
+    /// unreachable, no route or neighbour, or a local firewall rule.
     Unreachable {
-        /// What happened, e.g. `host unreachable`.
+        /// What the system said: [`HOST_UNREACHABLE`], `network unreachable` or `blocked
+        /// by a local firewall rule`.
         reason: String,
     },
     /// Not probed: the network had already said the whole host is unreachable (host or
@@ -394,6 +396,9 @@ pub fn rfc3339(unix: i64) -> String {
 }
 
 const SUMMARY_MAX: usize = 200;
+
+/// [`Evidence::Unreachable`]'s reason for EHOSTUNREACH.
+pub const HOST_UNREACHABLE: &str = "host unreachable";
 
 impl Evidence {
     /// Shorthand for [`Evidence::Error`].
@@ -632,7 +637,15 @@ impl Evidence {
             Evidence::UdpReply { bytes } => {
                 write!(s, "{bytes}-byte UDP reply")
             }
-            Evidence::Unreachable { reason } => write!(s, "ICMP: {reason}"),
+            // The reason is the system's error, not a packet portq read: a local rule's
+            // EPERM or a missing route involve no ICMP at all, and EHOSTUNREACH covers
+            // both a router's host unreachable and its administratively prohibited.
+            Evidence::Unreachable { reason } if reason == HOST_UNREACHABLE => write!(
+                s,
+                "{reason} (a router's ICMP unreachable or administratively prohibited, \
+                 or no ARP answer)"
+            ),
+            Evidence::Unreachable { reason } => write!(s, "{reason}"),
             Evidence::Radius { code, code_name } => write!(
                 s,
                 "RADIUS {code_name} ({code}) to portq's stand-in Access-Request"
@@ -746,5 +759,26 @@ mod tests {
             e.summary(),
             "CLDAP netlogon: domain example.test (EXAMPLE), DC dc1.example.test"
         );
+    }
+
+    /// An unreachable port's evidence claims no ICMP the system did not report: a local
+    /// rule is not a packet, and a host unreachable may be a firewall's prohibition.
+    #[test]
+    fn unreachable_evidence_says_only_what_the_system_said() {
+        let said = |reason: &str| {
+            Evidence::Unreachable {
+                reason: reason.into(),
+            }
+            .summary()
+        };
+        assert_eq!(
+            said("blocked by a local firewall rule"),
+            "blocked by a local firewall rule"
+        );
+        assert_eq!(said("network unreachable"), "network unreachable");
+        let host = said(HOST_UNREACHABLE);
+        assert!(host.starts_with("host unreachable ("), "{host}");
+        assert!(host.contains("administratively prohibited"), "{host}");
+        assert!(host.contains("ARP"), "{host}");
     }
 }

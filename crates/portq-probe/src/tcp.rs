@@ -404,7 +404,7 @@ fn classify(e: io::Error) -> Attempt {
     match e.kind() {
         K::ConnectionRefused | K::ConnectionReset => Attempt::Refused,
         K::TimedOut => Attempt::TimedOut,
-        K::HostUnreachable => Attempt::Unreachable("host unreachable"),
+        K::HostUnreachable => Attempt::Unreachable(crate::finding::HOST_UNREACHABLE),
         K::NetworkUnreachable => Attempt::Unreachable("network unreachable"),
         K::PermissionDenied => Attempt::Unreachable("blocked by a local firewall rule"),
         _ => Attempt::Other(e),

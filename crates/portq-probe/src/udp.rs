@@ -268,7 +268,7 @@ fn classify(e: &std::io::Error, addr: SocketAddr) -> Result<Step, LocalError> {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::ConnectionRefused => Ok(Step::Refused),
-        K::HostUnreachable => Ok(Step::Unreachable("host unreachable")),
+        K::HostUnreachable => Ok(Step::Unreachable(crate::finding::HOST_UNREACHABLE)),
         K::NetworkUnreachable => Ok(Step::Unreachable("network unreachable")),
         K::PermissionDenied => Ok(Step::Unreachable("blocked by a local firewall rule")),
         // Windows reports an ICMP error of an earlier datagram as a reset.

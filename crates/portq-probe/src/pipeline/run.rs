@@ -695,8 +695,10 @@ fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16, slow: Duration) {
         entry.unreachable = f.evidence.iter().find_map(|e| match e {
             Evidence::NotProbed { reason } => Some(reason.clone()),
             Evidence::Unreachable { reason }
-                if matches!(reason.as_str(), "host unreachable" | "network unreachable")
-                    && f.elapsed >= slow =>
+                if matches!(
+                    reason.as_str(),
+                    crate::finding::HOST_UNREACHABLE | "network unreachable"
+                ) && f.elapsed >= slow =>
             {
                 Some(format!(
                     "{reason} (said for {}/{})",

@@ -969,7 +969,7 @@ impl VerdictTally {
                     crate::finding::Evidence::Unreachable { reason }
                         if matches!(
                             reason.as_str(),
-                            "host unreachable" | "network unreachable"
+                            crate::finding::HOST_UNREACHABLE | "network unreachable"
                         ) =>
                     {
                         Some(reason.clone())
