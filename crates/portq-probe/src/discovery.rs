@@ -31,12 +31,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::TokioResolver;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RData;
-use hickory_resolver::{Resolver, TokioResolver};
 use serde::{Serialize, Serializer};
 use thiserror::Error;
 
@@ -584,30 +582,8 @@ pub async fn discover(locator: &DcLocator) -> Result<Discovery, DiscoveryError> 
 }
 
 fn resolver(locator: &DcLocator) -> Result<TokioResolver, DiscoveryError> {
-    let mut builder = match locator.dns_server {
-        Some(server) => {
-            let mut udp = ConnectionConfig::udp();
-            udp.port = server.port();
-            let mut tcp = ConnectionConfig::tcp();
-            tcp.port = server.port();
-            let ns = NameServerConfig::new(server.ip(), true, vec![udp, tcp]);
-            Resolver::builder_with_config(
-                ResolverConfig::from_name_servers(vec![ns]),
-                TokioRuntimeProvider::default(),
-            )
-        }
-        None => TokioResolver::builder_tokio().map_err(|e| DiscoveryError::SystemConfig {
-            reason: e.to_string(),
-        })?,
-    };
-    let opts: &mut ResolverOpts = builder.options_mut();
-    opts.timeout = locator.timeout;
-    opts.attempts = locator.attempts;
-    // One check asks a handful of names once: no cache worth keeping.
-    opts.cache_size = 64;
-    builder.build().map_err(|e| DiscoveryError::SystemConfig {
-        reason: e.to_string(),
-    })
+    crate::resolver::build(locator.dns_server, locator.timeout, locator.attempts)
+        .map_err(|reason| DiscoveryError::SystemConfig { reason })
 }
 
 /// A name as an absolute name (no search list), lower case without the final dot.

@@ -62,6 +62,7 @@ pub mod pipeline;
 pub mod portspec;
 pub mod probes;
 mod rate;
+mod resolver;
 #[cfg(target_os = "linux")]
 mod reuse;
 pub mod rtt;

@@ -81,13 +81,7 @@ pub async fn name_routers(traces: &mut [PortTrace]) {
     if addrs.is_empty() {
         return;
     }
-    let Ok(builder) = hickory_resolver::TokioResolver::builder_tokio() else {
-        return;
-    };
-    let mut builder = builder;
-    builder.options_mut().timeout = Duration::from_millis(1500);
-    builder.options_mut().attempts = 1;
-    let Ok(resolver) = builder.build() else {
+    let Ok(resolver) = crate::resolver::build(None, Duration::from_millis(1500), 1) else {
         return;
     };
     let lookups = addrs.iter().map(|a| {
