@@ -331,7 +331,7 @@ fn adaptive_windows_agree_with_patient_under_delay_and_loss() {
             );
         }
         let (mut same, mut dc_same) = (0, 0);
-        // Each differing run, named, for the failure message (CI shows no stderr).
+        // Each differing run, named, so that the failure message itself says which.
         let mut seen = Vec::new();
         for i in 0..20 {
             let (d, c) = run_both(&[]);
