@@ -573,7 +573,7 @@ impl HostReach {
             crate::finding::Evidence::Unreachable { reason }
                 if matches!(
                     reason.as_str(),
-                    crate::finding::HOST_UNREACHABLE | "network unreachable"
+                    crate::finding::HOST_UNREACHABLE | crate::finding::NETWORK_UNREACHABLE
                 ) =>
             {
                 Some(reason.as_str())

@@ -287,8 +287,8 @@ pub enum Evidence {
     /// The system said the port cannot be reached: a router's ICMP error other than port
     /// unreachable, no route or neighbour, or a local firewall rule.
     Unreachable {
-        /// What the system said: [`HOST_UNREACHABLE`], `network unreachable` or `blocked
-        /// by a local firewall rule`.
+        /// What the system said: [`HOST_UNREACHABLE`], [`NETWORK_UNREACHABLE`],
+        /// [`PROHIBITED`] or [`LOCAL_RULE`] (see [`unreachable_reason`]).
         reason: String,
     },
     /// Not probed: the network had already said the whole host is unreachable (host or
@@ -397,8 +397,40 @@ pub fn rfc3339(unix: i64) -> String {
 
 const SUMMARY_MAX: usize = 200;
 
-/// [`Evidence::Unreachable`]'s reason for EHOSTUNREACH.
+/// [`Evidence::Unreachable`]'s reason for EHOSTUNREACH: an ICMP host unreachable or
+/// (IPv4) prohibited, or no neighbour answer.
 pub const HOST_UNREACHABLE: &str = "host unreachable";
+/// [`Evidence::Unreachable`]'s reason for ENETUNREACH: no route here, or a router's ICMP
+/// network unreachable.
+pub const NETWORK_UNREACHABLE: &str = "network unreachable";
+/// [`Evidence::Unreachable`]'s reason for EACCES on Linux: an ICMPv6 administratively
+/// prohibited (or policy failure, or reject route).
+pub const PROHIBITED: &str = "administratively prohibited";
+/// [`Evidence::Unreachable`]'s reason for EPERM (WSAEACCES on Windows): this machine's
+/// own firewall refused to send.
+pub const LOCAL_RULE: &str = "blocked by a local firewall rule";
+
+/// The [`Evidence::Unreachable`] reason a failed connect, send or receive stands for, or
+/// `None` when the error says nothing about the path. Linux turns an ICMP error into an
+/// errno and keeps neither its type nor its sender, so the reason is the errno's, and its
+/// summary says what that errno covers.
+pub fn unreachable_reason(e: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::HostUnreachable => Some(HOST_UNREACHABLE),
+        K::NetworkUnreachable => Some(NETWORK_UNREACHABLE),
+        // Both EPERM and EACCES read as PermissionDenied: netfilter refusing a send
+        // locally gives EPERM, an ICMPv6 prohibition gives EACCES.
+        #[cfg(unix)]
+        K::PermissionDenied if e.raw_os_error() == Some(EACCES) => Some(PROHIBITED),
+        K::PermissionDenied => Some(LOCAL_RULE),
+        _ => None,
+    }
+}
+
+/// EACCES on every Unix portq builds for.
+#[cfg(unix)]
+const EACCES: i32 = 13;
 
 impl Evidence {
     /// Shorthand for [`Evidence::Error`].
@@ -637,15 +669,24 @@ impl Evidence {
             Evidence::UdpReply { bytes } => {
                 write!(s, "{bytes}-byte UDP reply")
             }
-            // The reason is the system's error, not a packet portq read: a local rule's
-            // EPERM or a missing route involve no ICMP at all, and EHOSTUNREACH covers
-            // both a router's host unreachable and its administratively prohibited.
-            Evidence::Unreachable { reason } if reason == HOST_UNREACHABLE => write!(
-                s,
-                "{reason} (a router's ICMP unreachable or administratively prohibited, \
-                 or no ARP answer)"
-            ),
-            Evidence::Unreachable { reason } => write!(s, "{reason}"),
+            // The reason is the system's errno, not a packet portq read: each says what
+            // its errno covers (see `unreachable_reason`).
+            Evidence::Unreachable { reason } => match reason.as_str() {
+                HOST_UNREACHABLE => write!(
+                    s,
+                    "{reason} (an ICMP unreachable or prohibited from a router or the \
+                     host's firewall, or no neighbour answer)"
+                ),
+                NETWORK_UNREACHABLE => write!(
+                    s,
+                    "{reason} (no route from here, or a router's ICMP network unreachable)"
+                ),
+                PROHIBITED => write!(
+                    s,
+                    "{reason} (an ICMPv6 reject from a router or the host's firewall)"
+                ),
+                _ => write!(s, "{reason}"),
+            },
             Evidence::Radius { code, code_name } => write!(
                 s,
                 "RADIUS {code_name} ({code}) to portq's stand-in Access-Request"
@@ -771,14 +812,44 @@ mod tests {
             }
             .summary()
         };
-        assert_eq!(
-            said("blocked by a local firewall rule"),
-            "blocked by a local firewall rule"
-        );
-        assert_eq!(said("network unreachable"), "network unreachable");
+        assert_eq!(said(LOCAL_RULE), "blocked by a local firewall rule");
         let host = said(HOST_UNREACHABLE);
         assert!(host.starts_with("host unreachable ("), "{host}");
-        assert!(host.contains("administratively prohibited"), "{host}");
-        assert!(host.contains("ARP"), "{host}");
+        assert!(host.contains("prohibited"), "{host}");
+        assert!(host.contains("neighbour"), "{host}");
+        let net = said(NETWORK_UNREACHABLE);
+        assert!(net.contains("no route") && net.contains("ICMP"), "{net}");
+        assert!(said(PROHIBITED).contains("ICMPv6"));
+    }
+
+    /// Each errno the kernel gives for an unreachable path has its own reason; EPERM (a
+    /// local rule) and EACCES (an ICMPv6 prohibition) are told apart though both read as
+    /// PermissionDenied.
+    #[test]
+    fn errnos_map_to_what_they_cover() {
+        use std::io::{Error, ErrorKind};
+        let reason = |e: Error| unreachable_reason(&e);
+        assert_eq!(
+            reason(ErrorKind::HostUnreachable.into()),
+            Some(HOST_UNREACHABLE)
+        );
+        assert_eq!(
+            reason(ErrorKind::NetworkUnreachable.into()),
+            Some(NETWORK_UNREACHABLE)
+        );
+        assert_eq!(reason(ErrorKind::TimedOut.into()), None);
+        #[cfg(unix)]
+        {
+            assert_eq!(reason(Error::from_raw_os_error(1)), Some(LOCAL_RULE));
+            assert_eq!(reason(Error::from_raw_os_error(13)), Some(PROHIBITED));
+            assert_eq!(
+                reason(Error::from_raw_os_error(113)),
+                Some(HOST_UNREACHABLE)
+            );
+            assert_eq!(
+                reason(Error::from_raw_os_error(101)),
+                Some(NETWORK_UNREACHABLE)
+            );
+        }
     }
 }

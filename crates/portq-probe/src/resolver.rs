@@ -1,7 +1,7 @@
 //! The one place a hickory DNS resolver is built: from the system's configuration
-//! (resolv.conf and the hosts file) or for one DNS server, with a per-query timeout and
-//! attempt count. DC discovery asks SRV and address records through it, and the path
-//! trace asks PTR names of routers.
+//! (resolv.conf and the hosts file on Unix, the registry on Windows) or for one DNS
+//! server, with a per-query timeout and attempt count. DC discovery asks SRV and address
+//! records through it, and the path trace asks PTR names of routers.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use hickory_resolver::{Resolver, TokioResolver};
 
 /// Builds a resolver that asks `server` (UDP, then TCP) or, without one, the servers of
 /// the system's configuration. Each query waits `timeout` per attempt, `attempts` times;
-/// the cache is small, since a run asks a handful of names once. The error is hickory's
+/// the cache is small, since a run asks each name once. The error is hickory's
 /// reason (an unreadable system configuration, say).
 pub(crate) fn build(
     server: Option<SocketAddr>,

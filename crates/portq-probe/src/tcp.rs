@@ -5,7 +5,7 @@
 //! | accepted | listening |
 //! | refused (RST) | not listening |
 //! | no answer within the timeout, every attempt | filtered |
-//! | ICMP host/network unreachable or prohibited, local firewall | filtered, with [`Evidence::Unreachable`] (not retried: the path said no) |
+//! | host/network unreachable or prohibited (ICMP, no route or neighbour), local firewall | filtered, with [`Evidence::Unreachable`] (not retried: the path said no) |
 //!
 //! Running out of local resources (descriptors, ephemeral ports, buffers) is never
 //! turned into a port state: the attempt waits and is made again, and gives up with a
@@ -401,12 +401,12 @@ fn classify(e: io::Error) -> Attempt {
     if is_resource_exhaustion(&e) {
         return Attempt::Resource(e);
     }
+    if let Some(reason) = crate::finding::unreachable_reason(&e) {
+        return Attempt::Unreachable(reason);
+    }
     match e.kind() {
         K::ConnectionRefused | K::ConnectionReset => Attempt::Refused,
         K::TimedOut => Attempt::TimedOut,
-        K::HostUnreachable => Attempt::Unreachable(crate::finding::HOST_UNREACHABLE),
-        K::NetworkUnreachable => Attempt::Unreachable("network unreachable"),
-        K::PermissionDenied => Attempt::Unreachable("blocked by a local firewall rule"),
         _ => Attempt::Other(e),
     }
 }

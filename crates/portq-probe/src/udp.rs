@@ -266,11 +266,11 @@ const EMPTY_WAKEUP_PAUSE: Duration = Duration::from_millis(5);
 
 fn classify(e: &std::io::Error, addr: SocketAddr) -> Result<Step, LocalError> {
     use std::io::ErrorKind as K;
+    if let Some(reason) = crate::finding::unreachable_reason(e) {
+        return Ok(Step::Unreachable(reason));
+    }
     match e.kind() {
         K::ConnectionRefused => Ok(Step::Refused),
-        K::HostUnreachable => Ok(Step::Unreachable(crate::finding::HOST_UNREACHABLE)),
-        K::NetworkUnreachable => Ok(Step::Unreachable("network unreachable")),
-        K::PermissionDenied => Ok(Step::Unreachable("blocked by a local firewall rule")),
         // Windows reports an ICMP error of an earlier datagram as a reset.
         K::ConnectionReset => Ok(Step::Refused),
         _ => Err(LocalError {

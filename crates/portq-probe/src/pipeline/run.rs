@@ -697,7 +697,7 @@ fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16, slow: Duration) {
             Evidence::Unreachable { reason }
                 if matches!(
                     reason.as_str(),
-                    crate::finding::HOST_UNREACHABLE | "network unreachable"
+                    crate::finding::HOST_UNREACHABLE | crate::finding::NETWORK_UNREACHABLE
                 ) && f.elapsed >= slow =>
             {
                 Some(format!(

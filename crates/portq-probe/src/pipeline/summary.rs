@@ -969,7 +969,7 @@ impl VerdictTally {
                     crate::finding::Evidence::Unreachable { reason }
                         if matches!(
                             reason.as_str(),
-                            crate::finding::HOST_UNREACHABLE | "network unreachable"
+                            crate::finding::HOST_UNREACHABLE | crate::finding::NETWORK_UNREACHABLE
                         ) =>
                     {
                         Some(reason.clone())

@@ -439,11 +439,7 @@ fn output_file_is_whole_or_untouched() {
     // A directory is no file.
     assert_usage_error(&["lookup", "88", "-o", &dir.display().to_string(), "--force"]);
     // A disk that fills up while writing (a 4 KiB tmpfs; root only): untouched.
-    if std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-    }) && !crate::wine()
-    {
+    if crate::netns::is_root() && !crate::wine() {
         let small = dir.join("small");
         std::fs::create_dir_all(&small).unwrap();
         let mounted = std::process::Command::new("mount")
@@ -4466,11 +4462,7 @@ mod rules_in_the_lab {
     /// stay closed. nftables, then iptables with ip6tables.
     #[test]
     fn every_role_in_every_linux_format_restricts_in_a_kernel() {
-        let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        });
-        if !root {
+        if !crate::netns::is_root() {
             assert!(
                 std::env::var_os("PORTQ_LAB_REQUIRED").is_none(),
                 "PORTQ_LAB_REQUIRED is set but this test needs root"

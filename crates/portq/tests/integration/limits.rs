@@ -18,12 +18,7 @@ pub(crate) fn root_dir() -> PathBuf {
 }
 
 pub(crate) fn can_run(test: &str) -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false);
+    let root = crate::netns::is_root();
     if !root {
         assert!(
             std::env::var_os("PORTQ_NETNS_REQUIRED").is_none(),

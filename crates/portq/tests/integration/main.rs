@@ -28,6 +28,9 @@ mod tables;
 #[cfg(unix)]
 mod timing;
 mod trace;
+// Namespaces and nft: Linux only.
+#[cfg(unix)]
+mod unreachable;
 
 /// True when running under Wine (scripts/windows-test.sh sets `PORTQ_WINE=1`).
 pub(crate) fn wine() -> bool {
