@@ -61,12 +61,15 @@ pub fn parse_nets(list: &[String], what: &str) -> Result<Vec<IpNet>, Failure> {
 }
 
 /// Serves `app` on `listener` (at most [`MAX_CONNECTIONS`] connections, idle ones
-/// closed) until a stop request (Ctrl-C, SIGTERM, or the Windows console closing); streams
-/// in progress get a short grace period. The console and the exporter both stop this way.
-pub async fn serve_until_stopped(
+/// closed) until a stop request (Ctrl-C, SIGTERM, or the Windows console closing) comes
+/// through `signals`; streams in progress get a short grace period. The console and the
+/// exporter both stop this way. The caller installs `signals` before it announces its
+/// address: a stop sent as soon as the address is known must find the handlers in place.
+pub(crate) async fn serve_until_stopped(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     tls: Option<Arc<crate::tls::TlsServer>>,
+    mut signals: crate::signals::Signals,
 ) -> Result<Status, Failure> {
     let stop = Arc::new(Notify::new());
     let stopped = Arc::clone(&stop);
@@ -84,7 +87,7 @@ pub async fn serve_until_stopped(
         result = &mut server => {
             return result.map(|()| Status::Ok).map_err(|e| Failure::runtime(format!("server failed: {e}")));
         }
-        _ = crate::signals::stop_requested() => {}
+        _ = signals.recv() => {}
     }
     eprintln!("portq: stopping");
     stop.notify_one();

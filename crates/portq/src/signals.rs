@@ -83,11 +83,6 @@ impl Signals {
     }
 }
 
-/// Resolves at the first stop request: the shutdown trigger of `serve` and the exporter.
-pub(crate) async fn stop_requested() -> StopRequest {
-    Signals::new().recv().await
-}
-
 #[cfg(windows)]
 mod windows_events {
     //! The Windows console control events, through Tokio's wrappers.

@@ -553,8 +553,10 @@ async fn serve(
         eprintln!("portq: probes limited to {}", list.join(", "));
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // Before the address is announced: whoever reads it may ask us to stop at once.
+    let signals = crate::signals::Signals::new();
     eprintln!(
         "portq: exporter at {scheme}://{local}/probe?target=HOST&module=MODULE (Ctrl-C to stop)"
     );
-    crate::net::serve_until_stopped(listener, router(state), tls).await
+    crate::net::serve_until_stopped(listener, router(state), tls, signals).await
 }

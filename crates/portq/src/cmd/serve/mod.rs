@@ -275,6 +275,8 @@ async fn serve(
         );
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // Before the address is announced: whoever reads it may ask us to stop at once.
+    let signals = crate::signals::Signals::new();
     eprintln!("portq: console at {scheme}://{local}/ (Ctrl-C to stop)");
     let app = router(Config {
         listen: local,
@@ -283,5 +285,5 @@ async fn serve(
         scheme,
         web,
     });
-    crate::net::serve_until_stopped(listener, app, tls).await
+    crate::net::serve_until_stopped(listener, app, tls, signals).await
 }
