@@ -569,17 +569,7 @@ impl HostReach {
             self.answered.store(true, Ordering::Release);
             return;
         }
-        let said = f.evidence.iter().find_map(|e| match e {
-            crate::finding::Evidence::Unreachable { reason }
-                if matches!(
-                    reason.as_str(),
-                    crate::finding::HOST_UNREACHABLE | crate::finding::NETWORK_UNREACHABLE
-                ) =>
-            {
-                Some(reason.as_str())
-            }
-            _ => None,
-        });
+        let said = f.host_unreachable();
         if let Some(reason) = said
             && f.elapsed >= slow
             && !self.answered.load(Ordering::Acquire)

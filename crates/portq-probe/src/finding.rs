@@ -755,6 +755,19 @@ impl Finding {
     pub fn sort_key(&self) -> (&str, IpAddr, Transport, u16) {
         (&self.host, self.address, self.transport, self.port)
     }
+
+    /// The reason, when the system said the whole host cannot be reached (host or
+    /// network unreachable), not just this port: what lets a run stop probing a host.
+    pub fn host_unreachable(&self) -> Option<&str> {
+        self.evidence.iter().find_map(|e| match e {
+            Evidence::Unreachable { reason }
+                if matches!(reason.as_str(), HOST_UNREACHABLE | NETWORK_UNREACHABLE) =>
+            {
+                Some(reason.as_str())
+            }
+            _ => None,
+        })
+    }
 }
 
 /// Sorts findings deterministically: by host, address, transport (TCP first), port.

@@ -692,21 +692,14 @@ fn learn_from(facts: &mut Facts, f: &Finding, epm_port: u16, slow: Duration) {
         entry.answered = true;
     }
     if entry.unreachable.is_none() {
-        entry.unreachable = f.evidence.iter().find_map(|e| match e {
+        let not_probed = f.evidence.iter().find_map(|e| match e {
             Evidence::NotProbed { reason } => Some(reason.clone()),
-            Evidence::Unreachable { reason }
-                if matches!(
-                    reason.as_str(),
-                    crate::finding::HOST_UNREACHABLE | crate::finding::NETWORK_UNREACHABLE
-                ) && f.elapsed >= slow =>
-            {
-                Some(format!(
-                    "{reason} (said for {}/{})",
-                    f.port,
-                    f.transport.as_str()
-                ))
-            }
             _ => None,
+        });
+        entry.unreachable = not_probed.or_else(|| {
+            f.host_unreachable()
+                .filter(|_| f.elapsed >= slow)
+                .map(|reason| format!("{reason} (said for {}/{})", f.port, f.transport.as_str()))
         });
     }
     if entry.domain.is_some() {

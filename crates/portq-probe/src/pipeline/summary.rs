@@ -965,17 +965,7 @@ impl VerdictTally {
                 h.expected_unconfirmed += u64::from(verdict == PortVerdict::Unconfirmed);
             }
             if h.unreachable_reason.is_none() {
-                h.unreachable_reason = f.evidence.iter().find_map(|e| match e {
-                    crate::finding::Evidence::Unreachable { reason }
-                        if matches!(
-                            reason.as_str(),
-                            crate::finding::HOST_UNREACHABLE | crate::finding::NETWORK_UNREACHABLE
-                        ) =>
-                    {
-                        Some(reason.clone())
-                    }
-                    _ => None,
-                });
+                h.unreachable_reason = f.host_unreachable().map(str::to_owned);
             }
         }
     }

@@ -4035,15 +4035,8 @@ mod rules_in_the_lab {
             }
             None => Command::new(&bin),
         };
-        let out = cmd
-            .arg("check")
-            .args(args)
-            .args(["--format", "json", "--retries", "2"])
-            .output()
-            .expect("portq check");
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        let rows = doc["findings"].as_array().cloned().unwrap_or_default();
+        cmd.arg("check").args(args).args(["--retries", "2"]);
+        let rows = crate::check_findings(cmd);
         rows.iter()
             .map(|r| {
                 (

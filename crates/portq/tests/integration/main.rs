@@ -46,3 +46,20 @@ pub(crate) fn under_wine(test: &str, why: &str) -> bool {
     }
     wine
 }
+
+/// Runs `cmd`, a `portq check …`, with `--format json`: its findings. Panics with the
+/// output when it is not the check's JSON.
+pub(crate) fn check_findings(mut cmd: std::process::Command) -> Vec<serde_json::Value> {
+    let out = cmd.args(["--format", "json"]).output().expect("run portq");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{cmd:?}: {e}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    match doc["findings"].as_array() {
+        Some(rows) => rows.clone(),
+        None => panic!("{cmd:?}: no findings: {doc}"),
+    }
+}

@@ -12,10 +12,8 @@
 
 use crate::cli::lab_dc;
 use crate::netns::TestNs;
-use assert_cmd::Command;
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 
 /// (port, protocol) → state of one run.
 type States = BTreeMap<(u64, String), String>;
@@ -186,17 +184,9 @@ impl Drop for Impairment {
 
 /// One `portq check ARGS --format json`: the state of every port.
 fn states(args: &[&str]) -> States {
-    let out = Command::cargo_bin("portq")
-        .expect("binary")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("run portq");
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
-    doc["findings"]
-        .as_array()
-        .expect("findings")
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("portq"));
+    cmd.args(args);
+    crate::check_findings(cmd)
         .iter()
         .map(|f| {
             (

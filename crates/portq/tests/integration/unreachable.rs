@@ -8,18 +8,8 @@ use crate::netns::{TestNs, sh};
 use serde_json::Value;
 
 /// One `check … --format json`, run as `cmd`: each finding's (port, state, evidence).
-fn findings(mut cmd: std::process::Command) -> Vec<(u64, String, String)> {
-    let out = cmd.args(["--format", "json"]).output().expect("run portq");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {} {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    doc["findings"]
-        .as_array()
-        .expect("findings")
+fn findings(cmd: std::process::Command) -> Vec<(u64, String, String)> {
+    crate::check_findings(cmd)
         .iter()
         .map(|f| {
             (
